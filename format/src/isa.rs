@@ -1,0 +1,430 @@
+//! The register instruction set, defined once.
+//!
+//! Code is a dense stream of little-endian `u32` words. An instruction is one opcode word followed
+//! by its operand words, in the order the table below lists them. Operand kinds:
+//!
+//! - `Slot`: an index into the current frame (locals first, then temporaries); below the frame size.
+//! - `Imm32`: a 32-bit immediate (memory offsets, i32/f32 bits, counts).
+//! - `Imm64`: a 64-bit immediate in two words, low word first.
+//! - `Target`: an absolute word offset inside the same function; must start an instruction.
+//! - `Func`, `Type`, `Table`, `Global`, `Memory`, `Data`, `Elem`: module index spaces.
+//! - `Targets`: a count word `n` (n >= 1) followed by `n` targets (`br_table`: cases, then default).
+//!
+//! The translator's encoder, the runtime's executor and verifier, and the disassembler all take
+//! their view of an instruction from this one table, so a new instruction is one row here plus
+//! one handler in the executor.
+
+/// The kind of one operand word (or word group) of an instruction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Operand {
+    Slot,
+    Imm32,
+    Imm64,
+    Target,
+    Func,
+    Type,
+    Table,
+    Global,
+    Memory,
+    Data,
+    Elem,
+    Targets,
+}
+
+impl Operand {
+    /// Words this operand takes, when fixed (`Targets` is variable).
+    pub const fn words(self) -> Option<usize> {
+        match self {
+            Operand::Imm64 => Some(2),
+            Operand::Targets => None,
+            _ => Some(1),
+        }
+    }
+}
+
+/// Calls `$m!` with every instruction as `Name "text" (operand: Kind, ...);`.
+///
+/// Semantics, where the name does not say it all:
+/// - every numeric op `dst = op(a[, b])` reads its operands as the Wasm type in its name; 32-bit
+///   results are stored zero-extended into the 64-bit slot;
+/// - `Return(src, count)` copies `count` slots from `src` upwards to slot 0 upwards (ascending,
+///   `src >= 0`, so overlap is safe) and returns to the caller;
+/// - `Call(func, base)`: the callee's frame starts at slot `base` of the caller's frame: the
+///   arguments are there, and the results are left there;
+/// - `ReturnCall(func, base)` moves the arguments at `base` to slot 0 and replaces the frame;
+/// - `Select(dst, a, b, cond)`: `dst = if cond != 0 { a } else { b }`;
+/// - `RefFunc(dst, func)` writes the function reference of `func` (a nonzero value).
+#[macro_export]
+macro_rules! for_each_op {
+    ($m:ident) => {
+        $m! {
+            // control
+            Unreachable "unreachable" ();
+            Br "br" (target: Target);
+            BrIfNez "br_if_nez" (cond: Slot, target: Target);
+            BrIfEqz "br_if_eqz" (cond: Slot, target: Target);
+            BrTable "br_table" (index: Slot, targets: Targets);
+            Return "return" (src: Slot, count: Imm32);
+            Call "call" (func: Func, base: Slot);
+            CallIndirect "call_indirect" (ty: Type, table: Table, index: Slot, base: Slot);
+            ReturnCall "return_call" (func: Func, base: Slot);
+            ReturnCallIndirect "return_call_indirect" (ty: Type, table: Table, index: Slot, base: Slot);
+            Select "select" (dst: Slot, a: Slot, b: Slot, cond: Slot);
+            // data movement
+            Copy "copy" (dst: Slot, src: Slot);
+            Const32 "const32" (dst: Slot, value: Imm32);
+            Const64 "const64" (dst: Slot, value: Imm64);
+            GlobalGet "global.get" (dst: Slot, global: Global);
+            GlobalSet "global.set" (global: Global, src: Slot);
+            RefFunc "ref.func" (dst: Slot, func: Func);
+            // memory (loads: dst, address, offset; stores: address, value, offset)
+            I32Load "i32.load" (dst: Slot, addr: Slot, offset: Imm32);
+            I64Load "i64.load" (dst: Slot, addr: Slot, offset: Imm32);
+            I32Load8S "i32.load8_s" (dst: Slot, addr: Slot, offset: Imm32);
+            I32Load8U "i32.load8_u" (dst: Slot, addr: Slot, offset: Imm32);
+            I32Load16S "i32.load16_s" (dst: Slot, addr: Slot, offset: Imm32);
+            I32Load16U "i32.load16_u" (dst: Slot, addr: Slot, offset: Imm32);
+            I64Load8S "i64.load8_s" (dst: Slot, addr: Slot, offset: Imm32);
+            I64Load8U "i64.load8_u" (dst: Slot, addr: Slot, offset: Imm32);
+            I64Load16S "i64.load16_s" (dst: Slot, addr: Slot, offset: Imm32);
+            I64Load16U "i64.load16_u" (dst: Slot, addr: Slot, offset: Imm32);
+            I64Load32S "i64.load32_s" (dst: Slot, addr: Slot, offset: Imm32);
+            I64Load32U "i64.load32_u" (dst: Slot, addr: Slot, offset: Imm32);
+            I32Store "i32.store" (addr: Slot, src: Slot, offset: Imm32);
+            I64Store "i64.store" (addr: Slot, src: Slot, offset: Imm32);
+            // narrow stores take the low bits of any integer slot (i64.store8 uses i32.store8)
+            I32Store8 "i32.store8" (addr: Slot, src: Slot, offset: Imm32);
+            I32Store16 "i32.store16" (addr: Slot, src: Slot, offset: Imm32);
+            I64Store32 "i64.store32" (addr: Slot, src: Slot, offset: Imm32);
+            MemorySize "memory.size" (dst: Slot, memory: Memory);
+            MemoryGrow "memory.grow" (dst: Slot, memory: Memory, delta: Slot);
+            MemoryFill "memory.fill" (memory: Memory, dst: Slot, value: Slot, len: Slot);
+            MemoryCopy "memory.copy" (dst_memory: Memory, src_memory: Memory, dst: Slot, src: Slot, len: Slot);
+            MemoryInit "memory.init" (memory: Memory, data: Data, dst: Slot, src: Slot, len: Slot);
+            DataDrop "data.drop" (data: Data);
+            // tables
+            TableGet "table.get" (dst: Slot, table: Table, index: Slot);
+            TableSet "table.set" (table: Table, index: Slot, value: Slot);
+            TableSize "table.size" (dst: Slot, table: Table);
+            TableGrow "table.grow" (dst: Slot, table: Table, init: Slot, delta: Slot);
+            TableFill "table.fill" (table: Table, dst: Slot, value: Slot, len: Slot);
+            TableCopy "table.copy" (dst_table: Table, src_table: Table, dst: Slot, src: Slot, len: Slot);
+            TableInit "table.init" (table: Table, elem: Elem, dst: Slot, src: Slot, len: Slot);
+            ElemDrop "elem.drop" (elem: Elem);
+            // i32
+            I32Eqz "i32.eqz" (dst: Slot, a: Slot);
+            I32Eq "i32.eq" (dst: Slot, a: Slot, b: Slot);
+            I32Ne "i32.ne" (dst: Slot, a: Slot, b: Slot);
+            I32LtS "i32.lt_s" (dst: Slot, a: Slot, b: Slot);
+            I32LtU "i32.lt_u" (dst: Slot, a: Slot, b: Slot);
+            I32GtS "i32.gt_s" (dst: Slot, a: Slot, b: Slot);
+            I32GtU "i32.gt_u" (dst: Slot, a: Slot, b: Slot);
+            I32LeS "i32.le_s" (dst: Slot, a: Slot, b: Slot);
+            I32LeU "i32.le_u" (dst: Slot, a: Slot, b: Slot);
+            I32GeS "i32.ge_s" (dst: Slot, a: Slot, b: Slot);
+            I32GeU "i32.ge_u" (dst: Slot, a: Slot, b: Slot);
+            I32Clz "i32.clz" (dst: Slot, a: Slot);
+            I32Ctz "i32.ctz" (dst: Slot, a: Slot);
+            I32Popcnt "i32.popcnt" (dst: Slot, a: Slot);
+            I32Add "i32.add" (dst: Slot, a: Slot, b: Slot);
+            I32Sub "i32.sub" (dst: Slot, a: Slot, b: Slot);
+            I32Mul "i32.mul" (dst: Slot, a: Slot, b: Slot);
+            I32DivS "i32.div_s" (dst: Slot, a: Slot, b: Slot);
+            I32DivU "i32.div_u" (dst: Slot, a: Slot, b: Slot);
+            I32RemS "i32.rem_s" (dst: Slot, a: Slot, b: Slot);
+            I32RemU "i32.rem_u" (dst: Slot, a: Slot, b: Slot);
+            I32And "i32.and" (dst: Slot, a: Slot, b: Slot);
+            I32Or "i32.or" (dst: Slot, a: Slot, b: Slot);
+            I32Xor "i32.xor" (dst: Slot, a: Slot, b: Slot);
+            I32Shl "i32.shl" (dst: Slot, a: Slot, b: Slot);
+            I32ShrS "i32.shr_s" (dst: Slot, a: Slot, b: Slot);
+            I32ShrU "i32.shr_u" (dst: Slot, a: Slot, b: Slot);
+            I32Rotl "i32.rotl" (dst: Slot, a: Slot, b: Slot);
+            I32Rotr "i32.rotr" (dst: Slot, a: Slot, b: Slot);
+            // i64
+            I64Eqz "i64.eqz" (dst: Slot, a: Slot);
+            I64Eq "i64.eq" (dst: Slot, a: Slot, b: Slot);
+            I64Ne "i64.ne" (dst: Slot, a: Slot, b: Slot);
+            I64LtS "i64.lt_s" (dst: Slot, a: Slot, b: Slot);
+            I64LtU "i64.lt_u" (dst: Slot, a: Slot, b: Slot);
+            I64GtS "i64.gt_s" (dst: Slot, a: Slot, b: Slot);
+            I64GtU "i64.gt_u" (dst: Slot, a: Slot, b: Slot);
+            I64LeS "i64.le_s" (dst: Slot, a: Slot, b: Slot);
+            I64LeU "i64.le_u" (dst: Slot, a: Slot, b: Slot);
+            I64GeS "i64.ge_s" (dst: Slot, a: Slot, b: Slot);
+            I64GeU "i64.ge_u" (dst: Slot, a: Slot, b: Slot);
+            I64Clz "i64.clz" (dst: Slot, a: Slot);
+            I64Ctz "i64.ctz" (dst: Slot, a: Slot);
+            I64Popcnt "i64.popcnt" (dst: Slot, a: Slot);
+            I64Add "i64.add" (dst: Slot, a: Slot, b: Slot);
+            I64Sub "i64.sub" (dst: Slot, a: Slot, b: Slot);
+            I64Mul "i64.mul" (dst: Slot, a: Slot, b: Slot);
+            I64DivS "i64.div_s" (dst: Slot, a: Slot, b: Slot);
+            I64DivU "i64.div_u" (dst: Slot, a: Slot, b: Slot);
+            I64RemS "i64.rem_s" (dst: Slot, a: Slot, b: Slot);
+            I64RemU "i64.rem_u" (dst: Slot, a: Slot, b: Slot);
+            I64And "i64.and" (dst: Slot, a: Slot, b: Slot);
+            I64Or "i64.or" (dst: Slot, a: Slot, b: Slot);
+            I64Xor "i64.xor" (dst: Slot, a: Slot, b: Slot);
+            I64Shl "i64.shl" (dst: Slot, a: Slot, b: Slot);
+            I64ShrS "i64.shr_s" (dst: Slot, a: Slot, b: Slot);
+            I64ShrU "i64.shr_u" (dst: Slot, a: Slot, b: Slot);
+            I64Rotl "i64.rotl" (dst: Slot, a: Slot, b: Slot);
+            I64Rotr "i64.rotr" (dst: Slot, a: Slot, b: Slot);
+            // f32
+            F32Eq "f32.eq" (dst: Slot, a: Slot, b: Slot);
+            F32Ne "f32.ne" (dst: Slot, a: Slot, b: Slot);
+            F32Lt "f32.lt" (dst: Slot, a: Slot, b: Slot);
+            F32Gt "f32.gt" (dst: Slot, a: Slot, b: Slot);
+            F32Le "f32.le" (dst: Slot, a: Slot, b: Slot);
+            F32Ge "f32.ge" (dst: Slot, a: Slot, b: Slot);
+            F32Abs "f32.abs" (dst: Slot, a: Slot);
+            F32Neg "f32.neg" (dst: Slot, a: Slot);
+            F32Ceil "f32.ceil" (dst: Slot, a: Slot);
+            F32Floor "f32.floor" (dst: Slot, a: Slot);
+            F32Trunc "f32.trunc" (dst: Slot, a: Slot);
+            F32Nearest "f32.nearest" (dst: Slot, a: Slot);
+            F32Sqrt "f32.sqrt" (dst: Slot, a: Slot);
+            F32Add "f32.add" (dst: Slot, a: Slot, b: Slot);
+            F32Sub "f32.sub" (dst: Slot, a: Slot, b: Slot);
+            F32Mul "f32.mul" (dst: Slot, a: Slot, b: Slot);
+            F32Div "f32.div" (dst: Slot, a: Slot, b: Slot);
+            F32Min "f32.min" (dst: Slot, a: Slot, b: Slot);
+            F32Max "f32.max" (dst: Slot, a: Slot, b: Slot);
+            F32Copysign "f32.copysign" (dst: Slot, a: Slot, b: Slot);
+            // f64
+            F64Eq "f64.eq" (dst: Slot, a: Slot, b: Slot);
+            F64Ne "f64.ne" (dst: Slot, a: Slot, b: Slot);
+            F64Lt "f64.lt" (dst: Slot, a: Slot, b: Slot);
+            F64Gt "f64.gt" (dst: Slot, a: Slot, b: Slot);
+            F64Le "f64.le" (dst: Slot, a: Slot, b: Slot);
+            F64Ge "f64.ge" (dst: Slot, a: Slot, b: Slot);
+            F64Abs "f64.abs" (dst: Slot, a: Slot);
+            F64Neg "f64.neg" (dst: Slot, a: Slot);
+            F64Ceil "f64.ceil" (dst: Slot, a: Slot);
+            F64Floor "f64.floor" (dst: Slot, a: Slot);
+            F64Trunc "f64.trunc" (dst: Slot, a: Slot);
+            F64Nearest "f64.nearest" (dst: Slot, a: Slot);
+            F64Sqrt "f64.sqrt" (dst: Slot, a: Slot);
+            F64Add "f64.add" (dst: Slot, a: Slot, b: Slot);
+            F64Sub "f64.sub" (dst: Slot, a: Slot, b: Slot);
+            F64Mul "f64.mul" (dst: Slot, a: Slot, b: Slot);
+            F64Div "f64.div" (dst: Slot, a: Slot, b: Slot);
+            F64Min "f64.min" (dst: Slot, a: Slot, b: Slot);
+            F64Max "f64.max" (dst: Slot, a: Slot, b: Slot);
+            F64Copysign "f64.copysign" (dst: Slot, a: Slot, b: Slot);
+            // conversions
+            I32WrapI64 "i32.wrap_i64" (dst: Slot, a: Slot);
+            I32TruncF32S "i32.trunc_f32_s" (dst: Slot, a: Slot);
+            I32TruncF32U "i32.trunc_f32_u" (dst: Slot, a: Slot);
+            I32TruncF64S "i32.trunc_f64_s" (dst: Slot, a: Slot);
+            I32TruncF64U "i32.trunc_f64_u" (dst: Slot, a: Slot);
+            I64ExtendI32S "i64.extend_i32_s" (dst: Slot, a: Slot);
+            I64ExtendI32U "i64.extend_i32_u" (dst: Slot, a: Slot);
+            I64TruncF32S "i64.trunc_f32_s" (dst: Slot, a: Slot);
+            I64TruncF32U "i64.trunc_f32_u" (dst: Slot, a: Slot);
+            I64TruncF64S "i64.trunc_f64_s" (dst: Slot, a: Slot);
+            I64TruncF64U "i64.trunc_f64_u" (dst: Slot, a: Slot);
+            F32ConvertI32S "f32.convert_i32_s" (dst: Slot, a: Slot);
+            F32ConvertI32U "f32.convert_i32_u" (dst: Slot, a: Slot);
+            F32ConvertI64S "f32.convert_i64_s" (dst: Slot, a: Slot);
+            F32ConvertI64U "f32.convert_i64_u" (dst: Slot, a: Slot);
+            F32DemoteF64 "f32.demote_f64" (dst: Slot, a: Slot);
+            F64ConvertI32S "f64.convert_i32_s" (dst: Slot, a: Slot);
+            F64ConvertI32U "f64.convert_i32_u" (dst: Slot, a: Slot);
+            F64ConvertI64S "f64.convert_i64_s" (dst: Slot, a: Slot);
+            F64ConvertI64U "f64.convert_i64_u" (dst: Slot, a: Slot);
+            F64PromoteF32 "f64.promote_f32" (dst: Slot, a: Slot);
+            I32Extend8S "i32.extend8_s" (dst: Slot, a: Slot);
+            I32Extend16S "i32.extend16_s" (dst: Slot, a: Slot);
+            I64Extend8S "i64.extend8_s" (dst: Slot, a: Slot);
+            I64Extend16S "i64.extend16_s" (dst: Slot, a: Slot);
+            I64Extend32S "i64.extend32_s" (dst: Slot, a: Slot);
+            I32TruncSatF32S "i32.trunc_sat_f32_s" (dst: Slot, a: Slot);
+            I32TruncSatF32U "i32.trunc_sat_f32_u" (dst: Slot, a: Slot);
+            I32TruncSatF64S "i32.trunc_sat_f64_s" (dst: Slot, a: Slot);
+            I32TruncSatF64U "i32.trunc_sat_f64_u" (dst: Slot, a: Slot);
+            I64TruncSatF32S "i64.trunc_sat_f32_s" (dst: Slot, a: Slot);
+            I64TruncSatF32U "i64.trunc_sat_f32_u" (dst: Slot, a: Slot);
+            I64TruncSatF64S "i64.trunc_sat_f64_s" (dst: Slot, a: Slot);
+            I64TruncSatF64U "i64.trunc_sat_f64_u" (dst: Slot, a: Slot);
+        }
+    };
+}
+
+macro_rules! define_ops {
+    ($($name:ident $text:literal ($($arg:ident: $kind:ident),*);)*) => {
+        /// Every instruction's opcode; the discriminant is the opcode word.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[repr(u32)]
+        pub enum Op {
+            $($name,)*
+        }
+
+        /// Name and operand layout of one instruction.
+        #[derive(Clone, Copy, Debug)]
+        pub struct OpInfo {
+            pub op: Op,
+            pub name: &'static str,
+            pub operands: &'static [Operand],
+            pub operand_names: &'static [&'static str],
+        }
+
+        /// The table, indexed by opcode.
+        pub const OPS: &[OpInfo] = &[
+            $(OpInfo {
+                op: Op::$name,
+                name: $text,
+                operands: &[$(Operand::$kind),*],
+                operand_names: &[$(stringify!($arg)),*],
+            },)*
+        ];
+    };
+}
+
+for_each_op!(define_ops);
+
+impl Op {
+    /// The op with this opcode word, if there is one.
+    #[inline]
+    pub fn from_word(word: u32) -> Option<Op> {
+        OPS.get(word as usize).map(|info| info.op)
+    }
+
+    pub fn info(self) -> &'static OpInfo {
+        &OPS[self as usize]
+    }
+
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+}
+
+/// One decoded operand, as the disassembler and verifier see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Word(Operand, u32),
+    Imm64(u64),
+    Targets(Vec<u32>),
+}
+
+/// Why a code stream cannot be decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DecodeError {
+    BadOpcode { at: usize, word: u32 },
+    Truncated { at: usize },
+}
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DecodeError::BadOpcode { at, word } => write!(f, "unknown opcode {word} at word {at}"),
+            DecodeError::Truncated { at } => {
+                write!(f, "instruction at word {at} runs past the end")
+            }
+        }
+    }
+}
+
+/// Decodes the instruction at `at`; returns it, its operands and the offset of the next one.
+pub fn decode(code: &[u32], at: usize) -> Result<(Op, Vec<Arg>, usize), DecodeError> {
+    let word = *code.get(at).ok_or(DecodeError::Truncated { at })?;
+    let op = Op::from_word(word).ok_or(DecodeError::BadOpcode { at, word })?;
+    let mut pos = at + 1;
+    let mut args = Vec::with_capacity(op.info().operands.len());
+    let get = |pos: usize| code.get(pos).copied().ok_or(DecodeError::Truncated { at });
+    for &kind in op.info().operands {
+        match kind {
+            Operand::Imm64 => {
+                let lo = get(pos)? as u64;
+                let hi = get(pos + 1)? as u64;
+                args.push(Arg::Imm64(lo | (hi << 32)));
+                pos += 2;
+            }
+            Operand::Targets => {
+                let n = get(pos)? as usize;
+                if n == 0 || n > code.len() - pos - 1 {
+                    return Err(DecodeError::Truncated { at });
+                }
+                let targets = code[pos + 1..pos + 1 + n].to_vec();
+                args.push(Arg::Targets(targets));
+                pos += 1 + n;
+            }
+            _ => {
+                args.push(Arg::Word(kind, get(pos)?));
+                pos += 1;
+            }
+        }
+    }
+    Ok((op, args, pos))
+}
+
+/// Renders a function's code as text, one instruction a line.
+pub fn disassemble(code: &[u32]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut at = 0;
+    while at < code.len() {
+        match decode(code, at) {
+            Ok((op, args, next)) => {
+                let _ = write!(out, "{at:5}: {}", op.name());
+                for (name, arg) in op.info().operand_names.iter().zip(&args) {
+                    let _ = match arg {
+                        Arg::Word(Operand::Slot, v) => write!(out, " {name}=s{v}"),
+                        Arg::Word(Operand::Target, v) => write!(out, " {name}=@{v}"),
+                        Arg::Word(_, v) => write!(out, " {name}={v}"),
+                        Arg::Imm64(v) => write!(out, " {name}={v:#x}"),
+                        Arg::Targets(t) => write!(out, " {name}={t:?}"),
+                    };
+                }
+                out.push('\n');
+                at = next;
+            }
+            Err(e) => {
+                let _ = writeln!(out, "{at:5}: <{e}>");
+                break;
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opcodes_round_trip_through_the_table() {
+        for (i, info) in OPS.iter().enumerate() {
+            assert_eq!(info.op as usize, i);
+            assert_eq!(Op::from_word(i as u32), Some(info.op));
+            assert_eq!(info.operands.len(), info.operand_names.len());
+        }
+        assert_eq!(Op::from_word(OPS.len() as u32), None);
+    }
+
+    #[test]
+    fn decode_reads_operands_and_rejects_truncation() {
+        let code = [
+            Op::Const64 as u32,
+            3,
+            0xdead_beef,
+            0x1,
+            Op::BrTable as u32,
+            0,
+            2,
+            0,
+            4,
+        ];
+        let (op, args, next) = decode(&code, 0).unwrap();
+        assert_eq!(op, Op::Const64);
+        assert_eq!(args[1], Arg::Imm64(0x1_dead_beef));
+        assert_eq!(next, 4);
+        let (op, args, next) = decode(&code, 4).unwrap();
+        assert_eq!(op, Op::BrTable);
+        assert_eq!(args[1], Arg::Targets(vec![0, 4]));
+        assert_eq!(next, 9);
+        assert!(decode(&code[..8], 4).is_err());
+        assert!(decode(&[u32::MAX], 0).is_err());
+    }
+}
