@@ -1,0 +1,758 @@
+//! Stack code to register code, one function at a time.
+//!
+//! Every operand stack position `p` owns frame slot `num_locals + p`. The translator keeps a
+//! model of the stack whose entries are either *materialized* (the value is in the position's
+//! own slot) or *lazy* (a local or a constant not yet copied anywhere). Instructions read lazy
+//! locals straight from the local's slot, so `local.get` costs nothing; an instruction that
+//! produces a value writes its position's slot, and `op; local.set` writes the local directly.
+//!
+//! Invariants that keep this correct:
+//! - before a local is written, every lazy copy of it on the stack is materialized;
+//! - at every block, loop and if, the whole stack is materialized, so code that joins from
+//!   several paths sees each value in its own slot;
+//! - a branch copies its values into the target label's slots (ascending: sources sit at or
+//!   above their destinations, so the copies never clobber a value still to be read).
+
+use chiwawa_format::{Func, FuncType, Op};
+use wasmparser::{BlockType, FunctionBody, Operator};
+
+use crate::TranslateError;
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Entry {
+    /// In the position's own slot.
+    Temp,
+    /// Still in local slot `n`.
+    Local(u32),
+    /// A constant not yet written anywhere (64-bit pattern of the slot).
+    Const(u64),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Block,
+    Loop,
+    If,
+    Else,
+    Function,
+}
+
+struct Ctrl {
+    kind: Kind,
+    /// Stack height below the block's parameters.
+    height: usize,
+    params: usize,
+    results: usize,
+    /// For loops: the start (branch target).
+    start: usize,
+    /// Target words to patch with the end position.
+    fixups: Vec<usize>,
+    /// For `if`: the condition branch to patch at `else` or `end`.
+    else_fixup: Option<usize>,
+}
+
+impl Ctrl {
+    /// Values a branch to this label carries.
+    fn label_arity(&self) -> usize {
+        if self.kind == Kind::Loop {
+            self.params
+        } else {
+            self.results
+        }
+    }
+}
+
+struct FuncTranslator<'a> {
+    types: &'a [FuncType],
+    func_types: &'a [u32],
+    num_locals: u32,
+    stack: Vec<Entry>,
+    max_height: usize,
+    ctrl: Vec<Ctrl>,
+    code: Vec<u32>,
+    /// Word index of the destination operand of the last instruction, when that instruction
+    /// produced the top of the stack and nothing (label, other instruction) came after it.
+    last_dst: Option<usize>,
+    /// Nesting depth of blocks inside unreachable code (skipped entirely).
+    dead: Option<usize>,
+}
+
+/// Translates one function body into register code.
+pub fn translate_body(
+    types: &[FuncType],
+    func_types: &[u32],
+    ty: u32,
+    body: &FunctionBody<'_>,
+) -> Result<Func, TranslateError> {
+    let func_type = &types[ty as usize];
+    let mut num_locals = func_type.params.len() as u64;
+    for local in body.get_locals_reader()? {
+        let (count, _) = local?;
+        num_locals += count as u64;
+    }
+    // Validation bounds locals at 50,000 per function.
+    let num_locals =
+        u32::try_from(num_locals).map_err(|_| crate::unsupported("too many locals"))?;
+    let mut t = FuncTranslator {
+        types,
+        func_types,
+        num_locals,
+        stack: Vec::new(),
+        max_height: 0,
+        ctrl: vec![Ctrl {
+            kind: Kind::Function,
+            height: 0,
+            params: 0,
+            results: func_type.results.len(),
+            start: 0,
+            fixups: Vec::new(),
+            else_fixup: None,
+        }],
+        code: Vec::new(),
+        last_dst: None,
+        dead: None,
+    };
+    let mut reader = body.get_operators_reader()?;
+    while !reader.eof() {
+        let op = reader.read()?;
+        t.operator(op)?;
+    }
+    // One slot of headroom: a call or return with no values names the slot just past the
+    // stack top as its base, and every slot operand must be inside the frame.
+    let frame_size = num_locals as usize + t.max_height.max(func_type.results.len()) + 1;
+    let frame_size =
+        u32::try_from(frame_size).map_err(|_| crate::unsupported("function frame too large"))?;
+    Ok(Func {
+        ty,
+        num_locals,
+        frame_size,
+        code: t.code,
+    })
+}
+
+impl FuncTranslator<'_> {
+    fn slot(&self, pos: usize) -> u32 {
+        self.num_locals + pos as u32
+    }
+
+    fn emit(&mut self, op: Op, operands: &[u32]) {
+        debug_assert!(
+            op == Op::BrTable
+                || op
+                    .info()
+                    .operands
+                    .iter()
+                    .map(|k| k.words().unwrap_or(0))
+                    .sum::<usize>()
+                    == operands.len(),
+            "{op:?}"
+        );
+        self.code.push(op as u32);
+        self.code.extend_from_slice(operands);
+        self.last_dst = None;
+    }
+
+    /// Emits an instruction whose first operand is the destination of a new stack value.
+    fn emit_result(&mut self, op: Op, operands: &[u32]) {
+        self.emit(op, operands);
+        self.last_dst = Some(self.code.len() - operands.len());
+    }
+
+    fn push_temp(&mut self) -> u32 {
+        self.stack.push(Entry::Temp);
+        self.max_height = self.max_height.max(self.stack.len());
+        self.slot(self.stack.len() - 1)
+    }
+
+    fn emit_const(&mut self, dst: u32, value: u64) {
+        if value >> 32 == 0 {
+            self.emit_result(Op::Const32, &[dst, value as u32]);
+        } else {
+            self.emit_result(Op::Const64, &[dst, value as u32, (value >> 32) as u32]);
+        }
+    }
+
+    /// Writes the entry at `pos` into its own slot.
+    fn materialize(&mut self, pos: usize) {
+        let dst = self.slot(pos);
+        match self.stack[pos] {
+            Entry::Temp => return,
+            Entry::Local(l) => self.emit(Op::Copy, &[dst, l]),
+            Entry::Const(v) => self.emit_const(dst, v),
+        }
+        self.stack[pos] = Entry::Temp;
+    }
+
+    fn materialize_all(&mut self) {
+        for pos in 0..self.stack.len() {
+            self.materialize(pos);
+        }
+    }
+
+    /// Pops the top value and returns a slot holding it (a local's slot for a lazy local).
+    fn pop(&mut self) -> u32 {
+        let pos = self.stack.len() - 1;
+        let slot = match self.stack[pos] {
+            Entry::Temp => self.slot(pos),
+            Entry::Local(l) => l,
+            Entry::Const(v) => {
+                let dst = self.slot(pos);
+                self.emit_const(dst, v);
+                dst
+            }
+        };
+        self.stack.pop();
+        slot
+    }
+
+    /// Copies the top `n` values to the slots of positions `dst_pos..dst_pos + n`.
+    fn copy_top_to(&mut self, n: usize, dst_pos: usize) {
+        let src_pos = self.stack.len() - n;
+        for i in 0..n {
+            let dst = self.slot(dst_pos + i);
+            match self.stack[src_pos + i] {
+                Entry::Temp if src_pos == dst_pos => {}
+                Entry::Temp => {
+                    let src = self.slot(src_pos + i);
+                    self.emit(Op::Copy, &[dst, src]);
+                }
+                Entry::Local(l) => self.emit(Op::Copy, &[dst, l]),
+                Entry::Const(v) => self.emit_const(dst, v),
+            }
+        }
+    }
+
+    /// Whether a branch carrying `n` values to position `dst_pos` needs no copies.
+    fn in_place(&self, n: usize, dst_pos: usize) -> bool {
+        let src_pos = self.stack.len() - n;
+        src_pos == dst_pos && self.stack[src_pos..].iter().all(|e| *e == Entry::Temp)
+    }
+
+    fn block_arity(&self, ty: BlockType) -> (usize, usize) {
+        match ty {
+            BlockType::Empty => (0, 0),
+            BlockType::Type(_) => (0, 1),
+            BlockType::FuncType(i) => {
+                let t = &self.types[i as usize];
+                (t.params.len(), t.results.len())
+            }
+        }
+    }
+
+    fn call_arity(&self, func: u32) -> (usize, usize) {
+        let t = &self.types[self.func_types[func as usize] as usize];
+        (t.params.len(), t.results.len())
+    }
+
+    fn type_arity(&self, ty: u32) -> (usize, usize) {
+        let t = &self.types[ty as usize];
+        (t.params.len(), t.results.len())
+    }
+
+    fn push_ctrl(&mut self, kind: Kind, ty: BlockType) {
+        let (params, results) = self.block_arity(ty);
+        self.materialize_all();
+        self.last_dst = None;
+        self.ctrl.push(Ctrl {
+            kind,
+            height: self.stack.len() - params,
+            params,
+            results,
+            start: self.code.len(),
+            fixups: Vec::new(),
+            else_fixup: None,
+        });
+    }
+
+    /// Marks the rest of the current block unreachable.
+    fn set_dead(&mut self) {
+        let height = self.ctrl.last().expect("control frame").height;
+        self.stack.truncate(height);
+        self.dead = Some(0);
+        self.last_dst = None;
+    }
+
+    /// Emits a jump to the label `depth` levels out (its values already in place).
+    fn jump_word(&mut self, depth: u32, word: usize) {
+        let label = self.ctrl.len() - 1 - depth as usize;
+        if self.ctrl[label].kind == Kind::Loop {
+            self.code[word] = self.ctrl[label].start as u32;
+        } else {
+            self.ctrl[label].fixups.push(word);
+        }
+    }
+
+    fn label(&self, depth: u32) -> (usize, usize) {
+        let c = &self.ctrl[self.ctrl.len() - 1 - depth as usize];
+        (c.label_arity(), c.height)
+    }
+
+    /// Copies the branch values and jumps to label `depth` (unconditionally).
+    fn branch(&mut self, depth: u32) {
+        let (arity, height) = self.label(depth);
+        self.copy_top_to(arity, height);
+        self.emit(Op::Br, &[0]);
+        let word = self.code.len() - 1;
+        self.jump_word(depth, word);
+    }
+
+    /// Resolves forward branches of the closing block to here.
+    fn patch_fixups(&mut self, fixups: &[usize]) {
+        let here = self.code.len() as u32;
+        for &word in fixups {
+            self.code[word] = here;
+        }
+    }
+
+    fn end(&mut self) {
+        let ctrl = self.ctrl.pop().expect("control frame");
+        if ctrl.kind == Kind::Function {
+            // Fallthrough results are in place; branches to the function label copied theirs.
+            for pos in ctrl.height..self.stack.len() {
+                self.materialize(pos);
+            }
+            self.patch_fixups(&ctrl.fixups);
+            let src = self.slot(0);
+            self.emit(Op::Return, &[src, ctrl.results as u32]);
+            return;
+        }
+        for pos in ctrl.height..self.stack.len() {
+            self.materialize(pos);
+        }
+        if let Some(word) = ctrl.else_fixup {
+            // An `if` without `else`: the false path passes the parameters through.
+            self.code[word] = self.code.len() as u32;
+        }
+        self.patch_fixups(&ctrl.fixups);
+        self.stack.truncate(ctrl.height);
+        for _ in 0..ctrl.results {
+            self.push_temp();
+        }
+        self.last_dst = None;
+    }
+
+    fn unary(&mut self, op: Op) {
+        let a = self.pop();
+        let dst = self.push_temp();
+        self.emit_result(op, &[dst, a]);
+    }
+
+    fn binary(&mut self, op: Op) {
+        let b = self.pop();
+        let a = self.pop();
+        let dst = self.push_temp();
+        self.emit_result(op, &[dst, a, b]);
+    }
+
+    fn load(&mut self, op: Op, offset: u64) {
+        let addr = self.pop();
+        let dst = self.push_temp();
+        self.emit_result(op, &[dst, addr, offset as u32]);
+    }
+
+    fn store(&mut self, op: Op, offset: u64) {
+        let value = self.pop();
+        let addr = self.pop();
+        self.emit(op, &[addr, value, offset as u32]);
+    }
+
+    /// Materializes the top `n` values (call arguments) and returns the slot of the first.
+    fn args(&mut self, n: usize) -> u32 {
+        let first = self.stack.len() - n;
+        for pos in first..self.stack.len() {
+            self.materialize(pos);
+        }
+        self.slot(first)
+    }
+
+    fn call_results(&mut self, params: usize, results: usize) {
+        let len = self.stack.len() - params;
+        self.stack.truncate(len);
+        for _ in 0..results {
+            self.push_temp();
+        }
+    }
+
+    fn set_local(&mut self, local: u32, tee: bool) {
+        let top = self.stack.len() - 1;
+        for pos in 0..top {
+            if self.stack[pos] == Entry::Local(local) {
+                self.materialize(pos);
+            }
+        }
+        match self.stack[top] {
+            Entry::Temp => match self.last_dst {
+                // The value was just computed: make its instruction write the local directly.
+                Some(word) if self.code[word] == self.slot(top) => self.code[word] = local,
+                _ => {
+                    let src = self.slot(top);
+                    self.emit(Op::Copy, &[local, src]);
+                }
+            },
+            Entry::Local(l) if l == local => {}
+            Entry::Local(l) => self.emit(Op::Copy, &[local, l]),
+            Entry::Const(v) => self.emit_const(local, v),
+        }
+        self.last_dst = None;
+        if tee {
+            self.stack[top] = Entry::Local(local);
+        } else {
+            self.stack.pop();
+        }
+    }
+
+    fn operator(&mut self, op: Operator<'_>) -> Result<(), TranslateError> {
+        if let Some(depth) = self.dead {
+            match op {
+                Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
+                    self.dead = Some(depth + 1);
+                    return Ok(());
+                }
+                Operator::Else if depth > 0 => return Ok(()),
+                Operator::End if depth > 0 => {
+                    self.dead = Some(depth - 1);
+                    return Ok(());
+                }
+                Operator::Else | Operator::End => self.dead = None,
+                _ => return Ok(()),
+            }
+        }
+        use Operator as O;
+        match op {
+            O::Nop => {}
+            O::Unreachable => {
+                self.emit(Op::Unreachable, &[]);
+                self.set_dead();
+            }
+            O::Block { blockty } => self.push_ctrl(Kind::Block, blockty),
+            O::Loop { blockty } => self.push_ctrl(Kind::Loop, blockty),
+            O::If { blockty } => {
+                let cond = self.pop();
+                self.push_ctrl(Kind::If, blockty);
+                self.emit(Op::BrIfEqz, &[cond, 0]);
+                let word = self.code.len() - 1;
+                self.ctrl.last_mut().expect("if").else_fixup = Some(word);
+            }
+            O::Else => {
+                let top = self.ctrl.len() - 1;
+                let (height, params) = (self.ctrl[top].height, self.ctrl[top].params);
+                if self.stack.len() >= height {
+                    // The then-branch may be dead here; its results are only needed if not.
+                    for pos in height..self.stack.len() {
+                        self.materialize(pos);
+                    }
+                }
+                self.emit(Op::Br, &[0]);
+                let br = self.code.len() - 1;
+                self.ctrl[top].fixups.push(br);
+                let word = self.ctrl[top].else_fixup.take().expect("if before else");
+                self.code[word] = self.code.len() as u32;
+                self.ctrl[top].kind = Kind::Else;
+                self.stack.truncate(height);
+                for _ in 0..params {
+                    self.push_temp();
+                }
+                self.last_dst = None;
+            }
+            O::End => self.end(),
+            O::Br { relative_depth } => {
+                self.branch(relative_depth);
+                self.set_dead();
+            }
+            O::BrIf { relative_depth } => {
+                let cond = self.pop();
+                let (arity, height) = self.label(relative_depth);
+                if self.in_place(arity, height) {
+                    self.emit(Op::BrIfNez, &[cond, 0]);
+                    let word = self.code.len() - 1;
+                    self.jump_word(relative_depth, word);
+                } else {
+                    self.emit(Op::BrIfEqz, &[cond, 0]);
+                    let skip = self.code.len() - 1;
+                    self.branch(relative_depth);
+                    self.code[skip] = self.code.len() as u32;
+                }
+                self.last_dst = None;
+            }
+            O::BrTable { targets } => {
+                let index = self.pop();
+                let mut depths = Vec::with_capacity(targets.len() as usize + 1);
+                for t in targets.targets() {
+                    depths.push(t?);
+                }
+                depths.push(targets.default());
+                let mut operands = vec![index, depths.len() as u32];
+                operands.resize(2 + depths.len(), 0);
+                self.emit(Op::BrTable, &operands);
+                let first = self.code.len() - depths.len();
+                // Targets whose values are in place jump straight to the label; the others go
+                // through a trampoline that copies the values first (one per distinct label).
+                let mut trampolines: Vec<(u32, u32)> = Vec::new();
+                for (i, &depth) in depths.iter().enumerate() {
+                    let (arity, height) = self.label(depth);
+                    if self.in_place(arity, height) {
+                        self.jump_word(depth, first + i);
+                    } else if let Some(&(_, at)) = trampolines.iter().find(|(d, _)| *d == depth) {
+                        self.code[first + i] = at;
+                    } else {
+                        let at = self.code.len() as u32;
+                        trampolines.push((depth, at));
+                        self.code[first + i] = at;
+                        self.branch(depth);
+                    }
+                }
+                self.set_dead();
+            }
+            O::Return => {
+                let n = self.ctrl[0].results;
+                let src = self.args(n);
+                self.emit(Op::Return, &[src, n as u32]);
+                self.set_dead();
+            }
+            O::Call { function_index } => {
+                let (params, results) = self.call_arity(function_index);
+                let base = self.args(params);
+                self.emit(Op::Call, &[function_index, base]);
+                self.call_results(params, results);
+            }
+            O::CallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let index = self.pop();
+                let (params, results) = self.type_arity(type_index);
+                let base = self.args(params);
+                self.emit(Op::CallIndirect, &[type_index, table_index, index, base]);
+                self.call_results(params, results);
+            }
+            O::ReturnCall { function_index } => {
+                let (params, _) = self.call_arity(function_index);
+                let base = self.args(params);
+                self.emit(Op::ReturnCall, &[function_index, base]);
+                self.set_dead();
+            }
+            O::ReturnCallIndirect {
+                type_index,
+                table_index,
+            } => {
+                let index = self.pop();
+                let (params, _) = self.type_arity(type_index);
+                let base = self.args(params);
+                self.emit(
+                    Op::ReturnCallIndirect,
+                    &[type_index, table_index, index, base],
+                );
+                self.set_dead();
+            }
+            O::Drop => {
+                self.stack.pop();
+            }
+            O::Select | O::TypedSelect { .. } => {
+                let cond = self.pop();
+                let b = self.pop();
+                let a = self.pop();
+                let dst = self.push_temp();
+                self.emit_result(Op::Select, &[dst, a, b, cond]);
+            }
+            O::LocalGet { local_index } => {
+                self.stack.push(Entry::Local(local_index));
+                self.max_height = self.max_height.max(self.stack.len());
+            }
+            O::LocalSet { local_index } => self.set_local(local_index, false),
+            O::LocalTee { local_index } => self.set_local(local_index, true),
+            O::GlobalGet { global_index } => {
+                let dst = self.push_temp();
+                self.emit_result(Op::GlobalGet, &[dst, global_index]);
+            }
+            O::GlobalSet { global_index } => {
+                let src = self.pop();
+                self.emit(Op::GlobalSet, &[global_index, src]);
+            }
+            O::I32Const { value } => self.push_const(value as u32 as u64),
+            O::I64Const { value } => self.push_const(value as u64),
+            O::F32Const { value } => self.push_const(value.bits() as u64),
+            O::F64Const { value } => self.push_const(value.bits()),
+            O::RefNull { .. } => self.push_const(0),
+            O::RefIsNull => self.unary(Op::I64Eqz),
+            O::RefFunc { function_index } => {
+                let dst = self.push_temp();
+                self.emit_result(Op::RefFunc, &[dst, function_index]);
+            }
+            // Reinterpretations keep the slot's bits as they are.
+            O::I32ReinterpretF32
+            | O::F32ReinterpretI32
+            | O::I64ReinterpretF64
+            | O::F64ReinterpretI64 => {}
+            O::I32Load { memarg } | O::F32Load { memarg } => self.load(Op::I32Load, memarg.offset),
+            O::I64Load { memarg } | O::F64Load { memarg } => self.load(Op::I64Load, memarg.offset),
+            O::I32Load8S { memarg } => self.load(Op::I32Load8S, memarg.offset),
+            O::I32Load8U { memarg } => self.load(Op::I32Load8U, memarg.offset),
+            O::I32Load16S { memarg } => self.load(Op::I32Load16S, memarg.offset),
+            O::I32Load16U { memarg } => self.load(Op::I32Load16U, memarg.offset),
+            O::I64Load8S { memarg } => self.load(Op::I64Load8S, memarg.offset),
+            O::I64Load8U { memarg } => self.load(Op::I64Load8U, memarg.offset),
+            O::I64Load16S { memarg } => self.load(Op::I64Load16S, memarg.offset),
+            O::I64Load16U { memarg } => self.load(Op::I64Load16U, memarg.offset),
+            O::I64Load32S { memarg } => self.load(Op::I64Load32S, memarg.offset),
+            O::I64Load32U { memarg } => self.load(Op::I64Load32U, memarg.offset),
+            O::I32Store { memarg } | O::F32Store { memarg } => {
+                self.store(Op::I32Store, memarg.offset)
+            }
+            O::I64Store { memarg } | O::F64Store { memarg } => {
+                self.store(Op::I64Store, memarg.offset)
+            }
+            O::I32Store8 { memarg } | O::I64Store8 { memarg } => {
+                self.store(Op::I32Store8, memarg.offset)
+            }
+            O::I32Store16 { memarg } | O::I64Store16 { memarg } => {
+                self.store(Op::I32Store16, memarg.offset)
+            }
+            O::I64Store32 { memarg } => self.store(Op::I64Store32, memarg.offset),
+            O::MemorySize { mem } => {
+                let dst = self.push_temp();
+                self.emit_result(Op::MemorySize, &[dst, mem]);
+            }
+            O::MemoryGrow { mem } => {
+                let delta = self.pop();
+                let dst = self.push_temp();
+                self.emit_result(Op::MemoryGrow, &[dst, mem, delta]);
+            }
+            O::MemoryFill { mem } => {
+                let [d, v, n] = self.pop3();
+                self.emit(Op::MemoryFill, &[mem, d, v, n]);
+            }
+            O::MemoryCopy { dst_mem, src_mem } => {
+                let [d, s, n] = self.pop3();
+                self.emit(Op::MemoryCopy, &[dst_mem, src_mem, d, s, n]);
+            }
+            O::MemoryInit { data_index, mem } => {
+                let [d, s, n] = self.pop3();
+                self.emit(Op::MemoryInit, &[mem, data_index, d, s, n]);
+            }
+            O::DataDrop { data_index } => self.emit(Op::DataDrop, &[data_index]),
+            O::TableGet { table } => {
+                let index = self.pop();
+                let dst = self.push_temp();
+                self.emit_result(Op::TableGet, &[dst, table, index]);
+            }
+            O::TableSet { table } => {
+                let value = self.pop();
+                let index = self.pop();
+                self.emit(Op::TableSet, &[table, index, value]);
+            }
+            O::TableSize { table } => {
+                let dst = self.push_temp();
+                self.emit_result(Op::TableSize, &[dst, table]);
+            }
+            O::TableGrow { table } => {
+                let delta = self.pop();
+                let init = self.pop();
+                let dst = self.push_temp();
+                self.emit_result(Op::TableGrow, &[dst, table, init, delta]);
+            }
+            O::TableFill { table } => {
+                let [d, v, n] = self.pop3();
+                self.emit(Op::TableFill, &[table, d, v, n]);
+            }
+            O::TableCopy {
+                dst_table,
+                src_table,
+            } => {
+                let [d, s, n] = self.pop3();
+                self.emit(Op::TableCopy, &[dst_table, src_table, d, s, n]);
+            }
+            O::TableInit { elem_index, table } => {
+                let [d, s, n] = self.pop3();
+                self.emit(Op::TableInit, &[table, elem_index, d, s, n]);
+            }
+            O::ElemDrop { elem_index } => self.emit(Op::ElemDrop, &[elem_index]),
+            other => match numeric(&other) {
+                Some((op, 1)) => self.unary(op),
+                Some((op, _)) => self.binary(op),
+                None => {
+                    return Err(crate::unsupported(&format!("operator {other:?}")));
+                }
+            },
+        }
+        Ok(())
+    }
+
+    fn push_const(&mut self, value: u64) {
+        self.stack.push(Entry::Const(value));
+        self.max_height = self.max_height.max(self.stack.len());
+    }
+
+    /// Pops three operands, returning them in push order.
+    fn pop3(&mut self) -> [u32; 3] {
+        let c = self.pop();
+        let b = self.pop();
+        let a = self.pop();
+        [a, b, c]
+    }
+}
+
+/// The register op and arity (1 or 2) of a numeric Wasm operator.
+fn numeric(op: &Operator<'_>) -> Option<(Op, u8)> {
+    use Operator as O;
+    macro_rules! map {
+        ($($wasm:ident => $op:ident / $n:literal,)*) => {
+            match op {
+                $(O::$wasm => Some((Op::$op, $n)),)*
+                _ => None,
+            }
+        };
+    }
+    map! {
+        I32Eqz => I32Eqz / 1, I32Eq => I32Eq / 2, I32Ne => I32Ne / 2,
+        I32LtS => I32LtS / 2, I32LtU => I32LtU / 2, I32GtS => I32GtS / 2, I32GtU => I32GtU / 2,
+        I32LeS => I32LeS / 2, I32LeU => I32LeU / 2, I32GeS => I32GeS / 2, I32GeU => I32GeU / 2,
+        I32Clz => I32Clz / 1, I32Ctz => I32Ctz / 1, I32Popcnt => I32Popcnt / 1,
+        I32Add => I32Add / 2, I32Sub => I32Sub / 2, I32Mul => I32Mul / 2,
+        I32DivS => I32DivS / 2, I32DivU => I32DivU / 2, I32RemS => I32RemS / 2,
+        I32RemU => I32RemU / 2, I32And => I32And / 2, I32Or => I32Or / 2, I32Xor => I32Xor / 2,
+        I32Shl => I32Shl / 2, I32ShrS => I32ShrS / 2, I32ShrU => I32ShrU / 2,
+        I32Rotl => I32Rotl / 2, I32Rotr => I32Rotr / 2,
+        I64Eqz => I64Eqz / 1, I64Eq => I64Eq / 2, I64Ne => I64Ne / 2,
+        I64LtS => I64LtS / 2, I64LtU => I64LtU / 2, I64GtS => I64GtS / 2, I64GtU => I64GtU / 2,
+        I64LeS => I64LeS / 2, I64LeU => I64LeU / 2, I64GeS => I64GeS / 2, I64GeU => I64GeU / 2,
+        I64Clz => I64Clz / 1, I64Ctz => I64Ctz / 1, I64Popcnt => I64Popcnt / 1,
+        I64Add => I64Add / 2, I64Sub => I64Sub / 2, I64Mul => I64Mul / 2,
+        I64DivS => I64DivS / 2, I64DivU => I64DivU / 2, I64RemS => I64RemS / 2,
+        I64RemU => I64RemU / 2, I64And => I64And / 2, I64Or => I64Or / 2, I64Xor => I64Xor / 2,
+        I64Shl => I64Shl / 2, I64ShrS => I64ShrS / 2, I64ShrU => I64ShrU / 2,
+        I64Rotl => I64Rotl / 2, I64Rotr => I64Rotr / 2,
+        F32Eq => F32Eq / 2, F32Ne => F32Ne / 2, F32Lt => F32Lt / 2, F32Gt => F32Gt / 2,
+        F32Le => F32Le / 2, F32Ge => F32Ge / 2,
+        F32Abs => F32Abs / 1, F32Neg => F32Neg / 1, F32Ceil => F32Ceil / 1,
+        F32Floor => F32Floor / 1, F32Trunc => F32Trunc / 1, F32Nearest => F32Nearest / 1,
+        F32Sqrt => F32Sqrt / 1, F32Add => F32Add / 2, F32Sub => F32Sub / 2, F32Mul => F32Mul / 2,
+        F32Div => F32Div / 2, F32Min => F32Min / 2, F32Max => F32Max / 2,
+        F32Copysign => F32Copysign / 2,
+        F64Eq => F64Eq / 2, F64Ne => F64Ne / 2, F64Lt => F64Lt / 2, F64Gt => F64Gt / 2,
+        F64Le => F64Le / 2, F64Ge => F64Ge / 2,
+        F64Abs => F64Abs / 1, F64Neg => F64Neg / 1, F64Ceil => F64Ceil / 1,
+        F64Floor => F64Floor / 1, F64Trunc => F64Trunc / 1, F64Nearest => F64Nearest / 1,
+        F64Sqrt => F64Sqrt / 1, F64Add => F64Add / 2, F64Sub => F64Sub / 2, F64Mul => F64Mul / 2,
+        F64Div => F64Div / 2, F64Min => F64Min / 2, F64Max => F64Max / 2,
+        F64Copysign => F64Copysign / 2,
+        I32WrapI64 => I32WrapI64 / 1,
+        I32TruncF32S => I32TruncF32S / 1, I32TruncF32U => I32TruncF32U / 1,
+        I32TruncF64S => I32TruncF64S / 1, I32TruncF64U => I32TruncF64U / 1,
+        I64ExtendI32S => I64ExtendI32S / 1, I64ExtendI32U => I64ExtendI32U / 1,
+        I64TruncF32S => I64TruncF32S / 1, I64TruncF32U => I64TruncF32U / 1,
+        I64TruncF64S => I64TruncF64S / 1, I64TruncF64U => I64TruncF64U / 1,
+        F32ConvertI32S => F32ConvertI32S / 1, F32ConvertI32U => F32ConvertI32U / 1,
+        F32ConvertI64S => F32ConvertI64S / 1, F32ConvertI64U => F32ConvertI64U / 1,
+        F32DemoteF64 => F32DemoteF64 / 1,
+        F64ConvertI32S => F64ConvertI32S / 1, F64ConvertI32U => F64ConvertI32U / 1,
+        F64ConvertI64S => F64ConvertI64S / 1, F64ConvertI64U => F64ConvertI64U / 1,
+        F64PromoteF32 => F64PromoteF32 / 1,
+        I32Extend8S => I32Extend8S / 1, I32Extend16S => I32Extend16S / 1,
+        I64Extend8S => I64Extend8S / 1, I64Extend16S => I64Extend16S / 1,
+        I64Extend32S => I64Extend32S / 1,
+        I32TruncSatF32S => I32TruncSatF32S / 1, I32TruncSatF32U => I32TruncSatF32U / 1,
+        I32TruncSatF64S => I32TruncSatF64S / 1, I32TruncSatF64U => I32TruncSatF64U / 1,
+        I64TruncSatF32S => I64TruncSatF32S / 1, I64TruncSatF32U => I64TruncSatF32U / 1,
+        I64TruncSatF64S => I64TruncSatF64S / 1, I64TruncSatF64U => I64TruncSatF64U / 1,
+    }
+}
