@@ -1,0 +1,850 @@
+//! The interpreter: a `loop { match }` over register code, executed in place from the image.
+//!
+//! All guest state is plain data: the value stack (`Vec<u64>` of frame slots) and the call
+//! stack (`Vec<Frame>`) are owned here, never the host's call stack, so a deep guest recursion
+//! becomes the trap "call stack exhausted" and the whole state could be written out.
+//!
+//! The verifier has proved, before any instance exists, that every slot operand is below the
+//! frame size, every jump lands on an instruction, every index is in range and every function
+//! ends without falling through. The executor still uses checked indexing throughout; a bug
+//! would be a panic, never undefined behaviour.
+
+use std::mem::size_of;
+
+use chiwawa_format::{ArchivedConstExpr, ArchivedConstOp, Op};
+
+use crate::store::{Caller, FuncInst, Instance, Store};
+use crate::trap::{Trap, TrapKind};
+
+/// Default bound on the value and call stacks together, in bytes.
+pub const DEFAULT_MAX_STACK_BYTES: usize = 16 << 20;
+
+/// A suspended caller.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    func: u32,
+    pc: u32,
+    base: u32,
+}
+
+/// Evaluates a constant expression in the context of an instance.
+pub(crate) fn eval_const(
+    expr: &ArchivedConstExpr,
+    inst: &Instance,
+    globals: &[crate::store::GlobalInst],
+) -> u64 {
+    let mut stack: Vec<u64> = Vec::with_capacity(4);
+    for op in expr.ops.iter() {
+        let v = match op {
+            ArchivedConstOp::I32(v) => v.to_native() as u32 as u64,
+            ArchivedConstOp::I64(v) => v.to_native() as u64,
+            ArchivedConstOp::F32(v) => v.to_native() as u64,
+            ArchivedConstOp::F64(v) => v.to_native(),
+            ArchivedConstOp::RefNull => 0,
+            ArchivedConstOp::RefFunc(f) => inst.funcs[f.to_native() as usize] as u64 + 1,
+            ArchivedConstOp::GlobalGet(g) => {
+                globals[inst.globals[g.to_native() as usize] as usize].value
+            }
+            binary => {
+                let b = stack.pop().unwrap_or(0);
+                let a = stack.pop().unwrap_or(0);
+                match binary {
+                    ArchivedConstOp::I32Add => (a as u32).wrapping_add(b as u32) as u64,
+                    ArchivedConstOp::I32Sub => (a as u32).wrapping_sub(b as u32) as u64,
+                    ArchivedConstOp::I32Mul => (a as u32).wrapping_mul(b as u32) as u64,
+                    ArchivedConstOp::I64Add => a.wrapping_add(b),
+                    ArchivedConstOp::I64Sub => a.wrapping_sub(b),
+                    _ => a.wrapping_mul(b),
+                }
+            }
+        };
+        stack.push(v);
+    }
+    stack.pop().unwrap_or(0)
+}
+
+#[inline(always)]
+fn f32v(v: u64) -> f32 {
+    f32::from_bits(v as u32)
+}
+
+#[inline(always)]
+fn f64v(v: u64) -> f64 {
+    f64::from_bits(v)
+}
+
+#[inline(always)]
+fn i32v(v: u64) -> u32 {
+    v as u32
+}
+
+/// Rounding passes a signalling NaN through unchanged on some hosts; Wasm wants it quieted.
+#[inline(always)]
+fn quiet32(x: f32) -> u64 {
+    let bits = x.to_bits();
+    (if x.is_nan() { bits | 0x0040_0000 } else { bits }) as u64
+}
+
+#[inline(always)]
+fn quiet64(x: f64) -> u64 {
+    let bits = x.to_bits();
+    if x.is_nan() {
+        bits | 0x0008_0000_0000_0000
+    } else {
+        bits
+    }
+}
+
+#[inline(always)]
+fn b(c: bool) -> u64 {
+    c as u64
+}
+
+fn trunc_check(x: f64, lo: f64, hi: f64) -> Result<f64, TrapKind> {
+    if x.is_nan() {
+        Err(TrapKind::InvalidConversion)
+    } else if x > lo && x < hi {
+        Ok(x)
+    } else {
+        Err(TrapKind::IntegerOverflow)
+    }
+}
+
+macro_rules! float_minmax {
+    ($name:ident, $f:ty, $min:expr) => {
+        fn $name(a: $f, b: $f) -> $f {
+            if a.is_nan() || b.is_nan() {
+                a + b
+            } else if a == b {
+                // Equal up to the sign of zero: min prefers -0, max prefers +0.
+                if $min {
+                    <$f>::from_bits(a.to_bits() | b.to_bits())
+                } else {
+                    <$f>::from_bits(a.to_bits() & b.to_bits())
+                }
+            } else if (a < b) == $min {
+                a
+            } else {
+                b
+            }
+        }
+    };
+}
+float_minmax!(f32_min, f32, true);
+float_minmax!(f32_max, f32, false);
+float_minmax!(f64_min, f64, true);
+float_minmax!(f64_max, f64, false);
+
+#[inline]
+fn effective(addr: u64, offset: u32, len: usize, size: usize) -> Result<usize, TrapKind> {
+    let ea = (addr as u32 as u64) + offset as u64;
+    if ea + size as u64 > len as u64 {
+        Err(TrapKind::MemoryOutOfBounds)
+    } else {
+        Ok(ea as usize)
+    }
+}
+
+/// Bounds-checks `[start, start + len)` against `size`.
+#[inline]
+fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
+    let end = start.checked_add(len)?;
+    if end > size as u64 {
+        None
+    } else {
+        Some(start as usize..end as usize)
+    }
+}
+
+/// Runs `func` (a store address) with `args` as slot values; returns the result slots.
+// Each handler states its arithmetic as a closure that the handler macros call in place.
+#[allow(clippy::redundant_closure_call)]
+pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
+    let max_bytes = store.max_stack_bytes;
+    let Store {
+        types,
+        funcs,
+        tables,
+        memories,
+        globals,
+        instances,
+        ..
+    } = store;
+    let nresults = types[funcs[func as usize].type_id() as usize].results.len();
+    let mut stack: Vec<u64> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    stack.resize(args.len().max(nresults), 0);
+    stack[..args.len()].copy_from_slice(args);
+
+    // The entry may itself be a host function.
+    if let FuncInst::Host { func: host, .. } = &funcs[func as usize] {
+        let mut results = vec![0u64; nresults];
+        host(&mut Caller { memory: None }, args, &mut results)?;
+        return Ok(results);
+    }
+
+    let mut cur = func;
+    let mut base: usize = 0;
+    let mut pc: usize = 0;
+    let mut entering = true;
+
+    'call: loop {
+        let (inst_id, defined) = match &funcs[cur as usize] {
+            FuncInst::Wasm {
+                instance, defined, ..
+            } => (*instance as usize, *defined as usize),
+            FuncInst::Host { .. } => unreachable!("host functions are called directly"),
+        };
+        let inst = &instances[inst_id];
+        let module = inst.image.module();
+        let f = &module.funcs[defined];
+        let code = f.code.as_slice();
+        if entering {
+            // A new activation: make room for its frame and zero its declared locals.
+            let frame_end = base + f.frame_size.to_native() as usize;
+            if frame_end > stack.len() {
+                if frame_end * size_of::<u64>() + frames.len() * size_of::<Frame>() > max_bytes {
+                    return Err(trap_in(
+                        TrapKind::CallStackExhausted,
+                        store_name(instances, funcs, cur),
+                    ));
+                }
+                let extra = frame_end - stack.len();
+                stack
+                    .try_reserve(extra)
+                    .map_err(|_| Trap::new(TrapKind::CallStackExhausted))?;
+                stack.resize(frame_end, 0);
+            }
+            let nparams = types[inst.types[f.ty.to_native() as usize] as usize]
+                .params
+                .len();
+            stack[base + nparams..base + f.num_locals.to_native() as usize].fill(0);
+            entering = false;
+        }
+        let mem_addr = inst.memories.first().map(|&m| m as usize);
+
+        macro_rules! w {
+            ($i:expr) => {
+                code[pc + $i].to_native()
+            };
+        }
+        macro_rules! s {
+            ($i:expr) => {
+                stack[base + w!($i) as usize]
+            };
+        }
+        macro_rules! trap {
+            ($kind:expr) => {
+                return Err(trap_in($kind, store_name(instances, funcs, cur)))
+            };
+        }
+        macro_rules! tri {
+            ($e:expr) => {
+                match $e {
+                    Ok(v) => v,
+                    Err(kind) => trap!(kind),
+                }
+            };
+        }
+        macro_rules! un {
+            ($t:ty, $conv:expr, $f:expr) => {{
+                let a = $conv(s!(2));
+                let f: fn($t) -> u64 = $f;
+                s!(1) = f(a);
+                pc += 3;
+            }};
+        }
+        macro_rules! bin {
+            ($t:ty, $conv:expr, $f:expr) => {{
+                let a = $conv(s!(2));
+                let b = $conv(s!(3));
+                let f: fn($t, $t) -> u64 = $f;
+                s!(1) = f(a, b);
+                pc += 4;
+            }};
+        }
+        macro_rules! bin_trap {
+            ($t:ty, $conv:expr, $f:expr) => {{
+                let a = $conv(s!(2));
+                let b = $conv(s!(3));
+                let f: fn($t, $t) -> Result<u64, TrapKind> = $f;
+                s!(1) = tri!(f(a, b));
+                pc += 4;
+            }};
+        }
+        macro_rules! un_trap {
+            ($t:ty, $conv:expr, $f:expr) => {{
+                let a = $conv(s!(2));
+                let f: fn($t) -> Result<u64, TrapKind> = $f;
+                s!(1) = tri!(f(a));
+                pc += 3;
+            }};
+        }
+        macro_rules! mem {
+            () => {
+                match mem_addr {
+                    Some(m) => &mut memories[m],
+                    None => trap!(TrapKind::MemoryOutOfBounds),
+                }
+            };
+        }
+        macro_rules! load {
+            ($n:literal, $conv:expr) => {{
+                let memory = mem!();
+                let bytes = memory.bytes();
+                let at = tri!(effective(s!(2), w!(3), bytes.len(), $n));
+                let raw: [u8; $n] = bytes[at..at + $n].try_into().expect("checked length");
+                let f: fn([u8; $n]) -> u64 = $conv;
+                s!(1) = f(raw);
+                pc += 4;
+            }};
+        }
+        macro_rules! store {
+            ($n:literal) => {{
+                let value = s!(2);
+                let addr = s!(1);
+                let offset = w!(3);
+                let memory = mem!();
+                let bytes = memory.bytes_mut();
+                let at = tri!(effective(addr, offset, bytes.len(), $n));
+                bytes[at..at + $n].copy_from_slice(&value.to_le_bytes()[..$n]);
+                pc += 4;
+            }};
+        }
+
+        loop {
+            let op = match Op::from_word(code[pc].to_native()) {
+                Some(op) => op,
+                None => unreachable!("verified code has only known opcodes"),
+            };
+            match op {
+                Op::Unreachable => trap!(TrapKind::Unreachable),
+                Op::Br => pc = w!(1) as usize,
+                Op::BrIfNez => {
+                    pc = if s!(1) as u32 != 0 {
+                        w!(2) as usize
+                    } else {
+                        pc + 3
+                    };
+                }
+                Op::BrIfEqz => {
+                    pc = if s!(1) as u32 == 0 {
+                        w!(2) as usize
+                    } else {
+                        pc + 3
+                    };
+                }
+                Op::BrTable => {
+                    let index = s!(1) as u32 as usize;
+                    let n = w!(2) as usize;
+                    let i = index.min(n - 1);
+                    pc = w!(3 + i) as usize;
+                }
+                Op::Return => {
+                    let src = base + w!(1) as usize;
+                    let count = w!(2) as usize;
+                    stack.copy_within(src..src + count, base);
+                    match frames.pop() {
+                        Some(frame) => {
+                            cur = frame.func;
+                            pc = frame.pc as usize;
+                            base = frame.base as usize;
+                            continue 'call;
+                        }
+                        None => return Ok(stack[base..base + count].to_vec()),
+                    }
+                }
+                Op::Call | Op::CallIndirect | Op::ReturnCall | Op::ReturnCallIndirect => {
+                    let (callee, arg_base, next) = match op {
+                        Op::Call | Op::ReturnCall => {
+                            (inst.funcs[w!(1) as usize], w!(2) as usize, pc + 3)
+                        }
+                        _ => {
+                            let ty = inst.types[w!(1) as usize];
+                            let table = &tables[inst.tables[w!(2) as usize] as usize];
+                            let index = s!(3) as u32 as usize;
+                            let entry = match table.elems.get(index) {
+                                Some(&e) => e,
+                                None => trap!(TrapKind::TableOutOfBounds),
+                            };
+                            if entry == 0 {
+                                trap!(TrapKind::UninitializedElement);
+                            }
+                            let callee = (entry - 1) as u32;
+                            if funcs[callee as usize].type_id() != ty {
+                                trap!(TrapKind::IndirectCallTypeMismatch);
+                            }
+                            (callee, w!(4) as usize, pc + 5)
+                        }
+                    };
+                    let tail = matches!(op, Op::ReturnCall | Op::ReturnCallIndirect);
+                    let callee_ty = &types[funcs[callee as usize].type_id() as usize];
+                    let (np, nr) = (callee_ty.params.len(), callee_ty.results.len());
+                    let new_base = if tail {
+                        // Reuse the frame: move the arguments down to slot 0.
+                        let src = base + arg_base;
+                        stack.copy_within(src..src + np, base);
+                        base
+                    } else {
+                        base + arg_base
+                    };
+                    match &funcs[callee as usize] {
+                        FuncInst::Host { func: host, .. } => {
+                            let params = stack[new_base..new_base + np].to_vec();
+                            let mut results = vec![0u64; nr];
+                            let mut caller = Caller {
+                                memory: mem_addr.map(|m| &mut memories[m]),
+                            };
+                            if let Err(mut t) = host(&mut caller, &params, &mut results) {
+                                if t.func.is_none() {
+                                    t.func = Some(store_name(instances, funcs, cur));
+                                }
+                                return Err(t);
+                            }
+                            if new_base + nr > stack.len() {
+                                stack.resize(new_base + nr, 0);
+                            }
+                            stack[new_base..new_base + nr].copy_from_slice(&results);
+                            if tail {
+                                match frames.pop() {
+                                    Some(frame) => {
+                                        cur = frame.func;
+                                        pc = frame.pc as usize;
+                                        base = frame.base as usize;
+                                        continue 'call;
+                                    }
+                                    None => return Ok(stack[base..base + nr].to_vec()),
+                                }
+                            }
+                            pc = next;
+                        }
+                        FuncInst::Wasm { .. } => {
+                            if !tail {
+                                if frames.len() * size_of::<Frame>() + stack.len() * 8 > max_bytes {
+                                    trap!(TrapKind::CallStackExhausted);
+                                }
+                                if frames.try_reserve(1).is_err() {
+                                    trap!(TrapKind::CallStackExhausted);
+                                }
+                                frames.push(Frame {
+                                    func: cur,
+                                    pc: next as u32,
+                                    base: base as u32,
+                                });
+                            }
+                            cur = callee;
+                            base = new_base;
+                            pc = 0;
+                            entering = true;
+                            continue 'call;
+                        }
+                    }
+                }
+                Op::Select => {
+                    let v = if s!(4) as u32 != 0 { s!(2) } else { s!(3) };
+                    s!(1) = v;
+                    pc += 5;
+                }
+                Op::Copy => {
+                    s!(1) = s!(2);
+                    pc += 3;
+                }
+                Op::Const32 => {
+                    s!(1) = w!(2) as u64;
+                    pc += 3;
+                }
+                Op::Const64 => {
+                    s!(1) = w!(2) as u64 | ((w!(3) as u64) << 32);
+                    pc += 4;
+                }
+                Op::GlobalGet => {
+                    s!(1) = globals[inst.globals[w!(2) as usize] as usize].value;
+                    pc += 3;
+                }
+                Op::GlobalSet => {
+                    globals[inst.globals[w!(1) as usize] as usize].value = s!(2);
+                    pc += 3;
+                }
+                Op::RefFunc => {
+                    s!(1) = inst.funcs[w!(2) as usize] as u64 + 1;
+                    pc += 3;
+                }
+                Op::I32Load => load!(4, |r| u32::from_le_bytes(r) as u64),
+                Op::I64Load => load!(8, u64::from_le_bytes),
+                Op::I32Load8S => load!(1, |r| r[0] as i8 as i32 as u32 as u64),
+                Op::I32Load8U => load!(1, |r| r[0] as u64),
+                Op::I32Load16S => load!(2, |r| i16::from_le_bytes(r) as i32 as u32 as u64),
+                Op::I32Load16U => load!(2, |r| u16::from_le_bytes(r) as u64),
+                Op::I64Load8S => load!(1, |r| r[0] as i8 as i64 as u64),
+                Op::I64Load8U => load!(1, |r| r[0] as u64),
+                Op::I64Load16S => load!(2, |r| i16::from_le_bytes(r) as i64 as u64),
+                Op::I64Load16U => load!(2, |r| u16::from_le_bytes(r) as u64),
+                Op::I64Load32S => load!(4, |r| i32::from_le_bytes(r) as i64 as u64),
+                Op::I64Load32U => load!(4, |r| u32::from_le_bytes(r) as u64),
+                Op::I32Store => store!(4),
+                Op::I64Store => store!(8),
+                Op::I32Store8 => store!(1),
+                Op::I32Store16 => store!(2),
+                Op::I64Store32 => store!(4),
+                Op::MemorySize => {
+                    s!(1) = mem!().pages() as u64;
+                    pc += 3;
+                }
+                Op::MemoryGrow => {
+                    let delta = s!(3) as u32;
+                    let old = mem!().grow(delta);
+                    s!(1) = old.unwrap_or(u32::MAX) as u64;
+                    pc += 4;
+                }
+                Op::MemoryFill => {
+                    let (d, v, n) = (s!(2) as u32 as u64, s!(3) as u8, s!(4) as u32 as u64);
+                    let bytes = mem!().bytes_mut();
+                    let Some(r) = range(d, n, bytes.len()) else {
+                        trap!(TrapKind::MemoryOutOfBounds)
+                    };
+                    bytes[r].fill(v);
+                    pc += 5;
+                }
+                Op::MemoryCopy => {
+                    let (d, s, n) = (
+                        s!(3) as u32 as u64,
+                        s!(4) as u32 as u64,
+                        s!(5) as u32 as u64,
+                    );
+                    let bytes = mem!().bytes_mut();
+                    let (Some(dr), Some(sr)) = (range(d, n, bytes.len()), range(s, n, bytes.len()))
+                    else {
+                        trap!(TrapKind::MemoryOutOfBounds)
+                    };
+                    bytes.copy_within(sr, dr.start);
+                    pc += 6;
+                }
+                Op::MemoryInit => {
+                    let data = w!(2) as usize;
+                    let (d, s, n) = (
+                        s!(3) as u32 as u64,
+                        s!(4) as u32 as u64,
+                        s!(5) as u32 as u64,
+                    );
+                    let seg: &[u8] = if inst.dropped_datas[data].get() {
+                        &[]
+                    } else {
+                        module.datas[data].bytes.as_slice()
+                    };
+                    let bytes = mem!().bytes_mut();
+                    let (Some(dr), Some(sr)) = (range(d, n, bytes.len()), range(s, n, seg.len()))
+                    else {
+                        trap!(TrapKind::MemoryOutOfBounds)
+                    };
+                    bytes[dr].copy_from_slice(&seg[sr]);
+                    pc += 6;
+                }
+                Op::DataDrop => {
+                    inst.dropped_datas[w!(1) as usize].set(true);
+                    pc += 2;
+                }
+                Op::TableGet => {
+                    let table = &tables[inst.tables[w!(2) as usize] as usize];
+                    match table.elems.get(s!(3) as u32 as usize) {
+                        Some(&v) => s!(1) = v,
+                        None => trap!(TrapKind::TableOutOfBounds),
+                    }
+                    pc += 4;
+                }
+                Op::TableSet => {
+                    let value = s!(3);
+                    let index = s!(2) as u32 as usize;
+                    let table = &mut tables[inst.tables[w!(1) as usize] as usize];
+                    match table.elems.get_mut(index) {
+                        Some(e) => *e = value,
+                        None => trap!(TrapKind::TableOutOfBounds),
+                    }
+                    pc += 4;
+                }
+                Op::TableSize => {
+                    s!(1) = tables[inst.tables[w!(2) as usize] as usize].elems.len() as u64;
+                    pc += 3;
+                }
+                Op::TableGrow => {
+                    let (init, delta) = (s!(3), s!(4) as u32);
+                    let table = &mut tables[inst.tables[w!(2) as usize] as usize];
+                    s!(1) = table.grow(delta, init).unwrap_or(u32::MAX) as u64;
+                    pc += 5;
+                }
+                Op::TableFill => {
+                    let (d, v, n) = (s!(2) as u32 as u64, s!(3), s!(4) as u32 as u64);
+                    let table = &mut tables[inst.tables[w!(1) as usize] as usize];
+                    let Some(r) = range(d, n, table.elems.len()) else {
+                        trap!(TrapKind::TableOutOfBounds)
+                    };
+                    table.elems[r].fill(v);
+                    pc += 5;
+                }
+                Op::TableCopy => {
+                    let (dt, st) = (inst.tables[w!(1) as usize], inst.tables[w!(2) as usize]);
+                    let (d, s, n) = (
+                        s!(3) as u32 as u64,
+                        s!(4) as u32 as u64,
+                        s!(5) as u32 as u64,
+                    );
+                    let (Some(dr), Some(sr)) = (
+                        range(d, n, tables[dt as usize].elems.len()),
+                        range(s, n, tables[st as usize].elems.len()),
+                    ) else {
+                        trap!(TrapKind::TableOutOfBounds)
+                    };
+                    if dt == st {
+                        tables[dt as usize].elems.copy_within(sr, dr.start);
+                    } else {
+                        let src = tables[st as usize].elems[sr].to_vec();
+                        tables[dt as usize].elems[dr].copy_from_slice(&src);
+                    }
+                    pc += 6;
+                }
+                Op::TableInit => {
+                    let elem = w!(2) as usize;
+                    let (d, s, n) = (
+                        s!(3) as u32 as u64,
+                        s!(4) as u32 as u64,
+                        s!(5) as u32 as u64,
+                    );
+                    let items = if inst.dropped_elems[elem].get() {
+                        0
+                    } else {
+                        module.elems[elem].items.len()
+                    };
+                    let t = inst.tables[w!(1) as usize] as usize;
+                    let (Some(dr), Some(sr)) =
+                        (range(d, n, tables[t].elems.len()), range(s, n, items))
+                    else {
+                        trap!(TrapKind::TableOutOfBounds)
+                    };
+                    for (di, si) in dr.zip(sr) {
+                        let v = eval_const(&module.elems[elem].items[si], inst, globals);
+                        tables[t].elems[di] = v;
+                    }
+                    pc += 6;
+                }
+                Op::ElemDrop => {
+                    inst.dropped_elems[w!(1) as usize].set(true);
+                    pc += 2;
+                }
+                // i32
+                Op::I32Eqz => un!(u32, i32v, |a| b(a == 0)),
+                Op::I32Eq => bin!(u32, i32v, |x, y| b(x == y)),
+                Op::I32Ne => bin!(u32, i32v, |x, y| b(x != y)),
+                Op::I32LtS => bin!(u32, i32v, |x, y| b((x as i32) < (y as i32))),
+                Op::I32LtU => bin!(u32, i32v, |x, y| b(x < y)),
+                Op::I32GtS => bin!(u32, i32v, |x, y| b((x as i32) > (y as i32))),
+                Op::I32GtU => bin!(u32, i32v, |x, y| b(x > y)),
+                Op::I32LeS => bin!(u32, i32v, |x, y| b((x as i32) <= (y as i32))),
+                Op::I32LeU => bin!(u32, i32v, |x, y| b(x <= y)),
+                Op::I32GeS => bin!(u32, i32v, |x, y| b((x as i32) >= (y as i32))),
+                Op::I32GeU => bin!(u32, i32v, |x, y| b(x >= y)),
+                Op::I32Clz => un!(u32, i32v, |a| a.leading_zeros() as u64),
+                Op::I32Ctz => un!(u32, i32v, |a| a.trailing_zeros() as u64),
+                Op::I32Popcnt => un!(u32, i32v, |a| a.count_ones() as u64),
+                Op::I32Add => bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64),
+                Op::I32Sub => bin!(u32, i32v, |x, y| x.wrapping_sub(y) as u64),
+                Op::I32Mul => bin!(u32, i32v, |x, y| x.wrapping_mul(y) as u64),
+                Op::I32DivS => bin_trap!(u32, i32v, |x, y| {
+                    let (x, y) = (x as i32, y as i32);
+                    if y == 0 {
+                        Err(TrapKind::IntegerDivideByZero)
+                    } else if x == i32::MIN && y == -1 {
+                        Err(TrapKind::IntegerOverflow)
+                    } else {
+                        Ok((x / y) as u32 as u64)
+                    }
+                }),
+                Op::I32DivU => bin_trap!(u32, i32v, |x, y| {
+                    x.checked_div(y)
+                        .map(|v| v as u64)
+                        .ok_or(TrapKind::IntegerDivideByZero)
+                }),
+                Op::I32RemS => bin_trap!(u32, i32v, |x, y| {
+                    if y == 0 {
+                        Err(TrapKind::IntegerDivideByZero)
+                    } else {
+                        Ok((x as i32).wrapping_rem(y as i32) as u32 as u64)
+                    }
+                }),
+                Op::I32RemU => bin_trap!(u32, i32v, |x, y| {
+                    x.checked_rem(y)
+                        .map(|v| v as u64)
+                        .ok_or(TrapKind::IntegerDivideByZero)
+                }),
+                Op::I32And => bin!(u32, i32v, |x, y| (x & y) as u64),
+                Op::I32Or => bin!(u32, i32v, |x, y| (x | y) as u64),
+                Op::I32Xor => bin!(u32, i32v, |x, y| (x ^ y) as u64),
+                Op::I32Shl => bin!(u32, i32v, |x, y| x.wrapping_shl(y) as u64),
+                Op::I32ShrS => bin!(u32, i32v, |x, y| (x as i32).wrapping_shr(y) as u32 as u64),
+                Op::I32ShrU => bin!(u32, i32v, |x, y| x.wrapping_shr(y) as u64),
+                Op::I32Rotl => bin!(u32, i32v, |x, y| x.rotate_left(y) as u64),
+                Op::I32Rotr => bin!(u32, i32v, |x, y| x.rotate_right(y) as u64),
+                // i64
+                Op::I64Eqz => un!(u64, u64::from, |a| b(a == 0)),
+                Op::I64Eq => bin!(u64, u64::from, |x, y| b(x == y)),
+                Op::I64Ne => bin!(u64, u64::from, |x, y| b(x != y)),
+                Op::I64LtS => bin!(u64, u64::from, |x, y| b((x as i64) < (y as i64))),
+                Op::I64LtU => bin!(u64, u64::from, |x, y| b(x < y)),
+                Op::I64GtS => bin!(u64, u64::from, |x, y| b((x as i64) > (y as i64))),
+                Op::I64GtU => bin!(u64, u64::from, |x, y| b(x > y)),
+                Op::I64LeS => bin!(u64, u64::from, |x, y| b((x as i64) <= (y as i64))),
+                Op::I64LeU => bin!(u64, u64::from, |x, y| b(x <= y)),
+                Op::I64GeS => bin!(u64, u64::from, |x, y| b((x as i64) >= (y as i64))),
+                Op::I64GeU => bin!(u64, u64::from, |x, y| b(x >= y)),
+                Op::I64Clz => un!(u64, u64::from, |a| a.leading_zeros() as u64),
+                Op::I64Ctz => un!(u64, u64::from, |a| a.trailing_zeros() as u64),
+                Op::I64Popcnt => un!(u64, u64::from, |a| a.count_ones() as u64),
+                Op::I64Add => bin!(u64, u64::from, |x, y| x.wrapping_add(y)),
+                Op::I64Sub => bin!(u64, u64::from, |x, y| x.wrapping_sub(y)),
+                Op::I64Mul => bin!(u64, u64::from, |x, y| x.wrapping_mul(y)),
+                Op::I64DivS => bin_trap!(u64, u64::from, |x, y| {
+                    let (x, y) = (x as i64, y as i64);
+                    if y == 0 {
+                        Err(TrapKind::IntegerDivideByZero)
+                    } else if x == i64::MIN && y == -1 {
+                        Err(TrapKind::IntegerOverflow)
+                    } else {
+                        Ok((x / y) as u64)
+                    }
+                }),
+                Op::I64DivU => bin_trap!(u64, u64::from, |x, y| {
+                    x.checked_div(y).ok_or(TrapKind::IntegerDivideByZero)
+                }),
+                Op::I64RemS => bin_trap!(u64, u64::from, |x, y| {
+                    if y == 0 {
+                        Err(TrapKind::IntegerDivideByZero)
+                    } else {
+                        Ok((x as i64).wrapping_rem(y as i64) as u64)
+                    }
+                }),
+                Op::I64RemU => bin_trap!(u64, u64::from, |x, y| {
+                    x.checked_rem(y).ok_or(TrapKind::IntegerDivideByZero)
+                }),
+                Op::I64And => bin!(u64, u64::from, |x, y| x & y),
+                Op::I64Or => bin!(u64, u64::from, |x, y| x | y),
+                Op::I64Xor => bin!(u64, u64::from, |x, y| x ^ y),
+                Op::I64Shl => bin!(u64, u64::from, |x, y| x.wrapping_shl(y as u32)),
+                Op::I64ShrS => bin!(u64, u64::from, |x, y| (x as i64).wrapping_shr(y as u32)
+                    as u64),
+                Op::I64ShrU => bin!(u64, u64::from, |x, y| x.wrapping_shr(y as u32)),
+                Op::I64Rotl => bin!(u64, u64::from, |x, y| x.rotate_left((y & 63) as u32)),
+                Op::I64Rotr => bin!(u64, u64::from, |x, y| x.rotate_right((y & 63) as u32)),
+                // f32
+                Op::F32Eq => bin!(f32, f32v, |x, y| b(x == y)),
+                Op::F32Ne => bin!(f32, f32v, |x, y| b(x != y)),
+                Op::F32Lt => bin!(f32, f32v, |x, y| b(x < y)),
+                Op::F32Gt => bin!(f32, f32v, |x, y| b(x > y)),
+                Op::F32Le => bin!(f32, f32v, |x, y| b(x <= y)),
+                Op::F32Ge => bin!(f32, f32v, |x, y| b(x >= y)),
+                Op::F32Abs => un!(u32, i32v, |a| (a & 0x7fff_ffff) as u64),
+                Op::F32Neg => un!(u32, i32v, |a| (a ^ 0x8000_0000) as u64),
+                Op::F32Ceil => un!(f32, f32v, |a| quiet32(a.ceil())),
+                Op::F32Floor => un!(f32, f32v, |a| quiet32(a.floor())),
+                Op::F32Trunc => un!(f32, f32v, |a| quiet32(a.trunc())),
+                Op::F32Nearest => un!(f32, f32v, |a| quiet32(a.round_ties_even())),
+                Op::F32Sqrt => un!(f32, f32v, |a| a.sqrt().to_bits() as u64),
+                Op::F32Add => bin!(f32, f32v, |x, y| (x + y).to_bits() as u64),
+                Op::F32Sub => bin!(f32, f32v, |x, y| (x - y).to_bits() as u64),
+                Op::F32Mul => bin!(f32, f32v, |x, y| (x * y).to_bits() as u64),
+                Op::F32Div => bin!(f32, f32v, |x, y| (x / y).to_bits() as u64),
+                Op::F32Min => bin!(f32, f32v, |x, y| f32_min(x, y).to_bits() as u64),
+                Op::F32Max => bin!(f32, f32v, |x, y| f32_max(x, y).to_bits() as u64),
+                Op::F32Copysign => {
+                    bin!(u32, i32v, |x, y| ((x & 0x7fff_ffff) | (y & 0x8000_0000))
+                        as u64)
+                }
+                // f64
+                Op::F64Eq => bin!(f64, f64v, |x, y| b(x == y)),
+                Op::F64Ne => bin!(f64, f64v, |x, y| b(x != y)),
+                Op::F64Lt => bin!(f64, f64v, |x, y| b(x < y)),
+                Op::F64Gt => bin!(f64, f64v, |x, y| b(x > y)),
+                Op::F64Le => bin!(f64, f64v, |x, y| b(x <= y)),
+                Op::F64Ge => bin!(f64, f64v, |x, y| b(x >= y)),
+                Op::F64Abs => un!(u64, u64::from, |a| a & 0x7fff_ffff_ffff_ffff),
+                Op::F64Neg => un!(u64, u64::from, |a| a ^ 0x8000_0000_0000_0000),
+                Op::F64Ceil => un!(f64, f64v, |a| quiet64(a.ceil())),
+                Op::F64Floor => un!(f64, f64v, |a| quiet64(a.floor())),
+                Op::F64Trunc => un!(f64, f64v, |a| quiet64(a.trunc())),
+                Op::F64Nearest => un!(f64, f64v, |a| quiet64(a.round_ties_even())),
+                Op::F64Sqrt => un!(f64, f64v, |a| a.sqrt().to_bits()),
+                Op::F64Add => bin!(f64, f64v, |x, y| (x + y).to_bits()),
+                Op::F64Sub => bin!(f64, f64v, |x, y| (x - y).to_bits()),
+                Op::F64Mul => bin!(f64, f64v, |x, y| (x * y).to_bits()),
+                Op::F64Div => bin!(f64, f64v, |x, y| (x / y).to_bits()),
+                Op::F64Min => bin!(f64, f64v, |x, y| f64_min(x, y).to_bits()),
+                Op::F64Max => bin!(f64, f64v, |x, y| f64_max(x, y).to_bits()),
+                Op::F64Copysign => bin!(u64, u64::from, |x, y| {
+                    (x & 0x7fff_ffff_ffff_ffff) | (y & 0x8000_0000_0000_0000)
+                }),
+                // conversions
+                Op::I32WrapI64 => un!(u64, u64::from, |a| a as u32 as u64),
+                Op::I32TruncF32S => un_trap!(f32, f32v, |a| {
+                    trunc_check(a as f64, -2147483649.0, 2147483648.0)
+                        .map(|x| x as i32 as u32 as u64)
+                }),
+                Op::I32TruncF32U => un_trap!(f32, f32v, |a| {
+                    trunc_check(a as f64, -1.0, 4294967296.0).map(|x| x as u32 as u64)
+                }),
+                Op::I32TruncF64S => un_trap!(f64, f64v, |a| {
+                    trunc_check(a, -2147483649.0, 2147483648.0).map(|x| x as i32 as u32 as u64)
+                }),
+                Op::I32TruncF64U => un_trap!(f64, f64v, |a| {
+                    trunc_check(a, -1.0, 4294967296.0).map(|x| x as u32 as u64)
+                }),
+                Op::I64ExtendI32S => un!(u32, i32v, |a| a as i32 as i64 as u64),
+                Op::I64ExtendI32U => un!(u32, i32v, |a| a as u64),
+                Op::I64TruncF32S => un_trap!(f32, f32v, |a| {
+                    trunc_check(a as f64, -9223373136366403584.0, 9223372036854775808.0)
+                        .map(|x| x as i64 as u64)
+                }),
+                Op::I64TruncF32U => un_trap!(f32, f32v, |a| {
+                    trunc_check(a as f64, -1.0, 18446744073709551616.0).map(|x| x as u64)
+                }),
+                Op::I64TruncF64S => un_trap!(f64, f64v, |a| {
+                    trunc_check(a, -9223372036854777856.0, 9223372036854775808.0)
+                        .map(|x| x as i64 as u64)
+                }),
+                Op::I64TruncF64U => un_trap!(f64, f64v, |a| {
+                    trunc_check(a, -1.0, 18446744073709551616.0).map(|x| x as u64)
+                }),
+                Op::F32ConvertI32S => un!(u32, i32v, |a| (a as i32 as f32).to_bits() as u64),
+                Op::F32ConvertI32U => un!(u32, i32v, |a| (a as f32).to_bits() as u64),
+                Op::F32ConvertI64S => un!(u64, u64::from, |a| (a as i64 as f32).to_bits() as u64),
+                Op::F32ConvertI64U => un!(u64, u64::from, |a| (a as f32).to_bits() as u64),
+                Op::F32DemoteF64 => un!(f64, f64v, |a| (a as f32).to_bits() as u64),
+                Op::F64ConvertI32S => un!(u32, i32v, |a| (a as i32 as f64).to_bits()),
+                Op::F64ConvertI32U => un!(u32, i32v, |a| (a as f64).to_bits()),
+                Op::F64ConvertI64S => un!(u64, u64::from, |a| (a as i64 as f64).to_bits()),
+                Op::F64ConvertI64U => un!(u64, u64::from, |a| (a as f64).to_bits()),
+                Op::F64PromoteF32 => un!(f32, f32v, |a| (a as f64).to_bits()),
+                Op::I32Extend8S => un!(u32, i32v, |a| a as i8 as i32 as u32 as u64),
+                Op::I32Extend16S => un!(u32, i32v, |a| a as i16 as i32 as u32 as u64),
+                Op::I64Extend8S => un!(u64, u64::from, |a| a as i8 as i64 as u64),
+                Op::I64Extend16S => un!(u64, u64::from, |a| a as i16 as i64 as u64),
+                Op::I64Extend32S => un!(u64, u64::from, |a| a as i32 as i64 as u64),
+                Op::I32TruncSatF32S => un!(f32, f32v, |a| a as i32 as u32 as u64),
+                Op::I32TruncSatF32U => un!(f32, f32v, |a| a as u32 as u64),
+                Op::I32TruncSatF64S => un!(f64, f64v, |a| a as i32 as u32 as u64),
+                Op::I32TruncSatF64U => un!(f64, f64v, |a| a as u32 as u64),
+                Op::I64TruncSatF32S => un!(f32, f32v, |a| a as i64 as u64),
+                Op::I64TruncSatF32U => un!(f32, f32v, |a| a as u64),
+                Op::I64TruncSatF64S => un!(f64, f64v, |a| a as i64 as u64),
+                Op::I64TruncSatF64U => un!(f64, f64v, |a| a as u64),
+            }
+        }
+    }
+}
+
+fn trap_in(kind: TrapKind, func: String) -> Trap {
+    Trap {
+        kind,
+        func: Some(func),
+    }
+}
+
+fn store_name(instances: &[Instance], funcs: &[FuncInst], func: u32) -> String {
+    crate::store::func_name(instances, funcs, func)
+}

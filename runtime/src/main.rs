@@ -1,0 +1,387 @@
+//! `chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] IMAGE [ARGS...]`
+//!
+//! Loads a chiwawa image, checks it, links it to WASI and runs it: its `_start`, or with
+//! `--invoke` one exported function whose results are printed as `wasmtime run --invoke` prints
+//! them. Everything after IMAGE belongs to the guest, even arguments that look like options.
+//!
+//! Exit status: the guest's `proc_exit` code; 0 when it returns; 1 when the runtime cannot start
+//! the guest (one line on stderr naming the image); 2 for a bad command line; 134 on a trap, as
+//! wasmtime does.
+
+mod abi;
+
+use std::cell::RefCell;
+use std::io::{self, Write};
+use std::rc::Rc;
+
+use chiwawa_format::valtype;
+use chiwawa_runtime::wasi::{self, WasiCtx};
+use chiwawa_runtime::{Extern, InstantiateError, Store, Trap, TrapKind, Val};
+
+const NAME: &str = "chiwawa-rt";
+const USAGE: &str =
+    "usage: chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] IMAGE [ARGS...]";
+const HELP: &str = "\
+Runs a chiwawa image (.cwi, written by chiwawa-translate).
+
+Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
+  --invoke NAME        call the exported function NAME with ARGS as its parameters and print its
+                       results, one a line (after running _initialize if the module exports it)
+  --argv0 NAME         the guest's argv[0] (default: IMAGE as given)
+  --dir HOST[::GUEST]  give the guest the host directory HOST, named GUEST (native runtime only;
+                       in a Wasm host the guest sees the directories the host gave the runtime)
+  -h, --help           print this help
+  -V, --version        print the version
+
+Exit status: the guest's proc_exit status, 0 if it returns, 1 if the image cannot be run,
+2 for a bad command line, 134 if the guest traps.";
+
+/// Exit status of a guest that trapped (as `wasmtime run`: 128 + SIGABRT).
+const TRAP_STATUS: i32 = 134;
+
+/// The command line.
+struct Cli {
+    invoke: Option<String>,
+    argv0: Option<String>,
+    /// `(host, guest)` directory pairs.
+    dirs: Vec<(String, String)>,
+    image: String,
+    /// The guest's arguments after argv[0], or the values for `--invoke`.
+    args: Vec<String>,
+}
+
+/// Why the runtime stops before the guest has finished normally.
+enum Stop {
+    /// Help or version was printed.
+    Done,
+    /// A bad command line: message, exit 2.
+    Usage(String),
+    /// The runtime cannot go on: one line naming `file`, exit 1.
+    Error { file: String, problem: String },
+    /// The guest trapped: exit 134.
+    Trap(Trap),
+    /// The guest called `proc_exit`.
+    Exit(u32),
+}
+
+fn fail(file: &str, problem: impl std::fmt::Display) -> Stop {
+    Stop::Error {
+        file: file.to_string(),
+        problem: problem.to_string(),
+    }
+}
+
+impl From<Trap> for Stop {
+    fn from(trap: Trap) -> Stop {
+        match trap.kind {
+            TrapKind::Exit(code) => Stop::Exit(code),
+            _ => Stop::Trap(trap),
+        }
+    }
+}
+
+fn main() {
+    let status = match run() {
+        Ok(()) | Err(Stop::Done) => 0,
+        Err(Stop::Usage(msg)) => {
+            eprintln!("{NAME}: error: {msg}\n{USAGE}");
+            2
+        }
+        Err(Stop::Error { file, problem }) => {
+            eprintln!("{NAME}: error: {file}: {problem}");
+            1
+        }
+        Err(Stop::Trap(trap)) => {
+            eprintln!("error: trap: {trap}");
+            TRAP_STATUS
+        }
+        // Statuses above 255 wrap, as they do for a native process and under wasmtime.
+        Err(Stop::Exit(code)) => code as i32,
+    };
+    // `exit` flushes stdout; everything the guest owned was dropped when `run` returned.
+    std::process::exit(status);
+}
+
+fn run() -> Result<(), Stop> {
+    let cli = parse_args(std::env::args_os().skip(1))?;
+
+    // Read the whole image first: `fs::read` closes the file before the guest starts, so the
+    // guest sees exactly the descriptors the host gave the runtime.
+    let bytes = std::fs::read(&cli.image).map_err(|e| cannot_read(&cli.image, &e))?;
+    if bytes.starts_with(b"\0asm") {
+        return Err(fail(
+            &cli.image,
+            format!(
+                "this is a WebAssembly module, not a chiwawa image; translate it first: \
+                 chiwawa-translate {} -o IMAGE.cwi",
+                cli.image
+            ),
+        ));
+    }
+    let image = chiwawa_runtime::load_image(&bytes).map_err(|e| fail(&cli.image, e))?;
+    drop(bytes);
+
+    let mut guest_args = Vec::with_capacity(cli.args.len() + 1);
+    guest_args.push(cli.argv0.clone().unwrap_or_else(|| cli.image.clone()));
+    if cli.invoke.is_none() {
+        guest_args.extend(cli.args.iter().cloned());
+    }
+    let ctx = Rc::new(RefCell::new(WasiCtx::new(guest_args)));
+    preopen_dirs(&ctx, &cli.dirs)?;
+
+    let mut store = Store::new();
+    let instance = store
+        .instantiate(Rc::new(image), &mut |store, module, name| {
+            wasi::link(store, &ctx, module, name)
+        })
+        .map_err(|e| match e {
+            InstantiateError::Link(msg) => fail(&cli.image, msg),
+            InstantiateError::Trap(trap) => Stop::from(trap),
+        })?;
+
+    match &cli.invoke {
+        None => {
+            if let Some(start) = exported_func(&store, instance, "_start") {
+                call_no_args(&mut store, start, &cli.image, "_start")?;
+            }
+            Ok(())
+        }
+        Some(name) => {
+            if let Some(init) = exported_func(&store, instance, "_initialize") {
+                call_no_args(&mut store, init, &cli.image, "_initialize")?;
+            }
+            let func = exported_func(&store, instance, name)
+                .ok_or_else(|| fail(&cli.image, format!("no exported function named {name}")))?;
+            let params = store.func_type(func).params.clone();
+            let args = parse_values(name, &params, &cli.args).map_err(|e| fail(&cli.image, e))?;
+            let results = store.invoke(func, &args)?;
+            print_results(&results)
+        }
+    }
+}
+
+/// Parses the runtime's options up to IMAGE; the rest belongs to the guest.
+fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli, Stop> {
+    let mut next = || {
+        argv.next().map(|a| {
+            a.into_string().map_err(|a| {
+                Stop::Usage(format!(
+                    "argument {} is not valid UTF-8",
+                    a.to_string_lossy()
+                ))
+            })
+        })
+    };
+    let mut cli = Cli {
+        invoke: None,
+        argv0: None,
+        dirs: Vec::new(),
+        image: String::new(),
+        args: Vec::new(),
+    };
+    loop {
+        let Some(arg) = next().transpose()? else {
+            return Err(Stop::Usage("no image given".into()));
+        };
+        // `--opt=value` or `--opt value`.
+        let (opt, inline) = match arg.split_once('=') {
+            Some((opt, value)) if opt.starts_with("--") => {
+                (opt.to_string(), Some(value.to_string()))
+            }
+            _ => (arg.clone(), None),
+        };
+        let mut value = |opt: &str| match inline.clone() {
+            Some(v) => Ok(v),
+            None => next()
+                .transpose()?
+                .ok_or_else(|| Stop::Usage(format!("{opt} needs a value"))),
+        };
+        match opt.as_str() {
+            "-h" | "--help" => {
+                println!("{USAGE}\n\n{HELP}");
+                return Err(Stop::Done);
+            }
+            "-V" | "--version" => {
+                println!("{NAME} {}", env!("CARGO_PKG_VERSION"));
+                return Err(Stop::Done);
+            }
+            "--invoke" => cli.invoke = Some(value("--invoke")?),
+            "--argv0" => cli.argv0 = Some(value("--argv0")?),
+            "--dir" => {
+                let spec = value("--dir")?;
+                if cfg!(target_os = "wasi") {
+                    return Err(Stop::Usage(
+                        "--dir is for the native runtime; in a Wasm host the guest sees the \
+                         directories the host gave the runtime (wasmtime run --dir HOST ...)"
+                            .into(),
+                    ));
+                }
+                let (host, guest) = match spec.split_once("::") {
+                    Some((host, guest)) => (host.to_string(), guest.to_string()),
+                    None => (spec.clone(), spec.clone()),
+                };
+                if host.is_empty() || guest.is_empty() {
+                    return Err(Stop::Usage(format!(
+                        "--dir {spec}: expected HOST or HOST::GUEST"
+                    )));
+                }
+                cli.dirs.push((host, guest));
+            }
+            "--" => {
+                cli.image = next()
+                    .transpose()?
+                    .ok_or_else(|| Stop::Usage("no image given".into()))?;
+                break;
+            }
+            _ if arg.starts_with('-') && arg != "-" => {
+                return Err(Stop::Usage(format!("unknown option {arg}")));
+            }
+            _ => {
+                cli.image = arg;
+                break;
+            }
+        }
+    }
+    cli.args = std::iter::from_fn(next).collect::<Result<_, _>>()?;
+    Ok(cli)
+}
+
+fn cannot_read(image: &str, e: &io::Error) -> Stop {
+    if cfg!(target_os = "wasi") && !host_granted_a_directory() {
+        // Without a preopened directory every path is "not found" (or not permitted): the
+        // problem is how the runtime was started, so say how to start it.
+        let denied = matches!(
+            e.kind(),
+            io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+        ) || e.raw_os_error() == Some(ENOTCAPABLE);
+        if denied {
+            return fail(
+                image,
+                format!(
+                    "cannot open: {e} (the host gave the runtime no directory; run it with \
+                     --dir ., e.g. wasmtime run --dir . chiwawa-rt.wasm {image})"
+                ),
+            );
+        }
+    }
+    fail(image, format!("cannot read: {e}"))
+}
+
+/// wasi-libc's ENOTCAPABLE.
+const ENOTCAPABLE: i32 = 76;
+
+/// Whether the host preopened any directory: preopens are numbered from descriptor 3.
+#[cfg(target_os = "wasi")]
+fn host_granted_a_directory() -> bool {
+    // SAFETY: `fd_prestat_get` only queries a descriptor and returns the answer by value; any
+    // descriptor number is allowed (an unknown one gives EBADF).
+    unsafe { ::wasi::fd_prestat_get(3).is_ok() }
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn host_granted_a_directory() -> bool {
+    true
+}
+
+#[cfg(not(target_os = "wasi"))]
+fn preopen_dirs(ctx: &Rc<RefCell<WasiCtx>>, dirs: &[(String, String)]) -> Result<(), Stop> {
+    for (host, guest) in dirs {
+        ctx.borrow_mut()
+            .preopen_dir(std::path::Path::new(host), guest)
+            .map_err(|e| fail(host, format!("cannot open directory: {e}")))?;
+    }
+    Ok(())
+}
+
+/// In a Wasm host the guest gets the runtime's preopens; `--dir` was refused while parsing.
+#[cfg(target_os = "wasi")]
+fn preopen_dirs(_ctx: &Rc<RefCell<WasiCtx>>, _dirs: &[(String, String)]) -> Result<(), Stop> {
+    Ok(())
+}
+
+fn exported_func(store: &Store, instance: u32, name: &str) -> Option<u32> {
+    match store.export(instance, name)? {
+        Extern::Func(addr) => Some(addr),
+        _ => None,
+    }
+}
+
+/// Calls `_start` or `_initialize`, which must take and return nothing.
+fn call_no_args(store: &mut Store, func: u32, image: &str, name: &str) -> Result<(), Stop> {
+    let ty = store.func_type(func);
+    if !ty.params.is_empty() || !ty.results.is_empty() {
+        return Err(fail(
+            image,
+            format!("exported function {name} must take no parameters and return nothing"),
+        ));
+    }
+    store.invoke(func, &[])?;
+    Ok(())
+}
+
+/// Parses `--invoke` values by the function's parameter types, as `wasmtime run --invoke` does
+/// (Rust's `str::parse`: decimal integers, negative allowed, no hex).
+fn parse_values(name: &str, params: &[u8], values: &[String]) -> Result<Vec<Val>, String> {
+    if params.len() != values.len() {
+        let types = params
+            .iter()
+            .map(|&t| type_name(t))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let plural = if params.len() == 1 { "" } else { "s" };
+        return Err(format!(
+            "function {name} takes {} argument{plural} ({types}), {} given",
+            params.len(),
+            values.len()
+        ));
+    }
+    params
+        .iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (&ty, text))| {
+            let val = match ty {
+                valtype::I32 => text.parse().ok().map(Val::I32),
+                valtype::I64 => text.parse().ok().map(Val::I64),
+                valtype::F32 => text.parse::<f32>().ok().map(|v| Val::F32(v.to_bits())),
+                valtype::F64 => text.parse::<f64>().ok().map(|v| Val::F64(v.to_bits())),
+                _ => {
+                    return Err(format!(
+                        "argument {} of {name} is a {}, which cannot be given on the command line",
+                        i + 1,
+                        type_name(ty)
+                    ))
+                }
+            };
+            val.ok_or_else(|| {
+                format!(
+                    "argument {} of {name}: {text:?} is not a valid {}",
+                    i + 1,
+                    type_name(ty)
+                )
+            })
+        })
+        .collect()
+}
+
+fn type_name(ty: u8) -> &'static str {
+    match ty {
+        valtype::I32 => "i32",
+        valtype::I64 => "i64",
+        valtype::F32 => "f32",
+        valtype::F64 => "f64",
+        valtype::FUNCREF => "funcref",
+        valtype::EXTERNREF => "externref",
+        _ => "unknown type",
+    }
+}
+
+/// One result a line, as `wasmtime run --invoke` prints them.
+fn print_results(results: &[Val]) -> Result<(), Stop> {
+    let mut out = io::stdout().lock();
+    results
+        .iter()
+        .try_for_each(|v| writeln!(out, "{v}"))
+        .and_then(|()| out.flush())
+        .map_err(|e| fail("stdout", format!("cannot write results: {e}")))
+}

@@ -1,0 +1,71 @@
+//! Traps are values: every way a guest can stop is a `Trap`, never a panic.
+
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrapKind {
+    Unreachable,
+    IntegerDivideByZero,
+    IntegerOverflow,
+    InvalidConversion,
+    MemoryOutOfBounds,
+    TableOutOfBounds,
+    UninitializedElement,
+    IndirectCallTypeMismatch,
+    CallStackExhausted,
+    OutOfMemory,
+    /// The guest called `proc_exit(code)`.
+    Exit(u32),
+    /// A host function failed (message).
+    Host(String),
+}
+
+impl fmt::Display for TrapKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TrapKind::Unreachable => write!(f, "unreachable"),
+            TrapKind::IntegerDivideByZero => write!(f, "integer divide by zero"),
+            TrapKind::IntegerOverflow => write!(f, "integer overflow"),
+            TrapKind::InvalidConversion => write!(f, "invalid conversion to integer"),
+            TrapKind::MemoryOutOfBounds => write!(f, "out of bounds memory access"),
+            TrapKind::TableOutOfBounds => write!(f, "out of bounds table access"),
+            TrapKind::UninitializedElement => write!(f, "uninitialized element"),
+            TrapKind::IndirectCallTypeMismatch => write!(f, "indirect call type mismatch"),
+            TrapKind::CallStackExhausted => write!(f, "call stack exhausted"),
+            TrapKind::OutOfMemory => write!(f, "out of memory"),
+            TrapKind::Exit(code) => write!(f, "exit with status {code}"),
+            TrapKind::Host(msg) => write!(f, "{msg}"),
+        }
+    }
+}
+
+/// A trap and where it happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trap {
+    pub kind: TrapKind,
+    /// The guest function that trapped, by name or `func[N]`, when known.
+    pub func: Option<String>,
+}
+
+impl Trap {
+    pub fn new(kind: TrapKind) -> Self {
+        Trap { kind, func: None }
+    }
+}
+
+impl From<TrapKind> for Trap {
+    fn from(kind: TrapKind) -> Self {
+        Trap::new(kind)
+    }
+}
+
+impl fmt::Display for Trap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.func {
+            Some(func) => write!(f, "{} in {func}", self.kind),
+            None => write!(f, "{}", self.kind),
+        }
+    }
+}
+
+impl std::error::Error for Trap {}

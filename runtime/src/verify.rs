@@ -1,0 +1,903 @@
+//! The verifier: the runtime's defence against crafted images.
+//!
+//! The checksum only catches damage: anyone can edit an image and recompute it, and bytecheck only
+//! proves the archive is well-formed rkyv. Before the runtime executes anything, this module proves,
+//! in one linear pass over the module and its code, every invariant the instantiator and executor
+//! rely on without re-checking: every index is inside its index space, every slot inside its frame,
+//! every jump lands on an instruction start, calls and returns fit the frame and match the types,
+//! and code never runs off its end. A crafted image then fails here with a message that says what
+//! is wrong and where, instead of panicking, reading out of bounds or computing a wrong result.
+//!
+//! It is not a type checker: the translator validated the Wasm. Slots are untyped 64-bit cells, so
+//! the executor must still treat every value it reads (e.g. a table entry) as arbitrary bits.
+//!
+//! Sums are computed in `u64` from `u32` fields, so no crafted value can overflow them.
+
+use std::collections::HashSet;
+
+use chiwawa_format::{
+    decode, extern_kind, valtype, ArchivedConstExpr, ArchivedConstOp, ArchivedDataMode,
+    ArchivedElemMode, ArchivedFunc, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType,
+    ArchivedModule, ArchivedTableType, Arg, Op, Operand,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError(pub String);
+
+impl std::fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for VerifyError {}
+
+impl From<String> for VerifyError {
+    fn from(msg: String) -> Self {
+        VerifyError(msg)
+    }
+}
+
+/// A sanity bound on a frame, in slots; real functions are far smaller.
+pub const MAX_FRAME_SIZE: u32 = 1 << 20;
+/// Wasm32 memories hold at most 65536 pages.
+const MAX_PAGES: u32 = 65536;
+
+type Check = Result<(), String>;
+
+/// Returns `Err(format!(..))` from the enclosing function.
+macro_rules! bail {
+    ($($fmt:tt)*) => { return Err(format!($($fmt)*).into()) };
+}
+
+/// Prefixes an error with where it happened.
+fn at<T>(result: Result<T, String>, place: impl FnOnce() -> String) -> Result<T, VerifyError> {
+    result.map_err(|msg| VerifyError(format!("{}: {msg}", place())))
+}
+
+/// The module's index spaces (imports first), as the code sees them.
+struct Spaces<'a> {
+    module: &'a ArchivedModule,
+    funcs: u64,
+    memories: u64,
+    /// Element type of every table.
+    tables: Vec<u8>,
+    /// Mutability of every global.
+    globals: Vec<bool>,
+}
+
+impl Spaces<'_> {
+    /// The type of function `func`; only after `func_types` was checked.
+    fn func_type(&self, func: u64) -> &ArchivedFuncType {
+        let ty = self.module.func_types[func as usize].to_native();
+        &self.module.types[ty as usize]
+    }
+}
+
+/// Checks everything the runtime relies on; only a module that passes may be instantiated.
+pub fn verify_module(module: &ArchivedModule) -> Result<(), VerifyError> {
+    let m = module;
+    let num_types = m.types.len() as u64;
+    for (i, ty) in m.types.iter().enumerate() {
+        let mut bytes = ty.params.iter().chain(ty.results.iter());
+        at(bytes.try_for_each(|&b| check_valtype(b)), || {
+            format!("type {i}")
+        })?;
+    }
+    for (i, ty) in m.func_types.iter().enumerate() {
+        if ty.to_native() as u64 >= num_types {
+            bail!("function {i}: type index {ty} out of range ({num_types} types)");
+        }
+    }
+    let funcs = m.func_types.len() as u64;
+    if m.funcs.len() as u64 > funcs {
+        bail!(
+            "{} defined functions but only {funcs} function types",
+            m.funcs.len()
+        );
+    }
+    let num_imported = funcs - m.funcs.len() as u64;
+
+    let mut spaces = Spaces {
+        module,
+        funcs,
+        memories: 0,
+        tables: Vec::new(),
+        globals: Vec::new(),
+    };
+    let mut imported_funcs = 0u64;
+    for import in m.imports.iter() {
+        let place = || format!("import \"{}\".\"{}\"", import.module, import.name);
+        match &import.kind {
+            ArchivedImportKind::Func(ty) => {
+                let check = if imported_funcs >= num_imported {
+                    Err(format!(
+                        "more function imports than func_types implies ({num_imported})"
+                    ))
+                } else {
+                    let expected = m.func_types[imported_funcs as usize].to_native();
+                    match ty.to_native() {
+                        ty if ty != expected => Err(format!(
+                            "type {ty} differs from func_types[{imported_funcs}] = {expected}"
+                        )),
+                        _ => Ok(()),
+                    }
+                };
+                at(check, place)?;
+                imported_funcs += 1;
+            }
+            ArchivedImportKind::Table(t) => {
+                at(check_table(t), place)?;
+                spaces.tables.push(t.elem);
+            }
+            ArchivedImportKind::Memory(mem) => {
+                at(check_memory(mem), place)?;
+                spaces.memories += 1;
+            }
+            ArchivedImportKind::Global(g) => {
+                at(check_valtype(g.ty), place)?;
+                spaces.globals.push(g.mutable);
+            }
+        }
+    }
+    if imported_funcs != num_imported {
+        bail!("{imported_funcs} function imports, but func_types and funcs imply {num_imported}");
+    }
+    for t in m.tables.iter() {
+        at(check_table(t), || format!("table {}", spaces.tables.len()))?;
+        spaces.tables.push(t.elem);
+    }
+    for (i, mem) in m.memories.iter().enumerate() {
+        at(check_memory(mem), || {
+            format!("memory {}", spaces.memories + i as u64)
+        })?;
+    }
+    spaces.memories += m.memories.len() as u64;
+    if spaces.memories > 1 {
+        bail!("{} memories, at most 1 is supported", spaces.memories);
+    }
+    for g in m.globals.iter() {
+        let index = spaces.globals.len() as u64;
+        // An initializer may only read globals before it (Wasm: the imported ones), which the
+        // instantiator has already evaluated.
+        let init = check_const(&g.init, funcs, index);
+        let checks = check_valtype(g.ty.ty).and(init);
+        at(checks, || format!("global {index}"))?;
+        spaces.globals.push(g.ty.mutable);
+    }
+    let globals = spaces.globals.len() as u64;
+    let tables = spaces.tables.len() as u64;
+
+    let mut names = HashSet::new();
+    for e in m.exports.iter() {
+        let index = e.index.to_native() as u64;
+        let (count, what, noun) = match e.kind {
+            extern_kind::FUNC => (funcs, "function", "functions"),
+            extern_kind::TABLE => (tables, "table", "tables"),
+            extern_kind::MEMORY => (spaces.memories, "memory", "memories"),
+            extern_kind::GLOBAL => (globals, "global", "globals"),
+            kind => bail!("export \"{}\": unknown kind {kind}", e.name),
+        };
+        if index >= count {
+            bail!(
+                "export \"{}\": {what} index {index} out of range ({count} {noun})",
+                e.name
+            );
+        }
+        if !names.insert(e.name.as_str()) {
+            bail!("export \"{}\": duplicate name", e.name);
+        }
+    }
+    if let Some(start) = m.start.as_ref() {
+        let start = start.to_native() as u64;
+        if start >= funcs {
+            bail!("start function {start} out of range ({funcs} functions)");
+        }
+        let ty = spaces.func_type(start);
+        if !ty.params.is_empty() || !ty.results.is_empty() {
+            bail!("start function {start} has parameters or results");
+        }
+    }
+    for (i, elem) in m.elems.iter().enumerate() {
+        let checks = || -> Check {
+            if !matches!(elem.ty, valtype::FUNCREF | valtype::EXTERNREF) {
+                bail!("invalid element type {:#04x}", elem.ty);
+            }
+            if let ArchivedElemMode::Active { table, offset } = &elem.mode {
+                let table = table.to_native() as u64;
+                match spaces.tables.get(table as usize) {
+                    None => bail!("table index {table} out of range ({tables} tables)"),
+                    Some(&t) if t != elem.ty => bail!("element type differs from table {table}'s"),
+                    _ => check_const(offset, funcs, globals)?,
+                }
+            }
+            elem.items
+                .iter()
+                .try_for_each(|item| check_const(item, funcs, globals))
+        };
+        at(checks(), || format!("element segment {i}"))?;
+    }
+    for (i, data) in m.datas.iter().enumerate() {
+        if let ArchivedDataMode::Active { memory, offset } = &data.mode {
+            let checks = if memory.to_native() as u64 >= spaces.memories {
+                Err(format!(
+                    "memory index {memory} out of range ({} memories)",
+                    spaces.memories
+                ))
+            } else {
+                check_const(offset, funcs, globals)
+            };
+            at(checks, || format!("data segment {i}"))?;
+        }
+    }
+    let mut previous = None;
+    for name in m.func_names.iter() {
+        let index = name.index.to_native();
+        if index as u64 >= funcs || previous.is_some_and(|p| p >= index) {
+            bail!("function name for index {index} out of range or out of order");
+        }
+        previous = Some(index);
+    }
+    for (i, func) in m.funcs.iter().enumerate() {
+        let index = num_imported + i as u64;
+        at(verify_func(&spaces, index, func), || {
+            format!("function {index} (defined {i})")
+        })?;
+    }
+    Ok(())
+}
+
+fn check_valtype(ty: u8) -> Check {
+    use valtype::*;
+    match ty {
+        I32 | I64 | F32 | F64 | FUNCREF | EXTERNREF => Ok(()),
+        _ => bail!("invalid value type {ty:#04x}"),
+    }
+}
+
+fn check_limits(min: u32, max: Option<u32>, limit: u32) -> Check {
+    match max {
+        _ if min > limit => bail!("minimum {min} above the limit {limit}"),
+        Some(max) if max > limit => bail!("maximum {max} above the limit {limit}"),
+        Some(max) if min > max => bail!("minimum {min} above maximum {max}"),
+        _ => Ok(()),
+    }
+}
+
+fn check_table(t: &ArchivedTableType) -> Check {
+    if !matches!(t.elem, valtype::FUNCREF | valtype::EXTERNREF) {
+        bail!("invalid table element type {:#04x}", t.elem);
+    }
+    check_limits(
+        t.min.to_native(),
+        t.max.as_ref().map(|m| m.to_native()),
+        u32::MAX,
+    )
+}
+
+fn check_memory(mem: &ArchivedMemoryType) -> Check {
+    check_limits(
+        mem.min.to_native(),
+        mem.max.as_ref().map(|m| m.to_native()),
+        MAX_PAGES,
+    )
+    .map_err(|e| format!("{e} pages"))
+}
+
+/// Indices in range and a stack discipline that leaves exactly one value (not types).
+fn check_const(expr: &ArchivedConstExpr, funcs: u64, globals: u64) -> Check {
+    let mut depth = 0u64;
+    for op in expr.ops.iter() {
+        use ArchivedConstOp::*;
+        match op {
+            RefFunc(f) if f.to_native() as u64 >= funcs => {
+                bail!("ref.func {f} out of range ({funcs} functions)")
+            }
+            GlobalGet(g) if g.to_native() as u64 >= globals => {
+                bail!("global.get {g} out of range ({globals} globals visible)")
+            }
+            I32Add | I32Sub | I32Mul | I64Add | I64Sub | I64Mul if depth < 2 => {
+                bail!("constant expression pops an empty stack")
+            }
+            I32Add | I32Sub | I32Mul | I64Add | I64Sub | I64Mul => depth -= 1,
+            _ => depth += 1,
+        }
+    }
+    if depth != 1 {
+        bail!("constant expression leaves {depth} values instead of 1");
+    }
+    Ok(())
+}
+
+/// Checks one defined function (`index` in the function index space).
+fn verify_func(s: &Spaces, index: u64, f: &ArchivedFunc) -> Check {
+    let m = s.module;
+    let ty_index = f.ty.to_native();
+    let expected = m.func_types[index as usize].to_native();
+    if ty_index != expected {
+        bail!("type {ty_index} differs from its func_types entry {expected}");
+    }
+    let ty = &m.types[ty_index as usize];
+    let (params, results) = (ty.params.len() as u64, ty.results.len() as u64);
+    let (locals, frame) = (
+        f.num_locals.to_native() as u64,
+        f.frame_size.to_native() as u64,
+    );
+    if locals < params || frame < locals || frame < results || frame > MAX_FRAME_SIZE as u64 {
+        bail!(
+            "bad frame: {params} params, {results} results, {locals} locals, frame size {frame} \
+             (limit {MAX_FRAME_SIZE})"
+        );
+    }
+    // Decode needs native words; one copy per function keeps this free of `unsafe`.
+    let code: Vec<u32> = f.code.iter().map(|w| w.to_native()).collect();
+    let mut starts = vec![false; code.len()];
+    let mut jumps = Vec::new();
+    let mut pc = 0;
+    let mut last = None;
+    while pc < code.len() {
+        let (op, args, next) = decode(&code, pc).map_err(|e| e.to_string())?;
+        starts[pc] = true;
+        let word = |i: usize| match args.get(i) {
+            Some(Arg::Word(_, v)) => *v as u64,
+            _ => 0,
+        };
+        check_instr(s, op, &args, word, frame, results, &mut |t| {
+            jumps.push((pc, op, t))
+        })
+        .map_err(|e| format!("word {pc}: {e} in {}", op.name()))?;
+        last = Some(op);
+        pc = next;
+    }
+    for (pc, op, target) in jumps {
+        let problem = match starts.get(target as usize) {
+            None => format!("past the end ({} words)", code.len()),
+            Some(false) => "inside an instruction".to_string(),
+            Some(true) => continue,
+        };
+        bail!(
+            "word {pc}: jump target {target} is {problem} in {}",
+            op.name()
+        );
+    }
+    use Op::*;
+    match last {
+        None => bail!("empty code"),
+        Some(Unreachable | Br | BrTable | Return | ReturnCall | ReturnCallIndirect) => Ok(()),
+        Some(op) => bail!(
+            "code ends with {}, which falls through past the end",
+            op.name()
+        ),
+    }
+}
+
+/// Checks one instruction's operands against the index spaces and frame; reports its targets.
+fn check_instr(
+    s: &Spaces,
+    op: Op,
+    args: &[Arg],
+    word: impl Fn(usize) -> u64,
+    frame: u64,
+    results: u64,
+    jump: &mut dyn FnMut(u32),
+) -> Check {
+    let m = s.module;
+    for arg in args {
+        let (kind, v) = match arg {
+            Arg::Word(kind, v) => (*kind, *v as u64),
+            Arg::Targets(targets) => {
+                targets.iter().for_each(|&t| jump(t));
+                continue;
+            }
+            Arg::Imm64(_) => continue,
+        };
+        let (count, what, noun) = match kind {
+            Operand::Slot if v >= frame => bail!("slot {v} out of frame (size {frame})"),
+            Operand::Target => {
+                jump(v as u32);
+                continue;
+            }
+            Operand::Func => (s.funcs, "function", "functions"),
+            Operand::Type => (m.types.len() as u64, "type", "types"),
+            Operand::Table => (s.tables.len() as u64, "table", "tables"),
+            Operand::Global => (s.globals.len() as u64, "global", "globals"),
+            Operand::Memory => (s.memories, "memory", "memories"),
+            Operand::Data => (m.datas.len() as u64, "data segment", "data segments"),
+            Operand::Elem => (m.elems.len() as u64, "element segment", "element segments"),
+            Operand::Slot | Operand::Imm32 | Operand::Imm64 | Operand::Targets => continue,
+        };
+        if v >= count {
+            bail!("{what} index {v} out of range ({count} {noun})");
+        }
+    }
+    // The callee's frame starts at `base` inside this one: arguments and results must fit.
+    let call = |ty: &ArchivedFuncType, base: u64| -> Check {
+        let (p, r) = (ty.params.len() as u64, ty.results.len() as u64);
+        if base + p.max(r) > frame {
+            bail!(
+                "call at slot {base} with {p} params, {r} results overflows the frame \
+                 (size {frame})"
+            );
+        }
+        if matches!(op, Op::ReturnCall | Op::ReturnCallIndirect) && r != results {
+            bail!("tail callee has {r} results, this function {results}");
+        }
+        Ok(())
+    };
+    use Op::*;
+    match op {
+        Return if word(0) + word(1) > frame => {
+            bail!(
+                "{} values from slot {} overflow the frame (size {frame})",
+                word(1),
+                word(0)
+            )
+        }
+        Return if word(1) != results => bail!("returns {} values, the type has {results}", word(1)),
+        Call | ReturnCall => call(s.func_type(word(0)), word(1))?,
+        CallIndirect | ReturnCallIndirect => {
+            if s.tables[word(1) as usize] != valtype::FUNCREF {
+                bail!("table {} does not hold funcref", word(1));
+            }
+            call(&m.types[word(0) as usize], word(3))?
+        }
+        GlobalSet if !s.globals[word(0) as usize] => bail!("global {} is immutable", word(0)),
+        TableInit if s.tables[word(0) as usize] != m.elems[word(1) as usize].ty => {
+            bail!(
+                "element segment {} type differs from table {}'s",
+                word(1),
+                word(0)
+            )
+        }
+        TableCopy if s.tables[word(0) as usize] != s.tables[word(1) as usize] => {
+            bail!("tables {} and {} differ in element type", word(0), word(1))
+        }
+        _ => {}
+    }
+    // Loads and stores (by the table's naming) address memory 0 implicitly.
+    if s.memories == 0 && [".load", ".store"].iter().any(|k| op.name().contains(k)) {
+        bail!("memory access without a memory");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chiwawa_format::{
+        features, write_image, ConstExpr, ConstOp, Data, DataMode, Elem, ElemMode, Export,
+        FuncName, FuncType, Global, GlobalType, Import, ImportKind, LoadedImage, MemoryType,
+        Module, TableType,
+    };
+    use valtype::{FUNCREF, I32};
+
+    fn asm(instrs: &[(Op, &[u32])]) -> Vec<u32> {
+        instrs
+            .iter()
+            .flat_map(|(op, args)| std::iter::once(*op as u32).chain(args.iter().copied()))
+            .collect()
+    }
+
+    fn konst(ops: &[ConstOp]) -> ConstExpr {
+        ConstExpr { ops: ops.to_vec() }
+    }
+
+    fn func(ty: u32, num_locals: u32, frame_size: u32, code: Vec<u32>) -> chiwawa_format::Func {
+        chiwawa_format::Func {
+            ty,
+            num_locals,
+            frame_size,
+            code,
+        }
+    }
+
+    /// Function 0 is imported, 1 is `main` (words noted below), 2 is `add`; global 0 is imported
+    /// and immutable, global 1 defined and mutable.
+    fn sample() -> Module {
+        use Op::*;
+        let main = asm(&[
+            (Const32, &[0, 1]),            // 0
+            (Const32, &[1, 2]),            // 3
+            (Call, &[2, 0]),               // 6
+            (BrIfEqz, &[0, 32]),           // 9
+            (GlobalSet, &[1, 0]),          // 12
+            (I32Load, &[1, 1, 4]),         // 15
+            (Const32, &[2, 0]),            // 19
+            (CallIndirect, &[1, 0, 2, 0]), // 22
+            (BrTable, &[0, 2, 32, 32]),    // 27
+            (Return, &[0, 1]),             // 32, ends at 35
+        ]);
+        let add = asm(&[(I32Add, &[2, 0, 1]), (Return, &[2, 1])]);
+        let import = |name: &str, kind| Import {
+            module: "env".into(),
+            name: name.into(),
+            kind,
+        };
+        let export = |name: &str, kind, index| Export {
+            name: name.into(),
+            kind,
+            index,
+        };
+        let name = |index, name: &str| FuncName {
+            index,
+            name: name.into(),
+        };
+        Module {
+            types: vec![
+                FuncType {
+                    params: vec![],
+                    results: vec![I32],
+                },
+                FuncType {
+                    params: vec![I32, I32],
+                    results: vec![I32],
+                },
+                FuncType {
+                    params: vec![],
+                    results: vec![],
+                },
+            ],
+            imports: vec![
+                import("h", ImportKind::Func(1)),
+                import(
+                    "g",
+                    ImportKind::Global(GlobalType {
+                        ty: I32,
+                        mutable: false,
+                    }),
+                ),
+            ],
+            func_types: vec![1, 0, 1],
+            funcs: vec![func(0, 0, 4, main), func(1, 2, 3, add)],
+            tables: vec![TableType {
+                elem: FUNCREF,
+                min: 1,
+                max: Some(1),
+            }],
+            memories: vec![MemoryType {
+                min: 1,
+                max: Some(2),
+            }],
+            globals: vec![Global {
+                ty: GlobalType {
+                    ty: I32,
+                    mutable: true,
+                },
+                init: konst(&[ConstOp::GlobalGet(0)]),
+            }],
+            exports: vec![
+                export("main", extern_kind::FUNC, 1),
+                export("mem", extern_kind::MEMORY, 0),
+                export("table", extern_kind::TABLE, 0),
+                export("counter", extern_kind::GLOBAL, 1),
+            ],
+            start: None,
+            elems: vec![Elem {
+                ty: FUNCREF,
+                mode: ElemMode::Active {
+                    table: 0,
+                    offset: konst(&[ConstOp::I32(0)]),
+                },
+                items: vec![konst(&[ConstOp::RefFunc(2)])],
+            }],
+            datas: vec![Data {
+                mode: DataMode::Active {
+                    memory: 0,
+                    offset: konst(&[ConstOp::I32(1), ConstOp::I32(2), ConstOp::I32Add]),
+                },
+                bytes: b"hi".to_vec(),
+            }],
+            func_names: vec![name(0, "h"), name(1, "main"), name(2, "add")],
+        }
+    }
+
+    fn verify(module: &Module) -> Result<(), VerifyError> {
+        let bytes = write_image(module, 1, features::WASM2, 0, 0).unwrap();
+        let image = LoadedImage::from_bytes(&bytes).unwrap();
+        verify_module(image.module())
+    }
+
+    /// The sample with `craft` applied must be rejected with a message containing `fragment`.
+    fn rejects(craft: impl FnOnce(&mut Module), fragment: &str) {
+        let mut module = sample();
+        craft(&mut module);
+        match verify(&module) {
+            Ok(()) => panic!("crafted module accepted; expected \"{fragment}\""),
+            Err(e) => assert!(
+                e.0.contains(fragment),
+                "\"{e}\" does not contain \"{fragment}\""
+            ),
+        }
+    }
+
+    fn main_code(m: &mut Module) -> &mut Vec<u32> {
+        &mut m.funcs[0].code
+    }
+
+    #[test]
+    fn well_formed_module_passes() {
+        assert_eq!(verify(&sample()), Ok(()));
+        assert_eq!(verify(&Module::default()), Ok(()));
+    }
+
+    #[test]
+    fn slot_outside_frame() {
+        let mut module = sample();
+        main_code(&mut module)[1] = 4;
+        let msg = "function 1 (defined 0): word 0: slot 4 out of frame (size 4) in const32";
+        assert_eq!(verify(&module), Err(VerifyError(msg.into())));
+        rejects(
+            |m| main_code(m)[33] = u32::MAX,
+            "slot 4294967295 out of frame",
+        );
+    }
+
+    #[test]
+    fn jump_into_an_instruction() {
+        let msg = "word 9: jump target 33 is inside an instruction in br_if_eqz";
+        rejects(|m| main_code(m)[11] = 33, msg);
+    }
+
+    #[test]
+    fn jump_past_the_end() {
+        rejects(
+            |m| main_code(m)[31] = 35,
+            "word 27: jump target 35 is past the end (35 words)",
+        );
+        rejects(
+            |m| main_code(m)[30] = u32::MAX,
+            "jump target 4294967295 is past the end",
+        );
+    }
+
+    #[test]
+    fn function_index_out_of_range() {
+        let msg = "word 6: function index 3 out of range (3 functions) in call";
+        rejects(|m| main_code(m)[7] = 3, msg);
+    }
+
+    #[test]
+    fn type_and_other_indices_out_of_range() {
+        let msg = "word 22: type index 3 out of range (3 types) in call_indirect";
+        rejects(|m| main_code(m)[23] = 3, msg);
+        rejects(
+            |m| main_code(m)[24] = 1,
+            "table index 1 out of range (1 tables)",
+        );
+        rejects(
+            |m| main_code(m)[13] = 2,
+            "global index 2 out of range (2 globals)",
+        );
+        rejects(
+            |m| m.funcs[1].code = asm(&[(Op::DataDrop, &[1]), (Op::Unreachable, &[])]),
+            "data segment index 1",
+        );
+        rejects(
+            |m| m.funcs[1].code = asm(&[(Op::MemorySize, &[0, 1]), (Op::Unreachable, &[])]),
+            "memory index 1",
+        );
+    }
+
+    #[test]
+    fn call_arguments_overflow_the_frame() {
+        // `add` takes 2 params: at base 3 they would need slots 3 and 4 of a 4-slot frame.
+        let msg = "call at slot 3 with 2 params, 1 results overflows the frame (size 4) in call";
+        rejects(|m| main_code(m)[8] = 3, msg);
+        rejects(
+            |m| main_code(m)[26] = 3,
+            "overflows the frame (size 4) in call_indirect",
+        );
+    }
+
+    #[test]
+    fn return_count_must_match_and_fit() {
+        rejects(
+            |m| main_code(m)[34] = 0,
+            "word 32: returns 0 values, the type has 1 in return",
+        );
+        rejects(
+            |m| main_code(m)[34] = u32::MAX,
+            "4294967295 values from slot 0 overflow the frame",
+        );
+        // A tail call from a function without results to one with a result.
+        rejects(
+            |m| {
+                m.func_types.push(2);
+                m.funcs
+                    .push(func(2, 0, 2, asm(&[(Op::ReturnCall, &[2, 0])])));
+            },
+            "function 3 (defined 2): word 0: tail callee has 1 results, this function 0",
+        );
+    }
+
+    #[test]
+    fn immutable_global_cannot_be_set() {
+        rejects(
+            |m| main_code(m)[13] = 0,
+            "word 12: global 0 is immutable in global.set",
+        );
+    }
+
+    #[test]
+    fn code_must_not_fall_off_the_end() {
+        let msg =
+            "function 2 (defined 1): code ends with i32.add, which falls through past the end";
+        rejects(|m| m.funcs[1].code.truncate(4), msg);
+        rejects(
+            |m| m.funcs[1].code.clear(),
+            "function 2 (defined 1): empty code",
+        );
+    }
+
+    #[test]
+    fn unknown_opcode() {
+        rejects(
+            |m| m.funcs[1].code[4] = 9999,
+            "function 2 (defined 1): unknown opcode 9999 at word 4",
+        );
+    }
+
+    #[test]
+    fn truncated_instruction() {
+        rejects(
+            |m| m.funcs[1].code.truncate(6),
+            "instruction at word 4 runs past the end",
+        );
+        rejects(
+            |m| main_code(m)[29] = 7,
+            "instruction at word 27 runs past the end",
+        );
+    }
+
+    #[test]
+    fn bad_frames() {
+        rejects(
+            |m| m.funcs[1].num_locals = 1,
+            "function 2 (defined 1): bad frame: 2 params",
+        );
+        rejects(|m| m.funcs[1].frame_size = 1, "bad frame");
+        rejects(
+            |m| m.funcs[0].frame_size = u32::MAX,
+            "frame size 4294967295 (limit 1048576)",
+        );
+        rejects(
+            |m| m.funcs[1].ty = 0,
+            "type 0 differs from its func_types entry 1",
+        );
+    }
+
+    #[test]
+    fn export_out_of_range() {
+        rejects(
+            |m| m.exports[0].index = 9,
+            "export \"main\": function index 9 out of range (3 functions)",
+        );
+        rejects(
+            |m| m.exports[3].index = 2,
+            "export \"counter\": global index 2 out of range (2 globals)",
+        );
+        rejects(|m| m.exports[1].kind = 4, "export \"mem\": unknown kind 4");
+        rejects(
+            |m| m.exports[1].name = "main".into(),
+            "export \"main\": duplicate name",
+        );
+    }
+
+    #[test]
+    fn constant_expressions_stay_in_range() {
+        let msg = "element segment 0: ref.func 3 out of range (3 functions)";
+        rejects(|m| m.elems[0].items[0] = konst(&[ConstOp::RefFunc(3)]), msg);
+        rejects(
+            |m| m.globals[0].init = konst(&[ConstOp::GlobalGet(1)]),
+            "global 1: global.get 1 out of range (1 globals visible)",
+        );
+        rejects(
+            |m| {
+                m.datas[0].mode = DataMode::Active {
+                    memory: 0,
+                    offset: konst(&[ConstOp::I32Add]),
+                }
+            },
+            "data segment 0: constant expression pops an empty stack",
+        );
+        rejects(
+            |m| m.elems[0].items[0] = konst(&[]),
+            "leaves 0 values instead of 1",
+        );
+        rejects(
+            |m| {
+                m.elems[0].mode = ElemMode::Active {
+                    table: 1,
+                    offset: konst(&[ConstOp::I32(0)]),
+                }
+            },
+            "element segment 0: table index 1 out of range",
+        );
+    }
+
+    #[test]
+    fn too_many_memories_and_bad_limits() {
+        let memory = |min, max| ImportKind::Memory(MemoryType { min, max });
+        let import = |kind| Import {
+            module: "env".into(),
+            name: "m".into(),
+            kind,
+        };
+        rejects(
+            |m| m.imports.push(import(memory(1, None))),
+            "2 memories, at most 1 is supported",
+        );
+        rejects(
+            |m| m.memories[0].max = Some(65537),
+            "memory 0: maximum 65537 above the limit 65536 pages",
+        );
+        rejects(
+            |m| m.memories[0].min = 3,
+            "memory 0: minimum 3 above maximum 2 pages",
+        );
+        rejects(
+            |m| m.tables[0].min = 2,
+            "table 0: minimum 2 above maximum 1",
+        );
+        rejects(
+            |m| m.tables[0].elem = I32,
+            "table 0: invalid table element type 0x7f",
+        );
+        // Loads and stores need memory 0.
+        rejects(
+            |m| {
+                m.memories.clear();
+                m.datas.clear();
+                m.exports.remove(1);
+            },
+            "word 15: memory access without a memory in i32.load",
+        );
+    }
+
+    #[test]
+    fn module_tables_are_consistent() {
+        rejects(
+            |m| m.func_types[0] = 5,
+            "function 0: type index 5 out of range (3 types)",
+        );
+        rejects(
+            |m| m.types[2].params.push(0x40),
+            "type 2: invalid value type 0x40",
+        );
+        rejects(
+            |m| m.func_types[0] = 0,
+            "import \"env\".\"h\": type 1 differs from func_types[0] = 0",
+        );
+        rejects(
+            |m| drop(m.imports.remove(0)),
+            "0 function imports, but func_types and funcs imply 1",
+        );
+        rejects(
+            |m| m.funcs.push(m.funcs[1].clone()),
+            "more function imports than func_types implies (0)",
+        );
+        rejects(
+            |m| m.start = Some(3),
+            "start function 3 out of range (3 functions)",
+        );
+        rejects(
+            |m| m.start = Some(1),
+            "start function 1 has parameters or results",
+        );
+        rejects(
+            |m| m.func_names.swap(0, 1),
+            "function name for index 0 out of range or out of order",
+        );
+        rejects(
+            |m| m.tables[0].elem = valtype::EXTERNREF,
+            "element type differs from table 0's",
+        );
+        rejects(
+            |m| {
+                m.tables[0].elem = valtype::EXTERNREF;
+                m.elems[0].ty = valtype::EXTERNREF;
+            },
+            "word 22: table 0 does not hold funcref in call_indirect",
+        );
+    }
+}

@@ -1,0 +1,613 @@
+//! Native tests: the function table, the pointer checks, and the layouts the guest sees, all
+//! through `link` and the store's host-function closures, as the interpreter calls them.
+
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+use super::*;
+use crate::store::{FuncInst, Memory};
+
+struct Guest {
+    store: Store,
+    ctx: Rc<RefCell<WasiCtx>>,
+    memory: Memory,
+}
+
+impl Guest {
+    fn new(args: &[&str]) -> Guest {
+        Guest {
+            store: Store::default(),
+            ctx: Rc::new(RefCell::new(WasiCtx::new(
+                args.iter().map(|a| a.to_string()).collect(),
+            ))),
+            memory: Memory::new(1, None).unwrap(),
+        }
+    }
+
+    /// Calls WASI function `name` with or without the guest memory.
+    fn call_with(
+        &mut self,
+        name: &str,
+        params: &[u64],
+        with_memory: bool,
+    ) -> Result<Option<u64>, Trap> {
+        let Some(Extern::Func(addr)) = link(&mut self.store, &self.ctx, MODULE, name) else {
+            panic!("{name} not linked");
+        };
+        let FuncInst::Host { func, .. } = &self.store.funcs[addr as usize] else {
+            panic!("{name} is not a host function");
+        };
+        let func = func.clone();
+        let mut results = vec![0; self.store.func_type(addr).results.len()];
+        let memory = if with_memory {
+            Some(&mut self.memory)
+        } else {
+            None
+        };
+        func(&mut Caller { memory }, params, &mut results)?;
+        Ok(results.first().copied())
+    }
+
+    fn call(&mut self, name: &str, params: &[u64]) -> Result<Option<u64>, Trap> {
+        self.call_with(name, params, true)
+    }
+
+    /// Calls `name` and returns its errno.
+    fn errno(&mut self, name: &str, params: &[u64]) -> u32 {
+        self.call(name, params).unwrap().unwrap() as u32
+    }
+
+    fn trap(&mut self, name: &str, params: &[u64]) -> TrapKind {
+        self.call(name, params).unwrap_err().kind
+    }
+
+    fn put(&mut self, addr: u32, bytes: &[u8]) {
+        self.memory.bytes_mut()[addr as usize..][..bytes.len()].copy_from_slice(bytes);
+    }
+
+    fn get(&self, addr: u32, len: usize) -> &[u8] {
+        &self.memory.bytes()[addr as usize..][..len]
+    }
+
+    fn u32_at(&self, addr: u32) -> u32 {
+        u32::from_le_bytes(self.get(addr, 4).try_into().unwrap())
+    }
+
+    fn u64_at(&self, addr: u32) -> u64 {
+        u64::from_le_bytes(self.get(addr, 8).try_into().unwrap())
+    }
+
+    /// Writes an iovec array at `at` for the given (buf, len) pairs.
+    fn iovecs(&mut self, at: u32, iovs: &[(u32, u32)]) {
+        for (i, &(buf, len)) in iovs.iter().enumerate() {
+            let slot = at + 8 * i as u32;
+            self.put(slot, &buf.to_le_bytes());
+            self.put(slot + 4, &len.to_le_bytes());
+        }
+    }
+
+    /// Writes `path` at `at` and returns the (ptr, len) parameters.
+    fn path(&mut self, at: u32, path: &str) -> (u64, u64) {
+        self.put(at, path.as_bytes());
+        (u64::from(at), path.len() as u64)
+    }
+}
+
+fn is_misaligned(kind: &TrapKind) -> bool {
+    matches!(kind, TrapKind::Host(m) if m.contains("not aligned"))
+}
+
+/// A fresh host directory for one test, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let path = std::env::temp_dir().join(format!("chiwawa-wasi-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const PAGE: u32 = 65536;
+
+#[test]
+fn table_has_all_46_preview1_functions() {
+    assert_eq!(FUNCTIONS.len(), 46);
+    let mut names: Vec<_> = FUNCTIONS.iter().map(|f| f.name).collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 46);
+    let sig = |name: &str| {
+        let f = FUNCTIONS.iter().find(|f| f.name == name).unwrap();
+        (f.params, f.results)
+    };
+    assert_eq!(sig("fd_write"), (&[I32, I32, I32, I32][..], &[I32][..]));
+    assert_eq!(sig("clock_time_get"), (&[I32, I64, I32][..], &[I32][..]));
+    assert_eq!(
+        sig("path_open"),
+        (
+            &[I32, I32, I32, I32, I32, I64, I64, I32, I32][..],
+            &[I32][..]
+        )
+    );
+    assert_eq!(sig("proc_exit"), (&[I32][..], &[][..]));
+    assert_eq!(sig("sched_yield"), (&[][..], &[I32][..]));
+}
+
+#[test]
+fn link_resolves_only_preview1_names() {
+    let mut g = Guest::new(&["prog"]);
+    for f in FUNCTIONS {
+        let Some(Extern::Func(addr)) = link(&mut g.store, &g.ctx, MODULE, f.name) else {
+            panic!("{} not linked", f.name);
+        };
+        let ty = g.store.func_type(addr);
+        assert_eq!(
+            (&ty.params[..], &ty.results[..]),
+            (f.params, f.results),
+            "{}",
+            f.name
+        );
+    }
+    assert_eq!(link(&mut g.store, &g.ctx, MODULE, "fd_nonsense"), None);
+    assert_eq!(
+        link(&mut g.store, &g.ctx, "wasi_unstable", "fd_write"),
+        None
+    );
+    assert_eq!(link(&mut g.store, &g.ctx, "env", "fd_write"), None);
+}
+
+#[test]
+fn guest_memory_checks_bounds_and_alignment() {
+    let mut bytes = vec![0u8; 64];
+    let mut m = GuestMemory::new(&mut bytes);
+    assert_eq!(m.range(0, 64, 8).unwrap(), 0..64);
+    assert_eq!(
+        m.range(64, 0, 1).unwrap(),
+        64..64,
+        "an empty range may sit at the end"
+    );
+    assert_eq!(
+        m.range(65, 0, 1).unwrap_err().kind,
+        TrapKind::MemoryOutOfBounds
+    );
+    assert_eq!(
+        m.range(60, 5, 1).unwrap_err().kind,
+        TrapKind::MemoryOutOfBounds
+    );
+    assert_eq!(
+        m.range(u32::MAX, u64::MAX, 1).unwrap_err().kind,
+        TrapKind::MemoryOutOfBounds
+    );
+    assert!(is_misaligned(&m.range(4, 8, 8).unwrap_err().kind));
+    assert!(is_misaligned(&m.read_u32(2).unwrap_err().kind));
+    assert_eq!(m.read_u64(56).unwrap(), 0);
+    assert_eq!(
+        m.read_u64(64).unwrap_err().kind,
+        TrapKind::MemoryOutOfBounds
+    );
+    // count * size overflowing 32 bits must not wrap into range.
+    assert_eq!(
+        m.array(0, 0x2000_0001, 8, 4).unwrap_err().kind,
+        TrapKind::MemoryOutOfBounds
+    );
+    assert_eq!(
+        m.array(0, u32::MAX, u32::MAX, 1).unwrap_err().kind,
+        TrapKind::MemoryOutOfBounds
+    );
+    m.write_u32(60, 0xdead_beef).unwrap();
+    assert_eq!(
+        m.write_u32(61, 1).unwrap_err().kind,
+        TrapKind::Host("wasi: pointer 0x3d is not aligned to 4 bytes".into())
+    );
+    assert_eq!(m.read_u32(60).unwrap(), 0xdead_beef);
+    // An iovec whose buffer leaves memory fails even though the array itself is inside.
+    m.write_u32(0, 32).unwrap();
+    m.write_u32(4, 33).unwrap();
+    assert_eq!(
+        m.iovecs(0, 1, 16).unwrap_err().kind,
+        TrapKind::MemoryOutOfBounds
+    );
+    m.write_u32(4, 32).unwrap();
+    assert_eq!(m.iovecs(0, 1, 16).unwrap(), vec![(32, 32)]);
+    let mut none = GuestMemory::none();
+    assert_eq!(
+        none.write_u32(0, 1).unwrap_err().kind,
+        TrapKind::Host("wasi: memory not exported".into())
+    );
+}
+
+#[test]
+fn args_layout() {
+    let mut g = Guest::new(&["prog", "a b", ""]);
+    assert_eq!(g.errno("args_sizes_get", &[0, 4]), 0);
+    assert_eq!((g.u32_at(0), g.u32_at(4)), (3, 5 + 4 + 1));
+    assert_eq!(g.errno("args_get", &[100, 200]), 0);
+    assert_eq!(
+        (g.u32_at(100), g.u32_at(104), g.u32_at(108)),
+        (200, 205, 209)
+    );
+    assert_eq!(g.get(200, 10), b"prog\0a b\0\0");
+}
+
+#[test]
+fn args_pointers_are_checked_before_writing() {
+    let mut g = Guest::new(&["prog", "arg"]);
+    // The pointer array runs off the end of memory: trap, and the buffer stays untouched.
+    assert_eq!(
+        g.trap("args_get", &[u64::from(PAGE - 4), 200]),
+        TrapKind::MemoryOutOfBounds
+    );
+    assert_eq!(g.get(200, 9), [0; 9]);
+    assert_eq!(
+        g.trap("args_get", &[100, u64::from(PAGE - 4)]),
+        TrapKind::MemoryOutOfBounds
+    );
+    assert!(is_misaligned(&g.trap("args_get", &[102, 200])));
+    assert_eq!(
+        g.trap("args_sizes_get", &[0, u64::from(PAGE)]),
+        TrapKind::MemoryOutOfBounds
+    );
+    assert!(is_misaligned(&g.trap("args_sizes_get", &[1, 4])));
+    // A value beyond 32 bits in a slot is an i32 zero-extended by the interpreter; only the low
+    // 32 bits count, and they are checked like any other address.
+    assert_eq!(
+        g.trap("args_sizes_get", &[0xffff_fffc, 4]),
+        TrapKind::MemoryOutOfBounds
+    );
+}
+
+#[test]
+fn environ_layout() {
+    let mut g = Guest::new(&["prog"]);
+    g.ctx.borrow_mut().native.set_env(&["A=1", "PATH=/bin"]);
+    assert_eq!(g.errno("environ_sizes_get", &[0, 4]), 0);
+    assert_eq!((g.u32_at(0), g.u32_at(4)), (2, 4 + 10));
+    assert_eq!(g.errno("environ_get", &[64, 1000]), 0);
+    assert_eq!((g.u32_at(64), g.u32_at(68)), (1000, 1004));
+    assert_eq!(g.get(1000, 14), b"A=1\0PATH=/bin\0");
+    assert_eq!(
+        g.trap("environ_get", &[64, u64::from(PAGE - 13)]),
+        TrapKind::MemoryOutOfBounds
+    );
+}
+
+#[test]
+fn fd_write_checks_iovecs() {
+    let mut g = Guest::new(&["prog"]);
+    // No iovecs: nothing written (and nothing printed by the test).
+    g.put(16, &[0xff; 4]);
+    assert_eq!(g.errno("fd_write", &[1, 8, 0, 16]), 0);
+    assert_eq!(g.u32_at(16), 0);
+    // A buffer outside memory traps; a misaligned iovec array or result pointer traps.
+    g.iovecs(8, &[(PAGE - 2, 3)]);
+    assert_eq!(
+        g.trap("fd_write", &[2, 8, 1, 16]),
+        TrapKind::MemoryOutOfBounds
+    );
+    assert!(is_misaligned(&g.trap("fd_write", &[2, 6, 1, 16])));
+    assert!(is_misaligned(&g.trap("fd_write", &[2, 8, 0, 18])));
+    // An iovec array larger than memory.
+    assert_eq!(
+        g.trap("fd_write", &[2, 8, 0x2000_0000, 16]),
+        TrapKind::MemoryOutOfBounds
+    );
+    assert_eq!(
+        g.errno("fd_write", &[0, 8, 0, 16]),
+        errno::BADF,
+        "stdin is not writable"
+    );
+    assert_eq!(g.errno("fd_write", &[99, 8, 0, 16]), errno::BADF);
+}
+
+#[test]
+fn files_in_a_preopened_directory() {
+    let tmp = TempDir::new("files");
+    let mut g = Guest::new(&["prog"]);
+    g.ctx.borrow_mut().preopen_dir(&tmp.0, "/sandbox").unwrap();
+
+    // Preopen discovery as wasi-libc does it.
+    assert_eq!(g.errno("fd_prestat_get", &[3, 8]), 0);
+    assert_eq!((g.get(8, 1)[0], g.u32_at(12)), (0, 8));
+    assert_eq!(g.errno("fd_prestat_dir_name", &[3, 32, 8]), 0);
+    assert_eq!(g.get(32, 8), b"/sandbox");
+    assert_eq!(
+        g.errno("fd_prestat_dir_name", &[3, 32, 7]),
+        errno::NAMETOOLONG
+    );
+    assert_eq!(g.errno("fd_prestat_get", &[4, 8]), errno::BADF);
+    assert_eq!(g.errno("fd_prestat_get", &[0, 8]), errno::BADF);
+    assert!(is_misaligned(&g.trap("fd_prestat_get", &[3, 10])));
+
+    // Create and write a file: path_open(dir, follow, path, oflags CREAT|TRUNC, rights READ|WRITE|..).
+    let (path, len) = g.path(2100, "hello.txt");
+    let rights = (1 << 1) | (1 << 6) | (1 << 2);
+    assert_eq!(
+        g.errno("path_open", &[3, 1, path, len, 1 | 8, rights, 0, 0, 16]),
+        0
+    );
+    let fd = u64::from(g.u32_at(16));
+    assert_eq!(fd, 4);
+    g.put(200, b"hello, world\n");
+    g.iovecs(24, &[(200, 7), (207, 6)]);
+    assert_eq!(g.errno("fd_write", &[fd, 24, 2, 40]), 0);
+    assert_eq!(g.u32_at(40), 13);
+    assert_eq!(
+        std::fs::read(tmp.0.join("hello.txt")).unwrap(),
+        b"hello, world\n"
+    );
+
+    // Seek back and read it in two iovecs.
+    assert_eq!(g.errno("fd_seek", &[fd, 0, 0, 48]), 0);
+    assert_eq!(g.u64_at(48), 0);
+    assert!(is_misaligned(&g.trap("fd_seek", &[fd, 0, 0, 44])));
+    g.iovecs(24, &[(300, 5), (310, 100)]);
+    assert_eq!(g.errno("fd_read", &[fd, 24, 2, 40]), 0);
+    assert_eq!(g.u32_at(40), 13);
+    assert_eq!(
+        (g.get(300, 5), g.get(310, 8)),
+        (&b"hello"[..], &b", world\n"[..])
+    );
+    assert_eq!(g.errno("fd_tell", &[fd, 48]), 0);
+    assert_eq!(g.u64_at(48), 13);
+
+    // Positional reads leave the offset alone.
+    g.iovecs(24, &[(400, 5)]);
+    assert_eq!(g.errno("fd_pread", &[fd, 24, 1, 7, 40]), 0);
+    assert_eq!((g.u32_at(40), g.get(400, 5)), (5, &b"world"[..]));
+    assert_eq!(g.errno("fd_tell", &[fd, 48]), 0);
+    assert_eq!(g.u64_at(48), 13);
+
+    // filestat: filetype at 16, size at 32.
+    assert_eq!(g.errno("fd_filestat_get", &[fd, 64]), 0);
+    assert_eq!((g.get(80, 1)[0], g.u64_at(96)), (4, 13));
+    assert!(is_misaligned(&g.trap("fd_filestat_get", &[fd, 68])));
+    assert_eq!(
+        g.trap("fd_filestat_get", &[fd, u64::from(PAGE - 32)]),
+        TrapKind::MemoryOutOfBounds
+    );
+    assert_eq!(g.errno("fd_fdstat_get", &[fd, 64]), 0);
+    assert_eq!(g.get(64, 1)[0], 4);
+    assert_eq!(g.errno("fd_close", &[fd]), 0);
+    assert_eq!(g.errno("fd_close", &[fd]), errno::BADF);
+
+    assert_eq!(g.errno("path_filestat_get", &[3, 1, path, len, 64]), 0);
+    assert_eq!(g.u64_at(96), 13);
+
+    // Directories: create, list, rename, remove.
+    let (sub, sub_len) = g.path(2140, "sub");
+    assert_eq!(g.errno("path_create_directory", &[3, sub, sub_len]), 0);
+    assert_eq!(
+        g.errno("path_create_directory", &[3, sub, sub_len]),
+        errno::EXIST
+    );
+    assert_eq!(g.errno("fd_readdir", &[3, 8192, 4096, 0, 40]), 0);
+    let used = g.u32_at(40) as usize;
+    let listing = g.get(8192, used).to_vec();
+    let mut names = Vec::new();
+    let mut at = 0;
+    while at + 24 <= listing.len() {
+        let namlen = u32::from_le_bytes(listing[at + 16..at + 20].try_into().unwrap()) as usize;
+        names.push((
+            String::from_utf8(listing[at + 24..at + 24 + namlen].to_vec()).unwrap(),
+            listing[at + 20],
+        ));
+        at += 24 + namlen;
+    }
+    assert_eq!(
+        names,
+        [
+            (".".into(), 3),
+            ("..".into(), 3),
+            ("hello.txt".into(), 4),
+            ("sub".into(), 3)
+        ]
+    );
+    // Resuming from a cookie skips what was read.
+    assert_eq!(g.errno("fd_readdir", &[3, 8192, 4096, 3, 40]), 0);
+    assert_eq!(g.u32_at(40), 24 + 3);
+    // A short buffer is filled completely (the guest grows it and asks again).
+    assert_eq!(g.errno("fd_readdir", &[3, 8192, 30, 0, 40]), 0);
+    assert_eq!(g.u32_at(40), 30);
+
+    let (new, new_len) = g.path(2160, "sub/moved.txt");
+    assert_eq!(g.errno("path_rename", &[3, path, len, 3, new, new_len]), 0);
+    assert!(tmp.0.join("sub/moved.txt").exists());
+    assert_eq!(
+        g.errno("path_remove_directory", &[3, sub, sub_len]),
+        errno::NOTEMPTY
+    );
+    assert_eq!(g.errno("path_unlink_file", &[3, new, new_len]), 0);
+    assert_eq!(g.errno("path_remove_directory", &[3, sub, sub_len]), 0);
+    assert_eq!(
+        g.errno("path_open", &[3, 1, path, len, 0, rights, 0, 0, 16]),
+        errno::NOENT
+    );
+
+    // Opening a directory gives a directory descriptor usable as a base for paths.
+    let (dot, dot_len) = g.path(2180, ".");
+    assert_eq!(
+        g.errno("path_open", &[3, 1, dot, dot_len, 2, 0, 0, 0, 16]),
+        0
+    );
+    let dirfd = u64::from(g.u32_at(16));
+    assert_eq!(g.errno("fd_fdstat_get", &[dirfd, 64]), 0);
+    assert_eq!(g.get(64, 1)[0], 3);
+    assert_eq!(
+        g.errno("fd_prestat_get", &[dirfd, 8]),
+        errno::BADF,
+        "not a preopen"
+    );
+    assert_eq!(g.errno("fd_close", &[dirfd]), 0);
+}
+
+#[test]
+fn paths_cannot_leave_the_preopened_directory() {
+    let tmp = TempDir::new("escape");
+    std::fs::create_dir(tmp.0.join("inner")).unwrap();
+    std::fs::write(tmp.0.join("secret"), b"outside").unwrap();
+    let mut g = Guest::new(&["prog"]);
+    g.ctx
+        .borrow_mut()
+        .preopen_dir(&tmp.0.join("inner"), "/")
+        .unwrap();
+    let rights = 1 << 1;
+    for path in ["../secret", "/etc/passwd", "a/../../secret"] {
+        let (p, len) = g.path(100, path);
+        let errno = g.errno("path_open", &[3, 1, p, len, 0, rights, 0, 0, 16]);
+        assert_ne!(errno, 0, "{path} opened");
+    }
+    // A symlink pointing out of the directory cannot be followed.
+    let (target, target_len) = g.path(100, "../secret");
+    let (link_path, link_len) = g.path(200, "escape");
+    let errno = g.errno(
+        "path_symlink",
+        &[target, target_len, 3, link_path, link_len],
+    );
+    assert_eq!(errno, 0);
+    assert_eq!(
+        g.errno(
+            "path_open",
+            &[3, 1, link_path, link_len, 0, rights, 0, 0, 16]
+        ),
+        errno::PERM
+    );
+    assert_eq!(
+        g.errno("path_readlink", &[3, link_path, link_len, 300, 64, 16]),
+        0
+    );
+    assert_eq!(g.get(300, g.u32_at(16) as usize), b"../secret");
+    // Paths on descriptors that are not directories.
+    assert_eq!(
+        g.errno(
+            "path_open",
+            &[1, 1, link_path, link_len, 0, rights, 0, 0, 16]
+        ),
+        errno::NOTDIR
+    );
+    assert_eq!(
+        g.errno(
+            "path_open",
+            &[9, 1, link_path, link_len, 0, rights, 0, 0, 16]
+        ),
+        errno::BADF
+    );
+    // A path outside guest memory traps before anything is opened.
+    assert_eq!(
+        g.trap(
+            "path_open",
+            &[3, 1, u64::from(PAGE - 2), 3, 0, rights, 0, 0, 16]
+        ),
+        TrapKind::MemoryOutOfBounds
+    );
+}
+
+#[test]
+fn clocks_random_and_yield() {
+    let mut g = Guest::new(&["prog"]);
+    assert_eq!(g.errno("clock_time_get", &[0, 1, 8]), 0);
+    assert!(
+        g.u64_at(8) > 1_600_000_000 * 1_000_000_000,
+        "realtime is nanoseconds since 1970"
+    );
+    assert_eq!(g.errno("clock_time_get", &[1, 1, 8]), 0);
+    let t0 = g.u64_at(8);
+    assert_eq!(g.errno("clock_time_get", &[1, 1, 8]), 0);
+    assert!(g.u64_at(8) >= t0);
+    assert_eq!(g.errno("clock_res_get", &[1, 16]), 0);
+    assert!(g.u64_at(16) > 0);
+    assert_eq!(g.errno("clock_time_get", &[7, 1, 8]), errno::INVAL);
+    assert!(is_misaligned(&g.trap("clock_time_get", &[1, 1, 12])));
+    assert_eq!(
+        g.trap("clock_time_get", &[1, 1, u64::from(PAGE)]),
+        TrapKind::MemoryOutOfBounds
+    );
+
+    assert_eq!(g.errno("random_get", &[100, 37]), 0);
+    let first = g.get(100, 37).to_vec();
+    assert!(first.iter().any(|&b| b != 0));
+    assert_eq!(g.get(137, 1), [0], "nothing beyond the buffer");
+    assert_eq!(g.errno("random_get", &[100, 37]), 0);
+    assert_ne!(g.get(100, 37), &first[..]);
+    assert_eq!(
+        g.trap("random_get", &[u64::from(PAGE - 10), 11]),
+        TrapKind::MemoryOutOfBounds
+    );
+
+    assert_eq!(g.errno("sched_yield", &[]), 0);
+}
+
+#[test]
+fn poll_oneoff_sleeps_on_a_clock() {
+    let mut g = Guest::new(&["prog"]);
+    // One relative monotonic clock subscription of 1 ms.
+    g.put(0, &42u64.to_le_bytes());
+    g.put(8, &[0]);
+    g.put(16, &1u32.to_le_bytes());
+    g.put(24, &1_000_000u64.to_le_bytes());
+    let start = std::time::Instant::now();
+    assert_eq!(g.errno("poll_oneoff", &[0, 64, 1, 128]), 0);
+    assert!(start.elapsed() >= std::time::Duration::from_millis(1));
+    assert_eq!(g.u32_at(128), 1);
+    assert_eq!((g.u64_at(64), g.get(72, 3)), (42, &[0, 0, 0][..]));
+    assert!(is_misaligned(&g.trap("poll_oneoff", &[4, 64, 1, 128])));
+    assert_eq!(
+        g.trap("poll_oneoff", &[0, u64::from(PAGE - 16), 1, 128]),
+        TrapKind::MemoryOutOfBounds
+    );
+}
+
+#[test]
+fn proc_exit_traps_with_the_status() {
+    let mut g = Guest::new(&["prog"]);
+    assert_eq!(g.trap("proc_exit", &[3]), TrapKind::Exit(3));
+    assert_eq!(
+        g.call_with("proc_exit", &[0], false).unwrap_err().kind,
+        TrapKind::Exit(0)
+    );
+}
+
+#[test]
+fn unimplemented_functions_return_nosys() {
+    let mut g = Guest::new(&["prog"]);
+    assert_eq!(g.errno("sock_accept", &[3, 0, 8]), errno::NOSYS);
+    assert_eq!(g.errno("fd_advise", &[1, 0, 0, 0]), errno::NOSYS);
+    assert_eq!(g.errno("proc_raise", &[9]), errno::NOSYS);
+}
+
+#[test]
+fn stdio_fdstat_has_no_seek_rights() {
+    let mut g = Guest::new(&["prog"]);
+    for fd in 0..3 {
+        assert_eq!(g.errno("fd_fdstat_get", &[fd, 8]), 0);
+        let rights = g.u64_at(16);
+        assert_eq!(rights & ((1 << 2) | (1 << 5)), 0, "fd {fd}");
+        assert_ne!(rights & ((1 << 1) | (1 << 6)), 0, "fd {fd}");
+    }
+    assert_eq!(g.errno("fd_seek", &[1, 0, 0, 8]), errno::SPIPE);
+    assert_eq!(g.errno("fd_fdstat_get", &[3, 8]), errno::BADF);
+}
+
+#[test]
+fn calls_without_memory_or_with_bad_arity() {
+    let mut g = Guest::new(&["prog"]);
+    let kind = g
+        .call_with("fd_write", &[1, 0, 0, 0], false)
+        .unwrap_err()
+        .kind;
+    assert_eq!(kind, TrapKind::Host("wasi: memory not exported".into()));
+    assert_eq!(g.call_with("sched_yield", &[], false).unwrap(), Some(0));
+    assert_eq!(
+        g.call_with("fd_close", &[99], false).unwrap(),
+        Some(u64::from(errno::BADF))
+    );
+    assert!(matches!(g.trap("fd_close", &[]), TrapKind::Host(_)));
+}
