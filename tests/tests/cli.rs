@@ -1,0 +1,820 @@
+//! End-to-end tests of the two command-line tools, run as real processes: `chiwawa-translate`
+//! and `chiwawa-rt` natively, and (when `make test` provides `WASMTIME` and `CHIWAWA_DIST`)
+//! `chiwawa-translate.wasm` and `chiwawa-rt.wasm` inside wasmtime.
+//!
+//! Every error path must end in exit status 1 and exactly one stderr line that names the file,
+//! and the translator must leave neither an output nor a temporary file behind.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
+
+use chiwawa_format::{extern_kind, features, write_image, Export, Func, FuncType, Module, Op};
+
+// ---------------------------------------------------------------------------------------------
+// Finding and running the binaries
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ is inside the workspace")
+}
+
+/// `$CHIWAWA_DIST` (what `make dist` filled), if set.
+fn dist() -> Option<PathBuf> {
+    std::env::var_os("CHIWAWA_DIST")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+}
+
+/// The native translator: `$CHIWAWA_DIST/chiwawa-translate`, else a dev build of this workspace.
+fn translator() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| match dist() {
+        Some(dir) => {
+            let bin = dir.join("chiwawa-translate");
+            match bin.is_file() {
+                true => Ok(bin),
+                false => Err(format!(
+                    "CHIWAWA_DIST is set but {} is missing",
+                    bin.display()
+                )),
+            }
+        }
+        None => cargo_build("chiwawa-translator", "chiwawa-translate"),
+    });
+    bin.as_deref().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The native runtime (dist/ holds only its wasm build): a dev build of this workspace.
+fn runtime() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| cargo_build("chiwawa-runtime", "chiwawa-rt"));
+    bin.as_deref().unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Builds one binary of the workspace (once per test process) and returns the path cargo reports,
+/// so the target directory is found however it is configured.
+fn cargo_build(package: &str, bin: &str) -> Result<PathBuf, String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(workspace())
+        .args([
+            "build",
+            "-p",
+            package,
+            "--bin",
+            bin,
+            "--message-format=json-render-diagnostics",
+        ])
+        .output()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "cargo build -p {package} --bin {bin} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|line| line.contains(r#""reason":"compiler-artifact""#))
+        .filter_map(|line| json_string_field(line, "executable"))
+        .map(PathBuf::from)
+        .find(|path| path.file_stem() == Some(OsStr::new(bin)))
+        .ok_or_else(|| format!("cargo build did not report the executable {bin}"))
+}
+
+/// The string value of `"field":"..."` in one line of cargo's JSON output.
+fn json_string_field(line: &str, field: &str) -> Option<String> {
+    let start = line.find(&format!(r#""{field}":""#))? + field.len() + 4;
+    let mut value = String::new();
+    let mut chars = line[start..].chars();
+    loop {
+        match chars.next()? {
+            '"' => return Some(value),
+            '\\' => value.push(chars.next()?),
+            c => value.push(c),
+        }
+    }
+}
+
+/// What a finished process did.
+#[derive(Debug)]
+struct Output {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_in<S: AsRef<OsStr>>(dir: &Path, program: &Path, args: &[S]) -> Output {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    Output {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn translate_in<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
+    run_in(dir, translator(), args)
+}
+
+fn rt_in<S: AsRef<OsStr>>(dir: &Path, args: &[S]) -> Output {
+    run_in(dir, runtime(), args)
+}
+
+/// Asserts a clean failure: status 1 and exactly one stderr line starting with `prefix`
+/// (which names the file); returns that line.
+#[track_caller]
+fn assert_one_error(out: &Output, prefix: &str) -> String {
+    assert_eq!(out.status, Some(1), "exit status; {out:?}");
+    assert_eq!(out.stderr.lines().count(), 1, "one stderr line; {out:?}");
+    assert!(out.stderr.ends_with('\n'), "{out:?}");
+    let line = out.stderr.trim_end().to_string();
+    assert!(line.starts_with(prefix), "expected {prefix:?}...; {out:?}");
+    assert!(
+        !line.contains("panicked") && !line.contains("internal error"),
+        "{out:?}"
+    );
+    assert!(out.stdout.is_empty(), "{out:?}");
+    line
+}
+
+#[track_caller]
+fn assert_success(out: &Output) {
+    assert_eq!(out.status, Some(0), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scratch directories and inputs
+
+/// A fresh directory under cargo's scratch space for integration tests, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("cli-{}-{n}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).expect("create scratch directory");
+        // Canonical, because wasmtime's `--dir` maps the host path to the same guest path.
+        TempDir(dir.canonicalize().expect("canonical scratch directory"))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+
+    fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.0.join(name);
+        fs::write(&path, bytes).expect("write test input");
+        path
+    }
+
+    /// The names in the directory, sorted.
+    fn names(&self) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(&self.0)
+            .expect("read scratch directory")
+            .map(|e| {
+                e.expect("directory entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A binary module from WebAssembly text (not validated: invalid modules are wanted too).
+fn wat(text: &str) -> Vec<u8> {
+    let buf = wast::parser::ParseBuffer::new(text).expect("lex wat");
+    let mut module = wast::parser::parse::<wast::Wat>(&buf).expect("parse wat");
+    module.encode().expect("encode wat")
+}
+
+const FIB: &str = r#"(module
+  (func $fib (export "fib") (param $n i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get $n) (i32.const 2))
+      (then (local.get $n))
+      (else (i32.add (call $fib (i32.sub (local.get $n) (i32.const 1)))
+                     (call $fib (i32.sub (local.get $n) (i32.const 2))))))))"#;
+
+/// `len` deterministic pseudo-random bytes (xorshift), never starting with the Wasm magic.
+fn random_bytes(len: usize) -> Vec<u8> {
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut bytes: Vec<u8> = (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect();
+    bytes[0] = 0xff;
+    bytes
+}
+
+/// An image built by hand: one function `_start` of type [] -> [] with `code`.
+fn hand_image(code: Vec<u32>, frame_size: u32) -> Vec<u8> {
+    let module = Module {
+        types: vec![FuncType {
+            params: vec![],
+            results: vec![],
+        }],
+        func_types: vec![0],
+        funcs: vec![Func {
+            ty: 0,
+            num_locals: 0,
+            frame_size,
+            code,
+        }],
+        exports: vec![Export {
+            name: "_start".into(),
+            kind: extern_kind::FUNC,
+            index: 0,
+        }],
+        ..Module::default()
+    };
+    write_image(&module, 1, features::WASM2, 0, 0).expect("serialize image")
+}
+
+/// A well-formed image whose `_start` just returns.
+fn good_hand_image() -> Vec<u8> {
+    hand_image(vec![Op::Return as u32, 0, 0], 1)
+}
+
+/// Translates `text` with the native translator into `dir/name`.
+fn translate_wat(dir: &TempDir, name: &str, text: &str) -> PathBuf {
+    let wasm = dir.write(&format!("{name}.wasm"), &wat(text));
+    let image = dir.path().join(format!("{name}.cwi"));
+    let out = translate_in(
+        dir.path(),
+        &[wasm.as_os_str(), "-o".as_ref(), image.as_os_str()],
+    );
+    assert_success(&out);
+    image
+}
+
+// ---------------------------------------------------------------------------------------------
+// chiwawa-translate: errors
+
+#[test]
+fn translate_missing_input() {
+    let dir = TempDir::new("missing-input");
+    let out = translate_in(dir.path(), &["app.wasm", "-o", "app.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-translate: error: app.wasm: cannot read: ");
+    assert!(line.contains("No such file or directory"), "{line}");
+    assert_eq!(dir.names(), Vec::<String>::new());
+}
+
+#[test]
+fn translate_header_then_garbage() {
+    let dir = TempDir::new("garbage");
+    let mut bytes = b"\0asm\x01\0\0\0".to_vec();
+    bytes.extend(random_bytes(64));
+    dir.write("bad.wasm", &bytes);
+    let out = translate_in(dir.path(), &["bad.wasm", "-o", "bad.cwi"]);
+    assert_one_error(&out, "chiwawa-translate: error: bad.wasm: invalid module: ");
+    assert_eq!(dir.names(), ["bad.wasm"]);
+}
+
+#[test]
+fn translate_random_bytes() {
+    let dir = TempDir::new("random");
+    dir.write("noise.wasm", &random_bytes(1000));
+    let out = translate_in(dir.path(), &["noise.wasm", "--output", "noise.cwi"]);
+    assert_one_error(
+        &out,
+        "chiwawa-translate: error: noise.wasm: invalid module: ",
+    );
+    assert_eq!(dir.names(), ["noise.wasm"]);
+}
+
+#[test]
+fn translate_empty_file() {
+    let dir = TempDir::new("empty");
+    dir.write("empty.wasm", b"");
+    let out = translate_in(dir.path(), &["empty.wasm", "-o", "empty.cwi"]);
+    assert_one_error(
+        &out,
+        "chiwawa-translate: error: empty.wasm: invalid module: ",
+    );
+    assert_eq!(dir.names(), ["empty.wasm"]);
+}
+
+#[test]
+fn translate_type_error() {
+    let dir = TempDir::new("type-error");
+    dir.write(
+        "typed.wasm",
+        &wat("(module (func (result i32) i64.const 1))"),
+    );
+    let out = translate_in(dir.path(), &["typed.wasm", "-o", "typed.cwi"]);
+    let line = assert_one_error(
+        &out,
+        "chiwawa-translate: error: typed.wasm: invalid module: ",
+    );
+    assert!(line.contains("type mismatch"), "{line}");
+    assert_eq!(dir.names(), ["typed.wasm"]);
+}
+
+#[test]
+fn translate_into_missing_directory() {
+    let dir = TempDir::new("no-dir");
+    dir.write("fib.wasm", &wat(FIB));
+    let out = translate_in(dir.path(), &["fib.wasm", "-o", "nowhere/fib.cwi"]);
+    assert_one_error(
+        &out,
+        "chiwawa-translate: error: nowhere/fib.cwi: cannot write: ",
+    );
+    assert_eq!(dir.names(), ["fib.wasm"]);
+}
+
+#[test]
+fn translate_onto_a_directory() {
+    // The temporary file can be written, the rename cannot: the temporary must go too.
+    let dir = TempDir::new("onto-dir");
+    dir.write("fib.wasm", &wat(FIB));
+    fs::create_dir(dir.path().join("fib.cwi")).unwrap();
+    fs::write(dir.path().join("fib.cwi/keep"), b"x").unwrap();
+    let out = translate_in(dir.path(), &["fib.wasm", "-o", "fib.cwi"]);
+    assert_one_error(&out, "chiwawa-translate: error: fib.cwi: cannot write: ");
+    assert_eq!(dir.names(), ["fib.cwi", "fib.wasm"]);
+    assert_eq!(fs::read(dir.path().join("fib.cwi/keep")).unwrap(), b"x");
+}
+
+#[test]
+fn translate_failure_leaves_an_existing_output_alone() {
+    // The output is replaced atomically or not at all.
+    let dir = TempDir::new("keep-old");
+    dir.write("bad.wasm", b"\0asm\x01\0\0\0\x01");
+    dir.write("bad.cwi", b"previous image");
+    let out = translate_in(dir.path(), &["bad.wasm", "-o", "bad.cwi"]);
+    assert_one_error(&out, "chiwawa-translate: error: bad.wasm: invalid module: ");
+    assert_eq!(dir.names(), ["bad.cwi", "bad.wasm"]);
+    assert_eq!(
+        fs::read(dir.path().join("bad.cwi")).unwrap(),
+        b"previous image"
+    );
+}
+
+#[test]
+fn translate_usage_errors() {
+    let dir = TempDir::new("usage");
+    dir.write("fib.wasm", &wat(FIB));
+    // No -o: clap's usage error (status 2), and nothing written.
+    let out = translate_in(dir.path(), &["fib.wasm"]);
+    assert_eq!(out.status, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--output"), "{out:?}");
+    assert_eq!(dir.names(), ["fib.wasm"]);
+
+    let out = translate_in(dir.path(), &["--version"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    assert_eq!(
+        out.stdout,
+        format!("chiwawa-translate {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// chiwawa-translate: success (needs the translator library)
+
+#[test]
+fn translate_writes_the_image() {
+    let dir = TempDir::new("translate");
+    dir.write("fib.wasm", &wat(FIB));
+    let out = translate_in(dir.path(), &["fib.wasm", "-o", "fib.cwi"]);
+    assert_success(&out);
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert_eq!(dir.names(), ["fib.cwi", "fib.wasm"]);
+    let image = fs::read(dir.path().join("fib.cwi")).unwrap();
+    assert!(image.starts_with(&chiwawa_format::MAGIC), "not an image");
+    chiwawa_format::LoadedImage::from_bytes(&image).expect("the written image loads");
+
+    // Translating again replaces the output with identical bytes.
+    let out = translate_in(dir.path(), &["-v", "fib.wasm", "-o", "fib.cwi"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    assert_eq!(
+        fs::read(dir.path().join("fib.cwi")).unwrap(),
+        image,
+        "not deterministic"
+    );
+    assert_eq!(dir.names(), ["fib.cwi", "fib.wasm"]);
+
+    // -v: one line on stderr with both sizes.
+    assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+    let wasm_len = fs::metadata(dir.path().join("fib.wasm")).unwrap().len();
+    assert!(out.stderr.contains(&format!("{wasm_len} bytes")), "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("{} bytes", image.len())),
+        "{out:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// chiwawa-rt: errors before the guest runs
+
+#[test]
+fn rt_missing_image() {
+    let dir = TempDir::new("rt-missing");
+    let out = rt_in(dir.path(), &["app.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: app.cwi: cannot read: ");
+    assert!(line.contains("No such file or directory"), "{line}");
+}
+
+#[test]
+fn rt_not_an_image() {
+    let dir = TempDir::new("rt-magic");
+    dir.write("noise.cwi", &random_bytes(200));
+    let out = rt_in(dir.path(), &["noise.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: noise.cwi: ");
+    assert!(line.contains("not a chiwawa image"), "{line}");
+}
+
+#[test]
+fn rt_given_a_wasm_module() {
+    // The likely mistake: running the module instead of its image. Say how to make the image.
+    let dir = TempDir::new("rt-wasm");
+    dir.write("fib.wasm", &wat(FIB));
+    let out = rt_in(dir.path(), &["fib.wasm"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: fib.wasm: ");
+    assert!(line.contains("chiwawa-translate fib.wasm -o"), "{line}");
+}
+
+#[test]
+fn rt_truncated_image() {
+    let dir = TempDir::new("rt-truncated");
+    let image = good_hand_image();
+    dir.write("short.cwi", &image[..40]);
+    let out = rt_in(dir.path(), &["short.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: short.cwi: ");
+    assert!(line.contains("truncated"), "{line}");
+
+    dir.write("cut.cwi", &image[..image.len() - 1]);
+    let out = rt_in(dir.path(), &["cut.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: cut.cwi: ");
+    assert!(line.contains("truncated"), "{line}");
+}
+
+#[test]
+fn rt_corrupted_image() {
+    let dir = TempDir::new("rt-corrupt");
+    let mut image = good_hand_image();
+    let at = chiwawa_format::HEADER_LEN + (image.len() - chiwawa_format::HEADER_LEN) / 2;
+    image[at] ^= 0x10;
+    dir.write("flipped.cwi", &image);
+    let out = rt_in(dir.path(), &["flipped.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: flipped.cwi: ");
+    assert!(line.contains("checksum"), "{line}");
+}
+
+#[test]
+fn rt_newer_format_version() {
+    let dir = TempDir::new("rt-version");
+    let mut image = good_hand_image();
+    image[8..12].copy_from_slice(&2u32.to_le_bytes());
+    dir.write("future.cwi", &image);
+    let out = rt_in(dir.path(), &["future.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: future.cwi: ");
+    assert!(line.contains("format version 2"), "{line}");
+}
+
+#[test]
+fn rt_crafted_image_fails_verification() {
+    // A valid checksum cannot stop a crafted image: the verifier must (slot 1000, frame of 1).
+    let dir = TempDir::new("rt-crafted");
+    let image = hand_image(vec![Op::Copy as u32, 1000, 0, Op::Return as u32, 0, 0], 1);
+    dir.write("crafted.cwi", &image);
+    let out = rt_in(dir.path(), &["crafted.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: crafted.cwi: ");
+    assert!(line.contains("invalid image code"), "{line}");
+}
+
+#[test]
+fn rt_usage_errors() {
+    let dir = TempDir::new("rt-usage");
+    let out = rt_in::<&str>(dir.path(), &[]);
+    assert_eq!(out.status, Some(2), "{out:?}");
+    assert!(out.stderr.contains("usage: chiwawa-rt"), "{out:?}");
+
+    let out = rt_in(dir.path(), &["--bogus", "app.cwi"]);
+    assert_eq!(out.status, Some(2), "{out:?}");
+    assert!(out.stderr.contains("unknown option --bogus"), "{out:?}");
+
+    let out = rt_in(dir.path(), &["--invoke"]);
+    assert_eq!(out.status, Some(2), "{out:?}");
+    assert!(out.stderr.contains("--invoke needs a value"), "{out:?}");
+
+    let out = rt_in(dir.path(), &["--version"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    assert_eq!(
+        out.stdout,
+        format!("chiwawa-rt {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn rt_dir_that_does_not_exist() {
+    let dir = TempDir::new("rt-bad-dir");
+    dir.write("app.cwi", &good_hand_image());
+    let out = rt_in(dir.path(), &["--dir", "nowhere::/data", "app.cwi"]);
+    assert_one_error(&out, "chiwawa-rt: error: nowhere: cannot open directory: ");
+}
+
+// ---------------------------------------------------------------------------------------------
+// chiwawa-rt: running guests (needs the interpreter and WASI)
+
+#[test]
+fn rt_runs_a_hand_built_image() {
+    let dir = TempDir::new("rt-hand");
+    dir.write("app.cwi", &good_hand_image());
+    let out = rt_in(dir.path(), &["app.cwi"]);
+    assert_success(&out);
+    assert!(out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn rt_invoke_fib() {
+    let dir = TempDir::new("rt-fib");
+    translate_wat(&dir, "fib", FIB);
+    let out = rt_in(dir.path(), &["--invoke", "fib", "fib.cwi", "20"]);
+    assert_success(&out);
+    assert_eq!(out.stdout, "6765\n");
+}
+
+#[test]
+fn rt_invoke_prints_values_like_wasmtime() {
+    let dir = TempDir::new("rt-values");
+    translate_wat(
+        &dir,
+        "values",
+        r#"(module
+          (func (export "id") (param i32) (result i32) local.get 0)
+          (func (export "swap") (param i64 f64) (result f64 i64) local.get 1 local.get 0)
+          (func (export "half") (param f32) (result f32) local.get 0 f32.const 0.5 f32.mul)
+          (func (export "nothing")))"#,
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (&["--invoke", "id", "values.cwi", "-5"], "-5\n"),
+        (
+            &["--invoke", "id", "values.cwi", "2147483647"],
+            "2147483647\n",
+        ),
+        (
+            &["--invoke=swap", "values.cwi", "-7", "3.1415916535897743"],
+            "3.1415916535897743\n-7\n",
+        ),
+        (&["--invoke", "half", "values.cwi", "3"], "1.5\n"),
+        (&["--invoke", "nothing", "values.cwi"], ""),
+    ];
+    for (args, expected) in cases {
+        let out = rt_in(dir.path(), args);
+        assert_success(&out);
+        assert_eq!(out.stdout, *expected, "{args:?}");
+    }
+}
+
+#[test]
+fn rt_invoke_errors() {
+    let dir = TempDir::new("rt-invoke-errors");
+    translate_wat(&dir, "fib", FIB);
+    let out = rt_in(dir.path(), &["--invoke", "nope", "fib.cwi"]);
+    assert_one_error(
+        &out,
+        "chiwawa-rt: error: fib.cwi: no exported function named nope",
+    );
+    for args in [
+        &["fib.cwi"][..],
+        &["fib.cwi", "1", "2"],
+        &["fib.cwi", "ten"],
+        &["fib.cwi", "0xff"],
+    ] {
+        let mut argv = vec!["--invoke", "fib"];
+        argv.extend(args);
+        let out = rt_in(dir.path(), &argv);
+        let line = assert_one_error(&out, "chiwawa-rt: error: fib.cwi: ");
+        assert!(line.contains("fib") && line.contains("i32"), "{line}");
+    }
+}
+
+#[test]
+fn rt_trap_exits_134() {
+    let dir = TempDir::new("rt-trap");
+    translate_wat(
+        &dir,
+        "boom",
+        r#"(module
+          (func $boom (export "boom") unreachable)
+          (func (export "_start") call $boom))"#,
+    );
+    for args in [&["--invoke", "boom", "boom.cwi"][..], &["boom.cwi"]] {
+        let out = rt_in(dir.path(), args);
+        assert_eq!(out.status, Some(134), "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        assert!(
+            out.stderr.starts_with("error: trap: unreachable in "),
+            "{out:?}"
+        );
+        assert!(out.stdout.is_empty(), "{out:?}");
+    }
+}
+
+#[test]
+fn rt_start_function_trap_exits_134() {
+    let dir = TempDir::new("rt-start-trap");
+    translate_wat(&dir, "start", "(module (func $s unreachable) (start $s))");
+    let out = rt_in(dir.path(), &["start.cwi"]);
+    assert_eq!(out.status, Some(134), "{out:?}");
+    assert!(out.stderr.contains("unreachable"), "{out:?}");
+}
+
+#[test]
+fn rt_proc_exit_status() {
+    let dir = TempDir::new("rt-exit");
+    translate_wat(
+        &dir,
+        "exit",
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "_start") (call $exit (i32.const 7)) unreachable))"#,
+    );
+    let out = rt_in(dir.path(), &["exit.cwi"]);
+    assert_eq!(out.status, Some(7), "{out:?}");
+    assert!(out.stderr.is_empty() && out.stdout.is_empty(), "{out:?}");
+}
+
+#[test]
+fn rt_passes_arguments_after_the_image_to_the_guest() {
+    // The guest exits with its argc; options after the image are the guest's, not the runtime's.
+    let dir = TempDir::new("rt-args");
+    translate_wat(
+        &dir,
+        "argc",
+        r#"(module
+          (import "wasi_snapshot_preview1" "args_sizes_get"
+            (func $sizes (param i32 i32) (result i32)))
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (func (export "_start")
+            (drop (call $sizes (i32.const 0) (i32.const 4)))
+            (call $exit (i32.load (i32.const 0)))))"#,
+    );
+    let out = rt_in(dir.path(), &["argc.cwi"]);
+    assert_eq!(out.status, Some(1), "{out:?}");
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--argv0", "x", "argc.cwi", "--invoke", "f", "-v", "--", "--dir",
+        ],
+    );
+    assert_eq!(out.status, Some(6), "{out:?}");
+    assert!(out.stderr.is_empty(), "{out:?}");
+}
+
+#[test]
+fn rt_missing_import_names_it() {
+    let dir = TempDir::new("rt-link");
+    translate_wat(
+        &dir,
+        "link",
+        r#"(module (import "env" "nope" (func)) (func (export "_start")))"#,
+    );
+    let out = rt_in(dir.path(), &["link.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: link.cwi: ");
+    assert!(line.contains("env") && line.contains("nope"), "{line}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The wasm builds inside wasmtime (run by `make test`, which sets WASMTIME and CHIWAWA_DIST)
+
+/// `(wasmtime, dist)` when both are given, else a note and `None`.
+fn wasmtime_and_dist(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let wasmtime = std::env::var_os("WASMTIME")
+        .filter(|w| !w.is_empty())
+        .map(PathBuf::from);
+    match (wasmtime, dist()) {
+        (Some(wasmtime), Some(dist)) => Some((wasmtime, dist)),
+        _ => {
+            eprintln!("note: {test} skipped: set WASMTIME and CHIWAWA_DIST (make test does)");
+            None
+        }
+    }
+}
+
+#[test]
+fn wasm_rt_without_a_directory_says_to_pass_dir() {
+    let Some((wasmtime, dist)) = wasmtime_and_dist("wasm_rt_without_a_directory_says_to_pass_dir")
+    else {
+        return;
+    };
+    let dir = TempDir::new("wasm-rt-nodir");
+    dir.write("x.cwi", &good_hand_image());
+    let rt = dist.join("chiwawa-rt.wasm");
+    let out = run_in(
+        dir.path(),
+        &wasmtime,
+        &["run".as_ref(), rt.as_os_str(), "x.cwi".as_ref()],
+    );
+    let line = assert_one_error(&out, "chiwawa-rt: error: x.cwi: ");
+    assert!(line.contains("--dir"), "{line}");
+}
+
+#[test]
+fn wasm_translator_without_a_directory_says_to_pass_dir() {
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("wasm_translator_without_a_directory_says_to_pass_dir")
+    else {
+        return;
+    };
+    let dir = TempDir::new("wasm-tr-nodir");
+    dir.write("fib.wasm", &wat(FIB));
+    let tr = dist.join("chiwawa-translate.wasm");
+    let args = [
+        "run".as_ref(),
+        tr.as_os_str(),
+        "fib.wasm".as_ref(),
+        "-o".as_ref(),
+        "f.cwi".as_ref(),
+    ];
+    let out = run_in(dir.path(), &wasmtime, &args);
+    let line = assert_one_error(&out, "chiwawa-translate: error: fib.wasm: ");
+    assert!(line.contains("--dir"), "{line}");
+    assert_eq!(dir.names(), ["fib.wasm"]);
+}
+
+#[test]
+fn wasm_translator_writes_the_same_bytes_as_the_native_one() {
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("wasm_translator_writes_the_same_bytes_as_the_native_one")
+    else {
+        return;
+    };
+    let dir = TempDir::new("wasm-tr-same");
+    let native = translate_wat(&dir, "fib", FIB);
+    let wasm_out = dir.path().join("fib-wasm.cwi");
+    let out = run_in(
+        dir.path(),
+        &wasmtime,
+        &[
+            "run".as_ref(),
+            "--dir".as_ref(),
+            dir.path().as_os_str(),
+            dist.join("chiwawa-translate.wasm").as_os_str(),
+            dir.path().join("fib.wasm").as_os_str(),
+            "-o".as_ref(),
+            wasm_out.as_os_str(),
+        ],
+    );
+    assert_success(&out);
+    assert!(
+        fs::read(&native).unwrap() == fs::read(&wasm_out).unwrap(),
+        "images differ"
+    );
+    assert_eq!(
+        dir.names(),
+        ["fib-wasm.cwi", "fib.cwi", "fib.wasm"],
+        "temporary file left"
+    );
+}
+
+#[test]
+fn wasm_rt_runs_a_native_image() {
+    let Some((wasmtime, dist)) = wasmtime_and_dist("wasm_rt_runs_a_native_image") else {
+        return;
+    };
+    let dir = TempDir::new("wasm-rt-fib");
+    translate_wat(&dir, "fib", FIB);
+    let rt = dist.join("chiwawa-rt.wasm");
+    let args = [
+        "run",
+        "--dir",
+        ".",
+        rt.to_str().unwrap(),
+        "--invoke",
+        "fib",
+        "fib.cwi",
+        "20",
+    ];
+    let out = run_in(dir.path(), &wasmtime, &args);
+    assert_success(&out);
+    assert_eq!(out.stdout, "6765\n");
+}
