@@ -248,6 +248,50 @@ macro_rules! for_each_op {
             I64TruncSatF32U "i64.trunc_sat_f32_u" (dst: Slot, a: Slot);
             I64TruncSatF64S "i64.trunc_sat_f64_s" (dst: Slot, a: Slot);
             I64TruncSatF64U "i64.trunc_sat_f64_u" (dst: Slot, a: Slot);
+            // superinstructions: the right operand is an immediate (i64: sign-extended)
+            I32AddImm "i32.add_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32MulImm "i32.mul_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32AndImm "i32.and_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32OrImm "i32.or_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32XorImm "i32.xor_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32ShlImm "i32.shl_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32ShrSImm "i32.shr_s_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32ShrUImm "i32.shr_u_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32EqImm "i32.eq_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32NeImm "i32.ne_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32LtSImm "i32.lt_s_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32LtUImm "i32.lt_u_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32GtSImm "i32.gt_s_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32GtUImm "i32.gt_u_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32LeSImm "i32.le_s_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32LeUImm "i32.le_u_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32GeSImm "i32.ge_s_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32GeUImm "i32.ge_u_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64AddImm "i64.add_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64AndImm "i64.and_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64ShlImm "i64.shl_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64ShrUImm "i64.shr_u_imm" (dst: Slot, a: Slot, imm: Imm32);
+            // fused compare and branch: jump to target when the comparison holds
+            BrI32Eq "br_if_i32.eq" (a: Slot, b: Slot, target: Target);
+            BrI32Ne "br_if_i32.ne" (a: Slot, b: Slot, target: Target);
+            BrI32LtS "br_if_i32.lt_s" (a: Slot, b: Slot, target: Target);
+            BrI32LtU "br_if_i32.lt_u" (a: Slot, b: Slot, target: Target);
+            BrI32GtS "br_if_i32.gt_s" (a: Slot, b: Slot, target: Target);
+            BrI32GtU "br_if_i32.gt_u" (a: Slot, b: Slot, target: Target);
+            BrI32LeS "br_if_i32.le_s" (a: Slot, b: Slot, target: Target);
+            BrI32LeU "br_if_i32.le_u" (a: Slot, b: Slot, target: Target);
+            BrI32GeS "br_if_i32.ge_s" (a: Slot, b: Slot, target: Target);
+            BrI32GeU "br_if_i32.ge_u" (a: Slot, b: Slot, target: Target);
+            BrI32EqImm "br_if_i32.eq_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32NeImm "br_if_i32.ne_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32LtSImm "br_if_i32.lt_s_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32LtUImm "br_if_i32.lt_u_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32GtSImm "br_if_i32.gt_s_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32GtUImm "br_if_i32.gt_u_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32LeSImm "br_if_i32.le_s_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32LeUImm "br_if_i32.le_u_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32GeSImm "br_if_i32.ge_s_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI32GeUImm "br_if_i32.ge_u_imm" (a: Slot, imm: Imm32, target: Target);
         }
     };
 }
@@ -288,7 +332,26 @@ impl Op {
     /// The op with this opcode word, if there is one.
     #[inline]
     pub fn from_word(word: u32) -> Option<Op> {
-        OPS.get(word as usize).map(|info| info.op)
+        if (word as usize) < OPS.len() {
+            // SAFETY: `Op` is `repr(u32)` and its variants carry no explicit discriminants, so
+            // they are exactly `0..OPS.len()` (`OPS` lists them in the same order; the test
+            // `opcodes_round_trip_through_the_table` checks both).
+            Some(unsafe { std::mem::transmute::<u32, Op>(word) })
+        } else {
+            None
+        }
+    }
+
+    /// The op with opcode `word`, without the range check.
+    ///
+    /// # Safety
+    /// `word` must be below `OPS.len()` (the runtime's verifier proves this for every opcode
+    /// word of an image before it is executed).
+    #[inline(always)]
+    pub unsafe fn from_word_unchecked(word: u32) -> Op {
+        debug_assert!((word as usize) < OPS.len());
+        // SAFETY: the caller guarantees the range; see `from_word` for the layout argument.
+        unsafe { std::mem::transmute::<u32, Op>(word) }
     }
 
     pub fn info(self) -> &'static OpInfo {

@@ -223,14 +223,31 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
         }
         let mem_addr = inst.memories.first().map(|&m| m as usize);
 
+        // SAFETY of the unchecked accesses below. The verifier proved, for this function's
+        // code: every instruction's operand words lie inside `code`, control only reaches
+        // instruction starts (jump targets checked, the last instruction never falls through),
+        // and every `Slot` operand is below `frame_size`. On entry `stack.len()` was made at
+        // least `base + frame_size`, and the stack never shrinks while the frame is live. `sp`
+        // is re-derived (`refresh!`) after anything that may reallocate or re-borrow `stack`.
         macro_rules! w {
-            ($i:expr) => {
-                code[pc + $i].to_native()
+            ($i:expr) => {{
+                debug_assert!(pc + $i < code.len());
+                unsafe { code.get_unchecked(pc + $i) }.to_native()
+            }};
+        }
+        let mut sp: *mut u64 = unsafe { stack.as_mut_ptr().add(base) };
+        macro_rules! refresh {
+            () => {
+                sp = unsafe { stack.as_mut_ptr().add(base) }
             };
         }
         macro_rules! s {
             ($i:expr) => {
-                stack[base + w!($i) as usize]
+                *{
+                    let slot = w!($i) as usize;
+                    debug_assert!(base + slot < stack.len());
+                    unsafe { &mut *sp.add(slot) }
+                }
             };
         }
         macro_rules! trap {
@@ -280,6 +297,40 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                 pc += 3;
             }};
         }
+        macro_rules! imm32 {
+            ($f:expr) => {{
+                let a = s!(2) as u32;
+                let y = w!(3);
+                let f: fn(u32, u32) -> u64 = $f;
+                s!(1) = f(a, y);
+                pc += 4;
+            }};
+        }
+        macro_rules! imm64 {
+            ($f:expr) => {{
+                let a = s!(2);
+                let y = w!(3) as i32 as i64 as u64;
+                let f: fn(u64, u64) -> u64 = $f;
+                s!(1) = f(a, y);
+                pc += 4;
+            }};
+        }
+        macro_rules! br_cmp {
+            ($f:expr) => {{
+                let a = s!(1) as u32;
+                let b = s!(2) as u32;
+                let f: fn(u32, u32) -> bool = $f;
+                pc = if f(a, b) { w!(3) as usize } else { pc + 4 };
+            }};
+        }
+        macro_rules! br_cmp_imm {
+            ($f:expr) => {{
+                let a = s!(1) as u32;
+                let b = w!(2);
+                let f: fn(u32, u32) -> bool = $f;
+                pc = if f(a, b) { w!(3) as usize } else { pc + 4 };
+            }};
+        }
         macro_rules! mem {
             () => {
                 match mem_addr {
@@ -313,10 +364,10 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
         }
 
         loop {
-            let op = match Op::from_word(code[pc].to_native()) {
-                Some(op) => op,
-                None => unreachable!("verified code has only known opcodes"),
-            };
+            // SAFETY: the verifier decoded every instruction start with `Op::from_word`, and
+            // control only reaches instruction starts (see the invariant above).
+            let word = w!(0);
+            let op = unsafe { Op::from_word_unchecked(word) };
             match op {
                 Op::Unreachable => trap!(TrapKind::Unreachable),
                 Op::Br => pc = w!(1) as usize,
@@ -341,9 +392,13 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                     pc = w!(3 + i) as usize;
                 }
                 Op::Return => {
-                    let src = base + w!(1) as usize;
+                    let src = w!(1) as usize;
                     let count = w!(2) as usize;
-                    stack.copy_within(src..src + count, base);
+                    // Ascending copy: `src >= 0`, so no source is overwritten before it is read.
+                    // In bounds: the verifier proved `src + count <= frame_size`.
+                    for i in 0..count {
+                        unsafe { *sp.add(i) = *sp.add(src + i) };
+                    }
                     match frames.pop() {
                         Some(frame) => {
                             cur = frame.func;
@@ -405,6 +460,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                                 stack.resize(new_base + nr, 0);
                             }
                             stack[new_base..new_base + nr].copy_from_slice(&results);
+                            refresh!();
                             if tail {
                                 match frames.pop() {
                                     Some(frame) => {
@@ -420,11 +476,14 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                         }
                         FuncInst::Wasm { .. } => {
                             if !tail {
-                                if frames.len() * size_of::<Frame>() + stack.len() * 8 > max_bytes {
-                                    trap!(TrapKind::CallStackExhausted);
-                                }
-                                if frames.try_reserve(1).is_err() {
-                                    trap!(TrapKind::CallStackExhausted);
+                                if frames.len() == frames.capacity() {
+                                    let bytes =
+                                        (frames.len() * 2) * size_of::<Frame>() + stack.len() * 8;
+                                    if bytes > max_bytes
+                                        || frames.try_reserve(frames.len().max(64)).is_err()
+                                    {
+                                        trap!(TrapKind::CallStackExhausted);
+                                    }
                                 }
                                 frames.push(Frame {
                                     func: cur,
@@ -833,6 +892,49 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                 Op::I64TruncSatF32U => un!(f32, f32v, |a| a as u64),
                 Op::I64TruncSatF64S => un!(f64, f64v, |a| a as i64 as u64),
                 Op::I64TruncSatF64U => un!(f64, f64v, |a| a as u64),
+                // superinstructions
+                Op::I32AddImm => imm32!(|x, y| x.wrapping_add(y) as u64),
+                Op::I32MulImm => imm32!(|x, y| x.wrapping_mul(y) as u64),
+                Op::I32AndImm => imm32!(|x, y| (x & y) as u64),
+                Op::I32OrImm => imm32!(|x, y| (x | y) as u64),
+                Op::I32XorImm => imm32!(|x, y| (x ^ y) as u64),
+                Op::I32ShlImm => imm32!(|x, y| x.wrapping_shl(y) as u64),
+                Op::I32ShrSImm => imm32!(|x, y| (x as i32).wrapping_shr(y) as u32 as u64),
+                Op::I32ShrUImm => imm32!(|x, y| x.wrapping_shr(y) as u64),
+                Op::I32EqImm => imm32!(|x, y| b(x == y)),
+                Op::I32NeImm => imm32!(|x, y| b(x != y)),
+                Op::I32LtSImm => imm32!(|x, y| b((x as i32) < (y as i32))),
+                Op::I32LtUImm => imm32!(|x, y| b(x < y)),
+                Op::I32GtSImm => imm32!(|x, y| b((x as i32) > (y as i32))),
+                Op::I32GtUImm => imm32!(|x, y| b(x > y)),
+                Op::I32LeSImm => imm32!(|x, y| b((x as i32) <= (y as i32))),
+                Op::I32LeUImm => imm32!(|x, y| b(x <= y)),
+                Op::I32GeSImm => imm32!(|x, y| b((x as i32) >= (y as i32))),
+                Op::I32GeUImm => imm32!(|x, y| b(x >= y)),
+                Op::I64AddImm => imm64!(|x, y| x.wrapping_add(y)),
+                Op::I64AndImm => imm64!(|x, y| x & y),
+                Op::I64ShlImm => imm64!(|x, y| x.wrapping_shl(y as u32)),
+                Op::I64ShrUImm => imm64!(|x, y| x.wrapping_shr(y as u32)),
+                Op::BrI32Eq => br_cmp!(|x, y| x == y),
+                Op::BrI32Ne => br_cmp!(|x, y| x != y),
+                Op::BrI32LtS => br_cmp!(|x, y| (x as i32) < (y as i32)),
+                Op::BrI32LtU => br_cmp!(|x, y| x < y),
+                Op::BrI32GtS => br_cmp!(|x, y| (x as i32) > (y as i32)),
+                Op::BrI32GtU => br_cmp!(|x, y| x > y),
+                Op::BrI32LeS => br_cmp!(|x, y| (x as i32) <= (y as i32)),
+                Op::BrI32LeU => br_cmp!(|x, y| x <= y),
+                Op::BrI32GeS => br_cmp!(|x, y| (x as i32) >= (y as i32)),
+                Op::BrI32GeU => br_cmp!(|x, y| x >= y),
+                Op::BrI32EqImm => br_cmp_imm!(|x, y| x == y),
+                Op::BrI32NeImm => br_cmp_imm!(|x, y| x != y),
+                Op::BrI32LtSImm => br_cmp_imm!(|x, y| (x as i32) < (y as i32)),
+                Op::BrI32LtUImm => br_cmp_imm!(|x, y| x < y),
+                Op::BrI32GtSImm => br_cmp_imm!(|x, y| (x as i32) > (y as i32)),
+                Op::BrI32GtUImm => br_cmp_imm!(|x, y| x > y),
+                Op::BrI32LeSImm => br_cmp_imm!(|x, y| (x as i32) <= (y as i32)),
+                Op::BrI32LeUImm => br_cmp_imm!(|x, y| x <= y),
+                Op::BrI32GeSImm => br_cmp_imm!(|x, y| (x as i32) >= (y as i32)),
+                Op::BrI32GeUImm => br_cmp_imm!(|x, y| x >= y),
             }
         }
     }

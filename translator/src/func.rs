@@ -73,6 +73,9 @@ struct FuncTranslator<'a> {
     /// Word index of the destination operand of the last instruction, when that instruction
     /// produced the top of the stack and nothing (label, other instruction) came after it.
     last_dst: Option<usize>,
+    /// The last instruction, when it is a comparison whose result a branch may fuse with:
+    /// its start, and the branch that replaces it.
+    last_cmp: Option<(usize, Cond)>,
     /// Nesting depth of blocks inside unreachable code (skipped entirely).
     dead: Option<usize>,
 }
@@ -110,6 +113,7 @@ pub fn translate_body(
         }],
         code: Vec::new(),
         last_dst: None,
+        last_cmp: None,
         dead: None,
     };
     let mut reader = body.get_operators_reader()?;
@@ -150,6 +154,7 @@ impl FuncTranslator<'_> {
         self.code.push(op as u32);
         self.code.extend_from_slice(operands);
         self.last_dst = None;
+        self.last_cmp = None;
     }
 
     /// Emits an instruction whose first operand is the destination of a new stack value.
@@ -334,14 +339,78 @@ impl FuncTranslator<'_> {
     fn unary(&mut self, op: Op) {
         let a = self.pop();
         let dst = self.push_temp();
+        let start = self.code.len();
         self.emit_result(op, &[dst, a]);
+        if op == Op::I32Eqz {
+            self.last_cmp = Some((start, Cond::Eqz(a)));
+        }
     }
 
     fn binary(&mut self, op: Op) {
+        // A constant right operand becomes an immediate (`x - c` is `x + -c`).
+        if let Entry::Const(c) = self.stack[self.stack.len() - 1] {
+            if let Some((imm_op, imm)) = immediate_form(op, c) {
+                self.stack.pop();
+                let a = self.pop();
+                let dst = self.push_temp();
+                let start = self.code.len();
+                self.emit_result(imm_op, &[dst, a, imm]);
+                if let Some(branch) = branch_form(op) {
+                    let cond = Cond::Cmp {
+                        op: branch.1,
+                        a,
+                        b: imm,
+                    };
+                    self.last_cmp = Some((start, cond));
+                }
+                return;
+            }
+        }
         let b = self.pop();
         let a = self.pop();
         let dst = self.push_temp();
+        let start = self.code.len();
         self.emit_result(op, &[dst, a, b]);
+        if let Some(branch) = branch_form(op) {
+            self.last_cmp = Some((start, Cond::Cmp { op: branch.0, a, b }));
+        }
+    }
+
+    /// Pops a branch condition. When it is the result of the comparison just emitted, that
+    /// comparison is taken back and returned, to be fused into the branch.
+    fn pop_cond(&mut self) -> Cond {
+        let top = self.stack.len() - 1;
+        if let (Some((start, cond)), Some(word), Entry::Temp) =
+            (self.last_cmp, self.last_dst, self.stack[top])
+        {
+            // The comparison is the last instruction (nothing, not even a label, came after
+            // it) and wrote the condition's slot, which nothing else reads.
+            if self.code[word] == self.slot(top) && word == start + 1 {
+                self.code.truncate(start);
+                self.stack.pop();
+                self.last_dst = None;
+                self.last_cmp = None;
+                return cond;
+            }
+        }
+        Cond::Nez(self.pop())
+    }
+
+    /// Emits a conditional branch taken when `cond` is `when`; returns its target word.
+    fn emit_branch(&mut self, cond: Cond, when: bool) -> usize {
+        let (op, operands) = match (cond, when) {
+            (Cond::Nez(c), true) | (Cond::Eqz(c), false) => (Op::BrIfNez, [c, 0, 0]),
+            (Cond::Nez(c), false) | (Cond::Eqz(c), true) => (Op::BrIfEqz, [c, 0, 0]),
+            (Cond::Cmp { op, a, b }, true) => (op, [a, b, 0]),
+            (Cond::Cmp { op, a, b }, false) => (inverse_branch(op), [a, b, 0]),
+        };
+        let n = if matches!(op, Op::BrIfNez | Op::BrIfEqz) {
+            2
+        } else {
+            3
+        };
+        self.emit(op, &operands[..n]);
+        self.code.len() - 1
     }
 
     fn load(&mut self, op: Op, offset: u64) {
@@ -427,10 +496,12 @@ impl FuncTranslator<'_> {
             O::Block { blockty } => self.push_ctrl(Kind::Block, blockty),
             O::Loop { blockty } => self.push_ctrl(Kind::Loop, blockty),
             O::If { blockty } => {
-                let cond = self.pop();
+                // Materializing the stack for the block may emit copies after the comparison;
+                // they write only positions below the popped operands, never locals, so the
+                // fused branch may read the comparison's operands after them.
+                let cond = self.pop_cond();
                 self.push_ctrl(Kind::If, blockty);
-                self.emit(Op::BrIfEqz, &[cond, 0]);
-                let word = self.code.len() - 1;
+                let word = self.emit_branch(cond, false);
                 self.ctrl.last_mut().expect("if").else_fixup = Some(word);
             }
             O::Else => {
@@ -460,15 +531,13 @@ impl FuncTranslator<'_> {
                 self.set_dead();
             }
             O::BrIf { relative_depth } => {
-                let cond = self.pop();
+                let cond = self.pop_cond();
                 let (arity, height) = self.label(relative_depth);
                 if self.in_place(arity, height) {
-                    self.emit(Op::BrIfNez, &[cond, 0]);
-                    let word = self.code.len() - 1;
+                    let word = self.emit_branch(cond, true);
                     self.jump_word(relative_depth, word);
                 } else {
-                    self.emit(Op::BrIfEqz, &[cond, 0]);
-                    let skip = self.code.len() - 1;
+                    let skip = self.emit_branch(cond, false);
                     self.branch(relative_depth);
                     self.code[skip] = self.code.len() as u32;
                 }
@@ -754,5 +823,106 @@ fn numeric(op: &Operator<'_>) -> Option<(Op, u8)> {
         I32TruncSatF64S => I32TruncSatF64S / 1, I32TruncSatF64U => I32TruncSatF64U / 1,
         I64TruncSatF32S => I64TruncSatF32S / 1, I64TruncSatF32U => I64TruncSatF32U / 1,
         I64TruncSatF64S => I64TruncSatF64S / 1, I64TruncSatF64U => I64TruncSatF64U / 1,
+    }
+}
+
+/// A branch condition.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Cond {
+    /// Slot is nonzero.
+    Nez(u32),
+    /// Slot is zero (`i32.eqz` fused away).
+    Eqz(u32),
+    /// A fused comparison: the branch op and its two operands (slot, slot or immediate).
+    Cmp { op: Op, a: u32, b: u32 },
+}
+
+/// The immediate form of a binary op whose right operand is the constant `c`.
+fn immediate_form(op: Op, c: u64) -> Option<(Op, u32)> {
+    let c32 = c as u32;
+    let imm = match op {
+        Op::I32Add => Op::I32AddImm,
+        Op::I32Sub => return Some((Op::I32AddImm, c32.wrapping_neg())),
+        Op::I32Mul => Op::I32MulImm,
+        Op::I32And => Op::I32AndImm,
+        Op::I32Or => Op::I32OrImm,
+        Op::I32Xor => Op::I32XorImm,
+        Op::I32Shl => Op::I32ShlImm,
+        Op::I32ShrS => Op::I32ShrSImm,
+        Op::I32ShrU => Op::I32ShrUImm,
+        Op::I32Eq => Op::I32EqImm,
+        Op::I32Ne => Op::I32NeImm,
+        Op::I32LtS => Op::I32LtSImm,
+        Op::I32LtU => Op::I32LtUImm,
+        Op::I32GtS => Op::I32GtSImm,
+        Op::I32GtU => Op::I32GtUImm,
+        Op::I32LeS => Op::I32LeSImm,
+        Op::I32LeU => Op::I32LeUImm,
+        Op::I32GeS => Op::I32GeSImm,
+        Op::I32GeU => Op::I32GeUImm,
+        // 64-bit immediates are 32 bits, sign-extended.
+        Op::I64Add | Op::I64Sub | Op::I64And | Op::I64Shl | Op::I64ShrU => {
+            let v = if op == Op::I64Sub {
+                (c as i64).wrapping_neg()
+            } else {
+                c as i64
+            };
+            if v != v as i32 as i64 {
+                return None;
+            }
+            let imm = match op {
+                Op::I64Add | Op::I64Sub => Op::I64AddImm,
+                Op::I64And => Op::I64AndImm,
+                Op::I64Shl => Op::I64ShlImm,
+                _ => Op::I64ShrUImm,
+            };
+            return Some((imm, v as i32 as u32));
+        }
+        _ => return None,
+    };
+    Some((imm, c32))
+}
+
+/// For an i32 comparison: the fused branch with a slot operand and with an immediate.
+fn branch_form(op: Op) -> Option<(Op, Op)> {
+    Some(match op {
+        Op::I32Eq | Op::I32EqImm => (Op::BrI32Eq, Op::BrI32EqImm),
+        Op::I32Ne | Op::I32NeImm => (Op::BrI32Ne, Op::BrI32NeImm),
+        Op::I32LtS | Op::I32LtSImm => (Op::BrI32LtS, Op::BrI32LtSImm),
+        Op::I32LtU | Op::I32LtUImm => (Op::BrI32LtU, Op::BrI32LtUImm),
+        Op::I32GtS | Op::I32GtSImm => (Op::BrI32GtS, Op::BrI32GtSImm),
+        Op::I32GtU | Op::I32GtUImm => (Op::BrI32GtU, Op::BrI32GtUImm),
+        Op::I32LeS | Op::I32LeSImm => (Op::BrI32LeS, Op::BrI32LeSImm),
+        Op::I32LeU | Op::I32LeUImm => (Op::BrI32LeU, Op::BrI32LeUImm),
+        Op::I32GeS | Op::I32GeSImm => (Op::BrI32GeS, Op::BrI32GeSImm),
+        Op::I32GeU | Op::I32GeUImm => (Op::BrI32GeU, Op::BrI32GeUImm),
+        _ => return None,
+    })
+}
+
+/// The branch taken exactly when `op`'s is not (integer comparisons invert exactly).
+fn inverse_branch(op: Op) -> Op {
+    match op {
+        Op::BrI32Eq => Op::BrI32Ne,
+        Op::BrI32Ne => Op::BrI32Eq,
+        Op::BrI32LtS => Op::BrI32GeS,
+        Op::BrI32GeS => Op::BrI32LtS,
+        Op::BrI32LtU => Op::BrI32GeU,
+        Op::BrI32GeU => Op::BrI32LtU,
+        Op::BrI32GtS => Op::BrI32LeS,
+        Op::BrI32LeS => Op::BrI32GtS,
+        Op::BrI32GtU => Op::BrI32LeU,
+        Op::BrI32LeU => Op::BrI32GtU,
+        Op::BrI32EqImm => Op::BrI32NeImm,
+        Op::BrI32NeImm => Op::BrI32EqImm,
+        Op::BrI32LtSImm => Op::BrI32GeSImm,
+        Op::BrI32GeSImm => Op::BrI32LtSImm,
+        Op::BrI32LtUImm => Op::BrI32GeUImm,
+        Op::BrI32GeUImm => Op::BrI32LtUImm,
+        Op::BrI32GtSImm => Op::BrI32LeSImm,
+        Op::BrI32LeSImm => Op::BrI32GtSImm,
+        Op::BrI32GtUImm => Op::BrI32LeUImm,
+        Op::BrI32LeUImm => Op::BrI32GtUImm,
+        other => unreachable!("{other:?} is not a fused comparison branch"),
     }
 }

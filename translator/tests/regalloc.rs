@@ -10,7 +10,7 @@ fn wat(text: &str) -> Vec<u8> {
 }
 
 /// The ops of defined function `i`, in order.
-fn ops(text: &str, i: usize) -> (Vec<Op>, String) {
+fn func_ops(text: &str, i: usize) -> (Vec<Op>, String) {
     let module = translate_module(&wat(text)).expect("translate");
     let code = &module.funcs[i].code;
     let mut out = Vec::new();
@@ -26,17 +26,17 @@ fn ops(text: &str, i: usize) -> (Vec<Op>, String) {
 #[test]
 fn locals_and_constants_are_operands_not_copies() {
     // local.get and i32.const cost no instruction: the add reads the local's slot directly.
-    let (ops, text) = ops(
+    let (ops, text) = func_ops(
         "(module (func (param i32) (result i32) local.get 0 i32.const 7 i32.add))",
         0,
     );
-    assert_eq!(ops, [Op::Const32, Op::I32Add, Op::Return], "{text}");
-    assert!(text.contains("i32.add dst=s1 a=s0 b=s2"), "{text}");
+    assert_eq!(ops, [Op::I32AddImm, Op::Return], "{text}");
+    assert!(text.contains("i32.add_imm dst=s1 a=s0 imm=7"), "{text}");
 }
 
 #[test]
 fn result_goes_straight_into_local_set_target() {
-    let (ops, text) = ops(
+    let (ops, text) = func_ops(
         "(module (func (param i32 i32) (local i32)
             local.get 0 local.get 1 i32.mul local.set 2))",
         0,
@@ -48,7 +48,7 @@ fn result_goes_straight_into_local_set_target() {
 #[test]
 fn pending_local_read_survives_a_write_to_that_local() {
     // The old value of local 0 is on the stack when local 0 is overwritten: it must be copied out.
-    let (ops, text) = ops(
+    let (ops, text) = func_ops(
         "(module (func (param i32) (result i32)
             local.get 0 i32.const 1 local.set 0 local.get 0 i32.add))",
         0,
@@ -64,7 +64,7 @@ fn pending_local_read_survives_a_write_to_that_local() {
 
 #[test]
 fn call_arguments_sit_in_consecutive_slots_and_results_replace_them() {
-    let (ops, text) = ops(
+    let (ops, text) = func_ops(
         "(module
             (func $f (param i32 i32) (result i32) local.get 0)
             (func (param i32) (result i32) local.get 0 local.get 0 call $f))",
@@ -77,7 +77,7 @@ fn call_arguments_sit_in_consecutive_slots_and_results_replace_them() {
 
 #[test]
 fn branch_to_a_block_with_a_result_copies_into_the_label_slot() {
-    let (_, text) = ops(
+    let (_, text) = func_ops(
         "(module (func (param i32) (result i32)
             (block (result i32) i32.const 5 local.get 0 br_if 0 drop i32.const 6)))",
         0,
@@ -97,4 +97,59 @@ fn translation_is_deterministic_and_validated() {
     let invalid = wat("(module (func (result i32) i64.const 1))");
     assert!(translate(&invalid, &Options::default()).is_err());
     assert!(translate(b"\0asm\x01\0\0\0\xff", &Options::default()).is_err());
+}
+
+#[test]
+fn subtracting_a_constant_adds_its_negation() {
+    let (ops, text) = func_ops(
+        "(module (func (param i32 i64) (result i64)
+            local.get 1 i64.const 5 i64.sub
+            local.get 0 i32.const 3 i32.sub i64.extend_i32_u i64.add))",
+        0,
+    );
+    assert_eq!(ops[..2], [Op::I64AddImm, Op::I32AddImm], "{text}");
+    assert!(text.contains("imm=4294967291"), "{text}");
+    assert!(text.contains("imm=4294967293"), "{text}");
+}
+
+#[test]
+fn compare_and_branch_fuse() {
+    // A loop back-edge on `i < 10`: one fused branch with an immediate.
+    let (ops, text) = func_ops(
+        "(module (func (param i32)
+            (loop
+              (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+              (br_if 0 (i32.lt_u (local.get 0) (i32.const 10))))))",
+        0,
+    );
+    assert_eq!(ops, [Op::I32AddImm, Op::BrI32LtUImm, Op::Return], "{text}");
+    // `if` branches over the then-arm when the condition fails: the comparison inverts.
+    let (ops, text) = func_ops(
+        "(module (func (param i32 i32) (result i32)
+            (if (result i32) (i32.lt_s (local.get 0) (local.get 1))
+              (then (i32.const 1)) (else (i32.const 2)))))",
+        0,
+    );
+    assert_eq!(ops[0], Op::BrI32GeS, "{text}");
+    // `i32.eqz; br_if` is a branch on zero.
+    let (ops, text) = func_ops(
+        "(module (func (param i32) (block (br_if 0 (i32.eqz (local.get 0))))))",
+        0,
+    );
+    assert_eq!(ops[0], Op::BrIfEqz, "{text}");
+}
+
+#[test]
+fn a_comparison_before_a_label_is_not_fused() {
+    // The block's result may come from the branch inside it, so the compare must stay.
+    let (ops, text) = func_ops(
+        "(module (func (param i32) (result i32)
+            (block (result i32)
+              (drop (br_if 0 (i32.const 0) (local.get 0)))
+              (i32.lt_s (local.get 0) (i32.const 5)))
+            (if (result i32) (then (i32.const 1)) (else (i32.const 2)))))",
+        0,
+    );
+    assert!(ops.contains(&Op::I32LtSImm), "{text}");
+    assert!(ops.contains(&Op::BrIfEqz), "{text}");
 }
