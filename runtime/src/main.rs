@@ -1,6 +1,8 @@
 //! `chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] IMAGE [ARGS...]`
+//! `chiwawa-rt --cache DIR [OPTIONS] MODULE.wasm [ARGS...]`
 //!
-//! Loads a chiwawa image, checks it, links it to WASI and runs it: its `_start`, or with
+//! Loads a chiwawa image (or, with `--cache`, the cached image of a Wasm module, found by the
+//! module's cache key), checks it, links it to WASI and runs it: its `_start`, or with
 //! `--invoke` one exported function whose results are printed as `wasmtime run --invoke` prints
 //! them. Everything after IMAGE belongs to the guest, even arguments that look like options.
 //!
@@ -14,13 +16,14 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
 
-use chiwawa_format::valtype;
+use chiwawa_cache::{Cache, Inputs, Lookup};
+use chiwawa_format::{valtype, LoadedImage};
 use chiwawa_runtime::wasi::{self, WasiCtx};
 use chiwawa_runtime::{Extern, InstantiateError, Store, Trap, TrapKind, Val};
 
 const NAME: &str = "chiwawa-rt";
-const USAGE: &str =
-    "usage: chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] IMAGE [ARGS...]";
+const USAGE: &str = "usage: chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] \
+                     [--cache DIR] IMAGE [ARGS...]";
 const HELP: &str = "\
 Runs a chiwawa image (.cwi, written by chiwawa-translate).
 
@@ -30,6 +33,9 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --argv0 NAME         the guest's argv[0] (default: IMAGE as given)
   --dir HOST[::GUEST]  give the guest the host directory HOST, named GUEST (native runtime only;
                        in a Wasm host the guest sees the directories the host gave the runtime)
+  --cache DIR          IMAGE is a WebAssembly module: run its image from the cache DIR (filled by
+                       chiwawa-translate --cache-dir DIR MODULE.wasm), after the same checks as any
+                       image; a missing or damaged entry is an error (the runtime never translates)
   -h, --help           print this help
   -V, --version        print the version
 
@@ -45,6 +51,8 @@ struct Cli {
     argv0: Option<String>,
     /// `(host, guest)` directory pairs.
     dirs: Vec<(String, String)>,
+    /// `--cache DIR`: `image` is a Wasm module whose cached image runs.
+    cache: Option<String>,
     image: String,
     /// The guest's arguments after argv[0], or the values for `--invoke`.
     args: Vec<String>,
@@ -105,21 +113,10 @@ fn main() {
 fn run() -> Result<(), Stop> {
     let cli = parse_args(std::env::args_os().skip(1))?;
 
-    // Read the whole image first: `fs::read` closes the file before the guest starts, so the
-    // guest sees exactly the descriptors the host gave the runtime.
-    let bytes = std::fs::read(&cli.image).map_err(|e| cannot_read(&cli.image, &e))?;
-    if bytes.starts_with(b"\0asm") {
-        return Err(fail(
-            &cli.image,
-            format!(
-                "this is a WebAssembly module, not a chiwawa image; translate it first: \
-                 chiwawa-translate {} -o IMAGE.cwi",
-                cli.image
-            ),
-        ));
-    }
-    let image = chiwawa_runtime::load_image(&bytes).map_err(|e| fail(&cli.image, e))?;
-    drop(bytes);
+    let image = match &cli.cache {
+        Some(dir) => load_from_cache(dir, &cli.image)?,
+        None => load_file(&cli.image)?,
+    };
 
     let mut guest_args = Vec::with_capacity(cli.args.len() + 1);
     guest_args.push(cli.argv0.clone().unwrap_or_else(|| cli.image.clone()));
@@ -160,6 +157,74 @@ fn run() -> Result<(), Stop> {
     }
 }
 
+/// Reads and checks the image file.
+fn load_file(path: &str) -> Result<LoadedImage, Stop> {
+    // Read the whole image first: `fs::read` closes the file before the guest starts, so the
+    // guest sees exactly the descriptors the host gave the runtime.
+    let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
+    if bytes.starts_with(b"\0asm") {
+        return Err(fail(
+            path,
+            format!(
+                "this is a WebAssembly module, not a chiwawa image; translate it first: \
+                 chiwawa-translate {path} -o IMAGE.cwi, or run it from a cache with --cache DIR"
+            ),
+        ));
+    }
+    chiwawa_runtime::load_image(&bytes).map_err(|e| fail(path, e))
+}
+
+/// Finds the image of the Wasm module at `module` in the cache `dir` by the module's key
+/// (default translation options, this build's translator version) and checks it like any image.
+/// The cache checks the entry and its header; a damaged entry is removed and is an error. Every
+/// file is closed on return.
+fn load_from_cache(dir: &str, module: &str) -> Result<LoadedImage, Stop> {
+    let wasm = std::fs::read(module).map_err(|e| cannot_read(module, &e))?;
+    if wasm.starts_with(&chiwawa_format::MAGIC) {
+        return Err(fail(
+            module,
+            "this is a chiwawa image, not a WebAssembly module; run it without --cache",
+        ));
+    }
+    let fill = format!("chiwawa-translate --cache-dir {dir} {module}");
+    let cache = Cache::open(dir).map_err(|e| {
+        let grant = if cfg!(target_os = "wasi") {
+            " (in a Wasm host the host must grant it, e.g. wasmtime run --dir DIR ...)"
+        } else {
+            ""
+        };
+        fail(dir, format!("{}{grant}", e.problem))
+    })?;
+    let inputs = Inputs::new(&wasm);
+    match cache.get(&inputs) {
+        Ok(Lookup::Hit(bytes)) => {
+            let path = cache.entry_path(inputs.key());
+            chiwawa_runtime::load_image(&bytes).map_err(|e| fail(&path.display().to_string(), e))
+        }
+        Ok(Lookup::Miss) => Err(fail(
+            module,
+            format!(
+                "not in the cache {dir} (key {}); fill it with: {fill}",
+                inputs.key()
+            ),
+        )),
+        Ok(Lookup::Damaged {
+            path,
+            problem,
+            removed,
+        }) => {
+            let removed = chiwawa_cache::removal_note(&removed);
+            Err(fail(
+                &path.display().to_string(),
+                format!(
+                    "damaged cache entry, not run: {problem}; {removed}; rebuild it with: {fill}"
+                ),
+            ))
+        }
+        Err(e) => Err(fail(&e.path.display().to_string(), e.problem)),
+    }
+}
+
 /// Parses the runtime's options up to IMAGE; the rest belongs to the guest.
 fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli, Stop> {
     let mut next = || {
@@ -176,6 +241,7 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         invoke: None,
         argv0: None,
         dirs: Vec::new(),
+        cache: None,
         image: String::new(),
         args: Vec::new(),
     };
@@ -207,6 +273,7 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             }
             "--invoke" => cli.invoke = Some(value("--invoke")?),
             "--argv0" => cli.argv0 = Some(value("--argv0")?),
+            "--cache" => cli.cache = Some(value("--cache")?),
             "--dir" => {
                 let spec = value("--dir")?;
                 if cfg!(target_os = "wasi") {

@@ -58,8 +58,11 @@ pub fn wasm_features() -> WasmFeatures {
 pub const IMAGE_FEATURES: u64 =
     format::features::WASM2 | format::features::TAIL_CALL | format::features::EXTENDED_CONST;
 
+/// The packed version recorded in every image. It is `chiwawa_format::TRANSLATOR_VERSION`
+/// (all workspace crates share one version), so the runtime and the cache compute the same
+/// cache keys without depending on the translator.
 pub fn translator_version() -> u32 {
-    format::pack_version(env!("CARGO_PKG_VERSION"))
+    format::TRANSLATOR_VERSION
 }
 
 /// Validates `wasm` and translates it into a complete image (header + archive).
@@ -341,4 +344,23 @@ fn function_names(
     out.sort_by_key(|n| n.index);
     out.dedup_by_key(|n| n.index);
     Ok(out)
+}
+
+#[cfg(test)]
+mod cache_key_tests {
+    use super::*;
+
+    /// The runtime and `chiwawa-cache key` compute keys with these constants, not with the
+    /// translator's own functions: they must agree.
+    #[test]
+    fn cache_constants_match_the_translator() {
+        assert_eq!(
+            translator_version(),
+            format::pack_version(env!("CARGO_PKG_VERSION"))
+        );
+        assert_eq!(Options::default().bits, chiwawa_cache::DEFAULT_OPTIONS);
+        let inputs = chiwawa_cache::Inputs::new(b"\0asm\x01\0\0\0");
+        assert_eq!(inputs.translator_version, translator_version());
+        assert_eq!(inputs.options, Options::default().bits);
+    }
 }

@@ -1,4 +1,9 @@
-//! `chiwawa-translate INPUT.wasm -o OUTPUT.cwi`: validates a Wasm module and writes its image.
+//! `chiwawa-translate [--cache-dir DIR] INPUT.wasm -o OUTPUT.cwi`: validates a Wasm module and
+//! writes its image.
+//!
+//! With `--cache-dir`, the image is looked up in the content-addressed cache first (a hit is
+//! copied to the output, never linked: a later write to the output must not change the entry), and
+//! a translated image is added to it. `-o` may then be left out, to fill the cache only.
 //!
 //! The output appears atomically: the image is written to a temporary file next to the output and
 //! renamed over it, so a reader never sees a partial image and a failed run leaves no file behind
@@ -12,7 +17,8 @@ use std::process::ExitCode;
 use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
-use chiwawa_translator::{translate, Options};
+use chiwawa_cache::{Cache, CacheError, Inputs, Lookup};
+use chiwawa_translator::{translate, translator_version, Options};
 use clap::Parser;
 
 const NAME: &str = "chiwawa-translate";
@@ -23,10 +29,23 @@ const NAME: &str = "chiwawa-translate";
 struct Args {
     /// The WebAssembly module to translate.
     input: PathBuf,
-    /// Where to write the image.
-    #[arg(short, long, value_name = "OUTPUT")]
-    output: PathBuf,
-    /// Print the input and output sizes to stderr.
+    /// Where to write the image (may be left out with --cache-dir, to fill the cache only).
+    #[arg(
+        short,
+        long,
+        value_name = "OUTPUT",
+        required_unless_present = "cache_dir"
+    )]
+    output: Option<PathBuf>,
+    /// Take the image from the cache in DIR if it holds one for this module, translator version
+    /// and options; else translate and add the image to it. DIR must exist and be writable.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// If the cache directory is missing, unwritable or fails, warn and translate without it
+    /// (by default that is an error).
+    #[arg(long, requires = "cache_dir")]
+    no_cache_on_error: bool,
+    /// Print the input and output sizes, and with --cache-dir the cache hit or miss, to stderr.
     #[arg(short, long)]
     verbose: bool,
 }
@@ -96,34 +115,126 @@ fn run(args: &Args) -> Result<(), Failure> {
     let started = Instant::now();
     let wasm = fs::read(&args.input)
         .map_err(|e| Failure::new(&args.input, format!("cannot read: {e}{}", hint(&e))))?;
+    let cache = match &args.cache_dir {
+        Some(dir) => open_cache(dir, args)?,
+        None => None,
+    };
     // Claim the output location before translating, so a bad `-o` fails at once.
-    let (tmp_path, mut tmp) = create_temp(&args.output)?;
-    let result = translate(&wasm, &Options::default())
-        .map_err(|e| Failure::new(&args.input, e))
-        .and_then(|image| {
+    let (tmp_path, tmp) = match &args.output {
+        Some(output) => {
+            let (path, file) = create_temp(output)?;
+            (Some(path), Some(file))
+        }
+        None => (None, None),
+    };
+    let result = image(&wasm, cache.as_ref(), args).and_then(|image| {
+        if let (Some(output), Some(tmp_path), Some(mut tmp)) = (&args.output, &tmp_path, tmp) {
             let written = tmp.write_all(&image).and_then(|()| tmp.flush());
-            written.map_err(|e| Failure::new(&args.output, format!("cannot write: {e}")))?;
+            written.map_err(|e| Failure::new(output, format!("cannot write: {e}")))?;
             drop(tmp);
-            fs::rename(&tmp_path, &args.output)
-                .map_err(|e| Failure::new(&args.output, format!("cannot write: {e}")))?;
-            Ok(image.len())
-        });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp_path);
+            fs::rename(tmp_path, output)
+                .map_err(|e| Failure::new(output, format!("cannot write: {e}")))?;
+        }
+        Ok(image.len())
+    });
+    if let (true, Some(tmp_path)) = (result.is_err(), &tmp_path) {
+        let _ = fs::remove_file(tmp_path);
     }
     *PENDING.lock().unwrap_or_else(|e| e.into_inner()) = None;
     let image_len = result?;
     if args.verbose {
+        let output = match (&args.output, &args.cache_dir) {
+            (Some(output), _) => output.display().to_string(),
+            (None, Some(dir)) => format!("cache {}", dir.display()),
+            (None, None) => unreachable!("clap requires -o or --cache-dir"),
+        };
         eprintln!(
-            "{NAME}: {}: {} bytes -> {}: {} bytes in {:.1} ms",
+            "{NAME}: {}: {} bytes -> {output}: {} bytes in {:.1} ms",
             args.input.display(),
             wasm.len(),
-            args.output.display(),
             image_len,
             started.elapsed().as_secs_f64() * 1e3
         );
     }
     Ok(())
+}
+
+/// The image of `wasm`: from the cache if it holds a good one, else translated (and then
+/// added to the cache).
+fn image(wasm: &[u8], cache: Option<&Cache>, args: &Args) -> Result<Vec<u8>, Failure> {
+    let options = Options::default();
+    let translated = || translate(wasm, &options).map_err(|e| Failure::new(&args.input, e));
+    let Some(cache) = cache else {
+        return translated();
+    };
+    let inputs = Inputs {
+        wasm,
+        translator_version: translator_version(),
+        options: options.bits,
+    };
+    let key = inputs.key();
+    let mut use_cache = true;
+    match cache.get(&inputs) {
+        Ok(Lookup::Hit(image)) => {
+            if args.verbose {
+                eprintln!("{NAME}: cache hit {key}");
+            }
+            return Ok(image);
+        }
+        Ok(Lookup::Miss) => {}
+        Ok(Lookup::Damaged {
+            path,
+            problem,
+            removed,
+        }) => {
+            let removed = chiwawa_cache::removal_note(&removed);
+            eprintln!(
+                "{NAME}: warning: {}: damaged cache entry: {problem}; {removed}; translating again",
+                path.display()
+            );
+        }
+        Err(e) => use_cache = cache_failed(e, args)?,
+    }
+    if args.verbose {
+        eprintln!("{NAME}: cache miss {key}");
+    }
+    let image = translated()?;
+    if use_cache {
+        if let Err(e) = cache.insert(key, &image) {
+            cache_failed(e, args)?;
+        }
+    }
+    Ok(image)
+}
+
+/// Opens the cache directory and checks that entries can be added to it. `None` when it
+/// cannot be used and the user asked to go on without it.
+fn open_cache(dir: &Path, args: &Args) -> Result<Option<Cache>, Failure> {
+    match Cache::open(dir).and_then(|cache| cache.check_writable().map(|()| cache)) {
+        Ok(cache) => Ok(Some(cache)),
+        Err(e) => cache_failed(e, args).map(|_| None),
+    }
+}
+
+/// A cache failure: an error, or with `--no-cache-on-error` a warning (returns `false`: go on
+/// without the cache).
+fn cache_failed(e: CacheError, args: &Args) -> Result<bool, Failure> {
+    if args.no_cache_on_error {
+        eprintln!(
+            "{NAME}: warning: {}: {}; translating without the cache",
+            e.path.display(),
+            one_line(&e.problem)
+        );
+        Ok(false)
+    } else {
+        Err(Failure::new(
+            &e.path,
+            format!(
+                "{} (pass --no-cache-on-error to translate without the cache)",
+                e.problem
+            ),
+        ))
+    }
 }
 
 /// Creates a new temporary file in the output's directory (a rename is atomic only within one
