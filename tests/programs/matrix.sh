@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# The programs matrix: every program of tests/programs/ on every WASI host that can run it,
+# once directly and once translated by chiwawa-translate and run by chiwawa-rt.wasm on the same
+# host. Each run gets a fresh copy of the same directory (preopened as "."), the same argv, env
+# and stdin; stdout, stderr, exit status and the directory tree afterwards (names, types,
+# contents, link targets) must be byte-identical. Prints a program x host table; fails on a
+# difference not listed in expected-differences.txt.
+#
+#   tests/programs/matrix.sh [PROGRAMS_DIR]     (default $CARGO_TARGET_DIR/programs)
+#
+# Environment: WASMTIME (the wasmtime CLI), NODE (node 20, default `node`), WASMI (the wasmi
+# CLI; a host whose binary is missing is reported as not installed), CHIWAWA_DIST (dist/),
+# MATRIX_ONLY (a regexp: run only the programs whose name matches).
+set -uo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+PROGRAMS="${1:-${CARGO_TARGET_DIR:-$ROOT/target}/programs}"
+DIST="${CHIWAWA_DIST:-$ROOT/dist}"
+RT="$DIST/chiwawa-rt.wasm"
+TRANSLATE="$DIST/chiwawa-translate"
+WASMTIME="${WASMTIME:-wasmtime}"
+NODE="${NODE:-node}"
+WASMI="${WASMI:-${CARGO_TARGET_DIR:-$ROOT/target}/tools/bin/wasmi}"
+EXPECTED="$HERE/expected-differences.txt"
+WORK="$PROGRAMS/matrix"
+TIMEOUT=600 # seconds for one run
+
+HOSTS=(wasmtime node wasmi)
+
+# One case a line: name | program | args | stdin file | fixture files | compare
+# (paths relative to tests/programs/; compare: `all`, or `coremark`: of stdout only the
+# deterministic lines, the CRCs and sizes; the rest is timing).
+# Every case runs with env A=1 and "B=two words".
+CASES=(
+    "sqlite|sqlite3.wasm|test.db|sqlite/script.sql||all"
+    "lua|lua.wasm|script.lua one two|/dev/null|lua/script.lua|all"
+    "lua-error|lua.wasm|error.lua|/dev/null|lua/error.lua|all"
+    "coremark|coremark.wasm|0 0 0 60|/dev/null||coremark"
+    "wasi-c|wasi-c.wasm|one two|wasi-c/stdin.txt||all"
+    "wasi-rust|wasi-rust.wasm|one two|wasi-c/stdin.txt||all"
+)
+ENV=("A=1" "B=two words")
+
+die() {
+    echo "matrix: $*" >&2
+    exit 2
+}
+
+[ -x "$TRANSLATE" ] && [ -f "$RT" ] || die "no $TRANSLATE or $RT: run \`make dist\`"
+[ -d "$PROGRAMS" ] || die "no $PROGRAMS: run \`make programs\`"
+
+host_available() {
+    case "$1" in
+    wasmtime) command -v "$WASMTIME" >/dev/null ;;
+    node) command -v "$NODE" >/dev/null ;;
+    wasmi) [ -x "$WASMI" ] ;;
+    esac
+}
+
+# run_on HOST WASM ARGS...: runs WASM (a path relative to the current directory) with ARGS,
+# the current directory preopened as "." and the env of ENV, on HOST.
+run_on() {
+    local host="$1" wasm="$2"
+    shift 2
+    local envs=() e
+    for e in "${ENV[@]}"; do envs+=(--env "$e"); done
+    case "$host" in
+    wasmtime) timeout "$TIMEOUT" "$WASMTIME" run --dir . "${envs[@]}" "$wasm" "$@" ;;
+    node) timeout "$TIMEOUT" "$NODE" --no-warnings "$HERE/node-run.mjs" "${envs[@]}" "$wasm" "$@" ;;
+    wasmi) timeout "$TIMEOUT" "$WASMI" run --dir . "${envs[@]}" "$wasm" "$@" ;;
+    esac
+}
+
+# A listing of directory $1: one line per entry with its type, and a file's checksum or a
+# link's target. Modes and times are left out: chiwawa passes them through, but hosts set times.
+tree_of() {
+    (cd "$1" && find . -mindepth 1 -printf '%y %p %l\n' | LC_ALL=C sort | while read -r type path rest; do
+        if [ "$type" = f ]; then
+            echo "$type $path $(sha256sum <"$path" | cut -d' ' -f1)"
+        else
+            echo "$type $path $rest"
+        fi
+    done)
+}
+
+# run_case NAME HOST MODE PROGRAM ARGS STDIN FIXTURES COMPARE: one run into $WORK/NAME/HOST/MODE.
+run_case() {
+    local name="$1" host="$2" mode="$3" program="$4" args="$5" stdin="$6" fixtures="$7" compare="$8"
+    local out="$WORK/$name/$host/$mode"
+    rm -rf "$out"
+    mkdir -p "$out/dir"
+    # Both runs see the same directory: the program, its image and the fixtures.
+    cp "$PROGRAMS/$program" "$out/dir/"
+    cp "$WORK/images/${program%.wasm}.cwi" "$out/dir/"
+    local f
+    for f in $fixtures; do cp "$HERE/$f" "$out/dir/"; done
+    local in="$stdin"
+    [ "$in" = /dev/null ] || in="$HERE/$in"
+    # shellcheck disable=SC2086 # ARGS are words
+    if [ "$mode" = direct ]; then
+        (cd "$out/dir" && run_on "$host" "$program" $args <"$in" >"$out/stdout" 2>"$out/stderr")
+    else
+        (cd "$out/dir" && run_on "$host" "$RT" --argv0 "$program" "${program%.wasm}.cwi" $args \
+            <"$in" >"$out/stdout" 2>"$out/stderr")
+    fi
+    echo "$?" >"$out/status"
+    tree_of "$out/dir" >"$out/tree"
+    if [ "$compare" = coremark ]; then
+        grep -E '^(CoreMark Size|Iterations  |seedcrc|\[[0-9]+\]crc)' "$out/stdout" >"$out/compared"
+    else
+        cp "$out/stdout" "$out/compared"
+    fi
+    cp "$out/stderr" "$out/stderr.compared"
+    cp "$out/status" "$out/status.compared"
+}
+
+# Why HOST cannot run case NAME (from expected-differences.txt), or nothing.
+expectation() {
+    local kind="$1" name="$2" host="$3"
+    [ -f "$EXPECTED" ] || return 0
+    awk -v k="$kind" -v n="$name" -v h="$host" \
+        '$1 == k && $2 == n && $3 == h { $1 = $2 = $3 = ""; sub(/^ +/, ""); print; exit }' "$EXPECTED"
+}
+
+mkdir -p "$WORK/images"
+declare -A translated=()
+declare -A RESULT=()
+failures=0
+for line in "${CASES[@]}"; do
+    IFS='|' read -r name program args stdin fixtures compare <<<"$line"
+    if [ -n "${MATRIX_ONLY:-}" ] && ! [[ "$name" =~ $MATRIX_ONLY ]]; then continue; fi
+    [ -f "$PROGRAMS/$program" ] || die "no $PROGRAMS/$program: run \`make programs\`"
+    if [ -z "${translated[$program]:-}" ]; then
+        "$TRANSLATE" "$PROGRAMS/$program" -o "$WORK/images/${program%.wasm}.cwi" ||
+            die "chiwawa-translate failed on $program"
+        translated[$program]=1
+    fi
+    for host in "${HOSTS[@]}"; do
+        why="$(expectation skip "$name" "$host")"
+        if [ -n "$why" ]; then
+            RESULT[$name/$host]="not supported: $why"
+            continue
+        fi
+        if ! host_available "$host"; then
+            RESULT[$name/$host]="not installed"
+            continue
+        fi
+        start=$SECONDS
+        run_case "$name" "$host" direct "$program" "$args" "$stdin" "$fixtures" "$compare"
+        mid=$SECONDS
+        run_case "$name" "$host" chiwawa "$program" "$args" "$stdin" "$fixtures" "$compare"
+        timing="$((mid - start))s / $((SECONDS - mid))s"
+        d="$WORK/$name/$host"
+        diffs=""
+        for part in compared stderr.compared status.compared tree; do
+            cmp -s "$d/direct/$part" "$d/chiwawa/$part" || diffs="$diffs ${part%.compared}"
+        done
+        status="$(cat "$d/direct/status")"
+        if [ -z "$diffs" ]; then
+            RESULT[$name/$host]="identical (exit $status; $timing)"
+            continue
+        fi
+        why="$(expectation differs "$name" "$host")"
+        echo "---- $name on $host: chiwawa differs in${diffs} (direct: $d/direct, chiwawa: $d/chiwawa)"
+        for part in compared stderr.compared status.compared tree; do
+            diff -u --label "direct/$part" --label "chiwawa/$part" \
+                "$d/direct/$part" "$d/chiwawa/$part" | head -30
+        done
+        if [ -n "$why" ]; then
+            RESULT[$name/$host]="differs (expected: $why)"
+        else
+            RESULT[$name/$host]="DIFFERS in${diffs}"
+            failures=$((failures + 1))
+        fi
+    done
+done
+
+echo
+echo "== programs matrix: run directly vs. through chiwawa-rt.wasm on the same host"
+echo "   (times: direct / through chiwawa)"
+for line in "${CASES[@]}"; do
+    IFS='|' read -r name _ <<<"$line"
+    if [ -n "${MATRIX_ONLY:-}" ] && ! [[ "$name" =~ $MATRIX_ONLY ]]; then continue; fi
+    for host in "${HOSTS[@]}"; do
+        printf '%-10s %-9s %s\n' "$name" "$host" "${RESULT[$name/$host]}"
+    done
+done
+cases=0
+for r in "${RESULT[@]}"; do
+    case "$r" in identical* | differs* | DIFFERS*) cases=$((cases + 1)) ;; esac
+done
+echo "$((cases - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
