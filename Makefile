@@ -5,7 +5,10 @@
 #   make example  dist/hello.wasm from examples/hello
 #   make run      translate hello.wasm and run it under chiwawa-rt.wasm, then directly
 #   make spec     the spec-testsuite runner
-#   make test     fmt, clippy, cargo test, spec
+#   make bench    benchmark suite (BENCH_ARGS="--runs 7 --only fib,sort"); report in target/bench/
+#   make test     fmt, clippy, cargo test, spec, programs matrix
+#   make programs        SQLite, Lua, CoreMark and WASI conformance programs, from crates' sources
+#   make programs-matrix each program directly and through chiwawa on wasmtime, node, wasmi
 #   make clean    remove build outputs (not .tools/)
 
 # Every built binary is found through CARGO_TARGET_DIR, made absolute so that cargo
@@ -20,6 +23,8 @@ NATIVE_OUT  := $(CARGO_TARGET_DIR)/release
 WASI_OUT    := $(CARGO_TARGET_DIR)/$(WASI_TARGET)/release
 DIST        := dist
 HELLO_DIR   := examples/hello
+BENCH_WORKLOADS := benches/workloads
+BENCH_ARGS  ?=
 VENV        := $(CURDIR)/.tools/venv
 
 # wasmtime: the one on PATH if there is one, else the one `make setup` puts in the venv
@@ -31,7 +36,7 @@ WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VEN
 # What integration tests need to find the wasm artifacts and the wasmtime CLI.
 TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)"
 
-.PHONY: all help setup toolchain dist example run spec test fmt-check clean
+.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads
 
 all: dist example
 
@@ -75,16 +80,58 @@ run: setup dist example
 spec:
 	$(CARGO) run -p chiwawa-tests --bin spec
 
+# The benchmark kernels: their own cargo project (wasm32-wasip1 cdylib), like examples/hello.
+bench-workloads: toolchain
+	$(CARGO) build --release --target $(WASI_TARGET) --manifest-path $(BENCH_WORKLOADS)/Cargo.toml
+
+# bench-run: the release profile without fat LTO (wasmtime and wasmi are only the harness);
+# chiwawa-rt.wasm itself is the `make dist` release build. Writes target/bench/report.{json,svg}.
+bench: dist bench-workloads
+	$(CARGO) run --profile bench-run -p chiwawa-benches --bin bench -- $(BENCH_ARGS)
+
 # fmt-check comes first so that a formatting slip fails in seconds, not after the builds.
-test: fmt-check setup dist
+# programs before cargo test: tests/tests/programs_embedded.rs runs them in embedded wasmtime.
+test: fmt-check setup dist bench-workloads programs
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(TEST_ENV) $(CARGO) test --workspace
 	$(MAKE) spec
+	$(MAKE) programs-matrix
 
 fmt-check: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) fmt --manifest-path $(HELLO_DIR)/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path $(PROGRAMS_SRC)/wasi-rust/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path $(BENCH_WORKLOADS)/Cargo.toml -- --check
 
 clean:
 	$(CARGO) clean
 	rm -rf $(DIST)
+
+# Real programs (issue 3), built from crates' sources into $(PROGRAMS_DIR) (never committed) and
+# run by tests/programs/matrix.sh directly and through chiwawa-rt.wasm on each host.
+PROGRAMS_SRC := tests/programs
+PROGRAMS_DIR := $(CARGO_TARGET_DIR)/programs
+PROGRAMS_APT := clang lld wasi-libc libclang-rt-dev-wasm32
+WASMI        := $(CARGO_TARGET_DIR)/tools/bin/wasmi
+
+.PHONY: setup-programs programs programs-matrix
+
+# Debian's clang 14 and wasi-libc for the C programs (installed only when missing).
+setup-programs:
+	@if dpkg -s $(PROGRAMS_APT) >/dev/null 2>&1; then \
+		echo "programs: $(PROGRAMS_APT) installed"; \
+	else \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y $(PROGRAMS_APT); \
+	fi
+
+programs: setup-programs toolchain
+	$(PROGRAMS_SRC)/build.sh $(PROGRAMS_DIR)
+
+# The wasmi CLI host (~2.5 min cold; kept in CARGO_TARGET_DIR, which CI keeps between runs).
+$(WASMI):
+	$(CARGO) install wasmi_cli@2.0.0 --locked --root $(CARGO_TARGET_DIR)/tools
+
+programs-matrix: programs setup dist $(WASMI)
+	WASMTIME="$(WASMTIME)" WASMI="$(WASMI)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" \
+		$(PROGRAMS_SRC)/matrix.sh $(PROGRAMS_DIR)
