@@ -10,6 +10,10 @@
 #include <string.h>
 #include <wasi/api.h>
 
+/* wasi-libc hides proc_raise (its signal emulation does not call the host); import it. */
+__attribute__((import_module("wasi_snapshot_preview1"), import_name("proc_raise")))
+__wasi_errno_t raw_proc_raise(uint8_t sig);
+
 #define DIR_FD 3 /* the first preopen */
 
 static const char *errname(__wasi_errno_t e) {
@@ -343,6 +347,11 @@ int main(void) {
   SHOW("sock_accept bad fd", __wasi_sock_accept(77, 0, &f));
 
   printf("== exit\n");
+  /* Signal 0 is "no signal": wasmtime and node answer with an errno; the wasmi CLI stops the
+     program ("proc_raise unsupported"), so this comes last, where it hides nothing else. */
+  printf("== proc_raise\n");
+  fflush(stdout);
+  SHOW("proc_raise 0", raw_proc_raise(0));
   write_all(2, "exiting with proc_exit(7)\n");
   __wasi_proc_exit(7);
 }
