@@ -18,11 +18,11 @@
 //! alignment rkyv needs.
 
 use rkyv::rancor::BoxedError;
-use rkyv::util::AlignedVec;
+pub use rkyv::util::AlignedVec;
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub const MAGIC: [u8; 8] = *b"CHIWAWA\0";
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 pub const HEADER_LEN: usize = 64;
 
 /// Wasm feature bits an image can claim (the translator validates with exactly these).
@@ -121,8 +121,11 @@ pub struct Func {
     pub ty: u32,
     /// Parameters plus declared locals: slots `0..num_locals`, zeroed on entry past the params.
     pub num_locals: u32,
-    /// Slots the frame needs (locals and temporaries).
+    /// Slots the frame needs (locals, constants and temporaries).
     pub frame_size: u32,
+    /// Constants the code reads as slots: written to slots `num_locals..num_locals + len` on
+    /// entry, after the locals are zeroed, and never written by the code.
+    pub consts: Vec<u64>,
     pub code: Vec<u32>,
 }
 
@@ -356,6 +359,21 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
     Ok(header)
 }
 
+/// Reads a whole image from `reader` straight into an aligned buffer, for
+/// [`LoadedImage::from_aligned`]; `size_hint` is the file's length if known (0 if not).
+///
+/// This saves [`LoadedImage::from_bytes`]' copy, which for a large image costs about as much as
+/// the read itself: both write every byte into freshly allocated pages.
+pub fn read_aligned(
+    reader: &mut impl std::io::Read,
+    size_hint: u64,
+) -> std::io::Result<AlignedVec<16>> {
+    // One allocation of the right size (a wrong hint only costs a reallocation).
+    let mut buf = AlignedVec::<16>::with_capacity(size_hint.min(u32::MAX as u64) as usize);
+    buf.extend_from_reader(reader)?;
+    Ok(buf)
+}
+
 /// An image held in one aligned buffer, its header and archive checked.
 ///
 /// Invariant: `buf[HEADER_LEN..]` passed rkyv's bytecheck as an `ArchivedModule` when the
@@ -415,6 +433,7 @@ mod tests {
                 ty: 0,
                 num_locals: 1,
                 frame_size: 2,
+                consts: vec![],
                 code: vec![1, 2, 3],
             }],
             exports: vec![Export {
@@ -433,6 +452,23 @@ mod tests {
         assert_eq!(image.header().source_hash, 7);
         assert_eq!(image.module().funcs[0].code.len(), 3);
         assert_eq!(image.module().exports[0].name.as_str(), "f");
+    }
+
+    #[test]
+    fn read_aligned_reads_everything_whatever_the_hint() {
+        let bytes = write_image(&sample(), 1, features::WASM2, 0, 7).unwrap();
+        for hint in [
+            0,
+            1,
+            bytes.len() as u64,
+            bytes.len() as u64 + 100,
+            u64::MAX >> 40,
+        ] {
+            let buf = read_aligned(&mut bytes.as_slice(), hint).unwrap();
+            assert_eq!(&buf[..], &bytes[..], "hint {hint}");
+            let image = LoadedImage::from_aligned(buf).unwrap();
+            assert_eq!(image.module().funcs[0].code.len(), 3);
+        }
     }
 
     #[test]

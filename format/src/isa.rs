@@ -271,6 +271,28 @@ macro_rules! for_each_op {
             I64AndImm "i64.and_imm" (dst: Slot, a: Slot, imm: Imm32);
             I64ShlImm "i64.shl_imm" (dst: Slot, a: Slot, imm: Imm32);
             I64ShrUImm "i64.shr_u_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64MulImm "i64.mul_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64OrImm "i64.or_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64XorImm "i64.xor_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64ShrSImm "i64.shr_s_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I64RotlImm "i64.rotl_imm" (dst: Slot, a: Slot, imm: Imm32);
+            I32RotlImm "i32.rotl_imm" (dst: Slot, a: Slot, imm: Imm32);
+            // fused pairs, chosen from measured pair frequencies (README, Benchmarks):
+            // `i32.shl_imm; i32.add` (address of an array element): dst = a + (b << shift)
+            I32AddShlImm "i32.add_shl_imm" (dst: Slot, a: Slot, b: Slot, shift: Imm32);
+            // `i32.shr_u_imm; i32.and_imm` (bit-field extract): dst = (a >> shift) & mask
+            I32ShrUAndImm "i32.shr_u_and_imm" (dst: Slot, a: Slot, shift: Imm32, mask: Imm32);
+            // `i32.add; load` (base + index): the address is (a + b) mod 2^32, then + offset
+            I32LoadAdd "i32.load_add" (dst: Slot, a: Slot, b: Slot, offset: Imm32);
+            I32Load8UAdd "i32.load8_u_add" (dst: Slot, a: Slot, b: Slot, offset: Imm32);
+            I64LoadAdd "i64.load_add" (dst: Slot, a: Slot, b: Slot, offset: Imm32);
+            // `i32.add_shl_imm; load` (an array element): the address is (a + (b << shift))
+            // mod 2^32, then + offset
+            I32LoadShl "i32.load_shl" (dst: Slot, a: Slot, b: Slot, shift: Imm32, offset: Imm32);
+            I64LoadShl "i64.load_shl" (dst: Slot, a: Slot, b: Slot, shift: Imm32, offset: Imm32);
+            // `f64.mul; f64.add` (a dot product's step): dst = a + x * y, rounded twice as the
+            // pair is (never a fused multiply-add)
+            F64MulAdd "f64.mul_add" (dst: Slot, a: Slot, x: Slot, y: Slot);
             // fused compare and branch: jump to target when the comparison holds
             BrI32Eq "br_if_i32.eq" (a: Slot, b: Slot, target: Target);
             BrI32Ne "br_if_i32.ne" (a: Slot, b: Slot, target: Target);
@@ -292,6 +314,19 @@ macro_rules! for_each_op {
             BrI32LeUImm "br_if_i32.le_u_imm" (a: Slot, imm: Imm32, target: Target);
             BrI32GeSImm "br_if_i32.ge_s_imm" (a: Slot, imm: Imm32, target: Target);
             BrI32GeUImm "br_if_i32.ge_u_imm" (a: Slot, imm: Imm32, target: Target);
+            BrI64Eq "br_if_i64.eq" (a: Slot, b: Slot, target: Target);
+            BrI64Ne "br_if_i64.ne" (a: Slot, b: Slot, target: Target);
+            BrI64LtS "br_if_i64.lt_s" (a: Slot, b: Slot, target: Target);
+            BrI64LtU "br_if_i64.lt_u" (a: Slot, b: Slot, target: Target);
+            BrI64GtS "br_if_i64.gt_s" (a: Slot, b: Slot, target: Target);
+            BrI64GtU "br_if_i64.gt_u" (a: Slot, b: Slot, target: Target);
+            BrI64LeS "br_if_i64.le_s" (a: Slot, b: Slot, target: Target);
+            BrI64LeU "br_if_i64.le_u" (a: Slot, b: Slot, target: Target);
+            BrI64GeS "br_if_i64.ge_s" (a: Slot, b: Slot, target: Target);
+            BrI64GeU "br_if_i64.ge_u" (a: Slot, b: Slot, target: Target);
+            // `i32.and_imm; br_if` (a flag test): jump when (a & mask) is nonzero / zero
+            BrI32AndImmNez "br_if_i32.and_imm_nez" (a: Slot, mask: Imm32, target: Target);
+            BrI32AndImmEqz "br_if_i32.and_imm_eqz" (a: Slot, mask: Imm32, target: Target);
         }
     };
 }
@@ -387,6 +422,57 @@ impl std::fmt::Display for DecodeError {
             }
         }
     }
+}
+
+impl OpInfo {
+    /// Words of the instruction, its opcode included, when they are fixed (`None` when an operand
+    /// is `Targets`). Allocation-free, and usable in constants: the verifier derives its per-op
+    /// tables from this and `operands` at compile time.
+    pub const fn fixed_words(&self) -> Option<usize> {
+        let mut words = 1;
+        let mut i = 0;
+        while i < self.operands.len() {
+            match self.operands[i].words() {
+                Some(n) => words += n,
+                None => return None,
+            }
+            i += 1;
+        }
+        Some(words)
+    }
+}
+
+/// The length in words of the instruction at `at` (opcode and operands), without decoding its
+/// operands or allocating; `decode`'s errors for an unknown opcode or a truncated instruction.
+/// Words are `u32` or anything that converts to one (an archived image's `u32_le`).
+pub fn instr_len<W: Copy + Into<u32>>(code: &[W], at: usize) -> Result<usize, DecodeError> {
+    let word: u32 = (*code.get(at).ok_or(DecodeError::Truncated { at })?).into();
+    let op = Op::from_word(word).ok_or(DecodeError::BadOpcode { at, word })?;
+    let len = match op.info().fixed_words() {
+        Some(len) => len,
+        None => {
+            // Only a `Targets` operand varies: walk the operands before it, then its count.
+            let mut pos = at + 1;
+            for &kind in op.info().operands {
+                match kind.words() {
+                    Some(n) => pos += n,
+                    None => {
+                        let n: u32 = (*code.get(pos).ok_or(DecodeError::Truncated { at })?).into();
+                        let n = n as usize;
+                        if n == 0 || n > code.len() - pos - 1 {
+                            return Err(DecodeError::Truncated { at });
+                        }
+                        pos += 1 + n;
+                    }
+                }
+            }
+            pos - at
+        }
+    };
+    if len > code.len() - at {
+        return Err(DecodeError::Truncated { at });
+    }
+    Ok(len)
 }
 
 /// Decodes the instruction at `at`; returns it, its operands and the offset of the next one.
@@ -489,5 +575,55 @@ mod tests {
         assert_eq!(next, 9);
         assert!(decode(&code[..8], 4).is_err());
         assert!(decode(&[u32::MAX], 0).is_err());
+    }
+
+    #[test]
+    fn instr_len_agrees_with_decode() {
+        let code = [
+            Op::Const64 as u32,
+            3,
+            0xdead_beef,
+            0x1,
+            Op::BrTable as u32,
+            0,
+            2,
+            0,
+            4,
+            Op::Return as u32,
+            0,
+            1,
+        ];
+        let mut at = 0;
+        while at < code.len() {
+            let (_, _, next) = decode(&code, at).unwrap();
+            assert_eq!(instr_len(&code, at), Ok(next - at));
+            at = next;
+        }
+        for cut in 0..code.len() {
+            let mut at = 0;
+            while at < cut {
+                assert_eq!(
+                    instr_len(&code[..cut], at).map(|len| at + len),
+                    decode(&code[..cut], at).map(|(_, _, next)| next),
+                    "cut {cut}, at {at}"
+                );
+                match decode(&code[..cut], at) {
+                    Ok((_, _, next)) => at = next,
+                    Err(_) => break,
+                }
+            }
+        }
+        assert_eq!(
+            instr_len(&[9999u32], 0),
+            Err(DecodeError::BadOpcode { at: 0, word: 9999 })
+        );
+        for info in OPS {
+            let fixed = info
+                .operands
+                .iter()
+                .map(|k| k.words())
+                .sum::<Option<usize>>();
+            assert_eq!(info.fixed_words(), fixed.map(|n| n + 1), "{}", info.name);
+        }
     }
 }

@@ -4,7 +4,11 @@ pub mod image;
 pub mod isa;
 
 pub use image::*;
-pub use isa::{decode, disassemble, Arg, DecodeError, Op, OpInfo, Operand, OPS};
+pub use isa::{decode, disassemble, instr_len, Arg, DecodeError, Op, OpInfo, Operand, OPS};
+/// The archived little-endian word type of code streams.
+pub use rkyv::rend::u32_le as CodeWord;
+/// The archived little-endian type of a function's constants.
+pub use rkyv::rend::u64_le as ConstWord;
 
 /// The translator version recorded in image headers and in cache keys, packed as
 /// [`pack_version`] does. Every workspace crate shares one version (`version.workspace`), so the

@@ -8,12 +8,12 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-use chiwawa_format::{valtype, FuncType, LoadedImage, TableType};
+use chiwawa_format::{valtype, FuncType, TableType};
 
 use crate::store::{Caller, Extern, Memory, Store, Table};
 use crate::trap::TrapKind;
 use crate::value::Val;
-use crate::InstantiateError;
+use crate::{CheckedImage, InstantiateError, VerifyMode};
 
 /// Why a session step failed.
 #[derive(Debug, Clone, PartialEq)]
@@ -66,7 +66,9 @@ impl Failure {
 /// One store's worth of modules and instances.
 pub struct Session {
     pub store: Store,
-    modules: Vec<Rc<LoadedImage>>,
+    /// When loaded images have their function code verified (default: lazily, on first entry).
+    pub verify_mode: VerifyMode,
+    modules: Vec<Rc<CheckedImage>>,
     registered: BTreeMap<String, u32>,
     spectest: BTreeMap<&'static str, Extern>,
 }
@@ -127,6 +129,7 @@ impl Session {
         spectest.insert("memory", Extern::Memory(store.add_memory(memory)));
         Session {
             store,
+            verify_mode: VerifyMode::default(),
             modules: Vec::new(),
             registered: BTreeMap::new(),
             spectest,
@@ -135,7 +138,8 @@ impl Session {
 
     /// Loads (checks and verifies) an image; returns its module id.
     pub fn load(&mut self, image: &[u8]) -> Result<u32, Failure> {
-        let image = crate::load_image(image).map_err(|e| Failure::Load(e.to_string()))?;
+        let image =
+            crate::load_image(image, self.verify_mode).map_err(|e| Failure::Load(e.to_string()))?;
         self.modules.push(Rc::new(image));
         Ok((self.modules.len() - 1) as u32)
     }
@@ -160,9 +164,13 @@ impl Session {
             None
         };
         self.store
-            .instantiate(image, &mut resolve)
+            .instantiate(&image, &mut resolve)
             .map_err(|e| match e {
                 InstantiateError::Link(msg) => Failure::Link(msg),
+                // Lazy verification refused a function the start function entered.
+                InstantiateError::Trap(trap) if matches!(trap.kind, TrapKind::InvalidCode(_)) => {
+                    Failure::Load(trap.to_string())
+                }
                 InstantiateError::Trap(trap) => Failure::Trap(trap.to_string()),
             })
     }
@@ -200,6 +208,7 @@ impl Session {
             .invoke(func, args)
             .map_err(|trap| match trap.kind {
                 TrapKind::CallStackExhausted => Failure::Exhausted(trap.to_string()),
+                TrapKind::InvalidCode(_) => Failure::Load(trap.to_string()),
                 _ => Failure::Trap(trap.to_string()),
             })
     }

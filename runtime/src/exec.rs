@@ -6,12 +6,19 @@
 //!
 //! The verifier has proved, before any instance exists, that every slot operand is below the
 //! frame size, every jump lands on an instruction, every index is in range and every function
-//! ends without falling through. The executor still uses checked indexing throughout; a bug
-//! would be a panic, never undefined behaviour.
+//! ends without falling through (and, with lazy verification, it has done so for a function
+//! before its first instruction runs). The executor leans on exactly that: code words and frame
+//! slots are read without bounds checks. Guest memory is read through a cached base pointer,
+//! each access after its own bounds check against the cached length. Everything else (tables,
+//! globals, segments, index spaces) is checked indexing, where a bug is a panic, not undefined
+//! behaviour.
+//!
+//! `.cargo/config.toml` lets LLVM duplicate the dispatch jump into every handler; that and the
+//! fused instructions of the translator are most of the interpreter's speed.
 
 use std::mem::size_of;
 
-use chiwawa_format::{ArchivedConstExpr, ArchivedConstOp, Op};
+use chiwawa_format::{ArchivedConstExpr, ArchivedConstOp, CodeWord, Op};
 
 use crate::store::{Caller, FuncInst, Instance, Store};
 use crate::trap::{Trap, TrapKind};
@@ -157,9 +164,16 @@ fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
 }
 
 /// Runs `func` (a store address) with `args` as slot values; returns the result slots.
+pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
+    let result = run_inner(store, func, args);
+    #[cfg(feature = "op-stats")]
+    crate::opstats::dump();
+    result
+}
+
 // Each handler states its arithmetic as a closure that the handler macros call in place.
 #[allow(clippy::redundant_closure_call)]
-pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
+fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
     let max_bytes = store.max_stack_bytes;
     let Store {
         types,
@@ -189,19 +203,26 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
     let mut entering = true;
 
     'call: loop {
-        let (inst_id, defined) = match &funcs[cur as usize] {
+        let (inst_id, defined, entry) = match &funcs[cur as usize] {
             FuncInst::Wasm {
-                instance, defined, ..
-            } => (*instance as usize, *defined as usize),
+                instance,
+                defined,
+                entry,
+                ..
+            } => (*instance as usize, *defined as usize, *entry),
             FuncInst::Host { .. } => unreachable!("host functions are called directly"),
         };
         let inst = &instances[inst_id];
-        let module = inst.image.module();
-        let f = &module.funcs[defined];
-        let code = f.code.as_slice();
+        // SAFETY: `WasmEntry`'s invariant: the words live in the instance's image, which the
+        // store keeps alive and never mutates.
+        let code: &[CodeWord] =
+            unsafe { std::slice::from_raw_parts(entry.code, entry.code_len as usize) };
         if entering {
+            // Lazy verification: a function's code is verified before its first instruction
+            // runs (one load and a branch once it has been). Every activation comes through here.
+            instances[inst_id].ensure_verified(defined)?;
             // A new activation: make room for its frame and zero its declared locals.
-            let frame_end = base + f.frame_size.to_native() as usize;
+            let frame_end = base + entry.frame_size as usize;
             if frame_end > stack.len() {
                 if frame_end * size_of::<u64>() + frames.len() * size_of::<Frame>() > max_bytes {
                     return Err(trap_in(
@@ -215,13 +236,37 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                     .map_err(|_| Trap::new(TrapKind::CallStackExhausted))?;
                 stack.resize(frame_end, 0);
             }
-            let nparams = types[inst.types[f.ty.to_native() as usize] as usize]
-                .params
-                .len();
-            stack[base + nparams..base + f.num_locals.to_native() as usize].fill(0);
+            let locals = base + entry.num_locals as usize;
+            for slot in &mut stack[base + entry.nparams as usize..locals] {
+                *slot = 0;
+            }
+            if entry.num_consts > 0 {
+                // SAFETY: `WasmEntry`'s invariant.
+                let consts =
+                    unsafe { std::slice::from_raw_parts(entry.consts, entry.num_consts as usize) };
+                // In bounds: the verifier proved `num_locals + consts <= frame_size`.
+                for (slot, c) in stack[locals..locals + consts.len()].iter_mut().zip(consts) {
+                    *slot = c.to_native();
+                }
+            }
             entering = false;
         }
         let mem_addr = inst.memories.first().map(|&m| m as usize);
+        // Memory 0's bytes, cached for loads and stores. Re-read (`refresh_mem!`) after anything
+        // that may move the memory or borrow it mutably: memory.grow, every other memory
+        // instruction, and host calls. With no memory the length is 0, so every access traps.
+        let mut mem_base: *mut u8 = std::ptr::null_mut();
+        let mut mem_len: usize = 0;
+        macro_rules! refresh_mem {
+            () => {
+                if let Some(m) = mem_addr {
+                    let bytes = memories[m].bytes_mut();
+                    mem_len = bytes.len();
+                    mem_base = bytes.as_mut_ptr();
+                }
+            };
+        }
+        refresh_mem!();
 
         // SAFETY of the unchecked accesses below. The verifier proved, for this function's
         // code: every instruction's operand words lie inside `code`, control only reaches
@@ -323,6 +368,14 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                 pc = if f(a, b) { w!(3) as usize } else { pc + 4 };
             }};
         }
+        macro_rules! br_cmp64 {
+            ($f:expr) => {{
+                let a = s!(1);
+                let b = s!(2);
+                let f: fn(u64, u64) -> bool = $f;
+                pc = if f(a, b) { w!(3) as usize } else { pc + 4 };
+            }};
+        }
         macro_rules! br_cmp_imm {
             ($f:expr) => {{
                 let a = s!(1) as u32;
@@ -341,32 +394,59 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
         }
         macro_rules! load {
             ($n:literal, $conv:expr) => {{
-                let memory = mem!();
-                let bytes = memory.bytes();
-                let at = tri!(effective(s!(2), w!(3), bytes.len(), $n));
-                let raw: [u8; $n] = bytes[at..at + $n].try_into().expect("checked length");
+                let at = tri!(effective(s!(2), w!(3), mem_len, $n));
+                // SAFETY: `effective` proved `at + $n <= mem_len`, and `mem_base` points to
+                // `mem_len` bytes of memory 0 (see `refresh_mem!`).
+                let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
                 let f: fn([u8; $n]) -> u64 = $conv;
                 s!(1) = f(raw);
                 pc += 4;
             }};
         }
+        macro_rules! load_add {
+            ($n:literal, $conv:expr) => {{
+                let addr = (s!(2) as u32).wrapping_add(s!(3) as u32) as u64;
+                let at = tri!(effective(addr, w!(4), mem_len, $n));
+                // SAFETY: as in `load!`.
+                let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
+                let f: fn([u8; $n]) -> u64 = $conv;
+                s!(1) = f(raw);
+                pc += 5;
+            }};
+        }
+        macro_rules! load_shl {
+            ($n:literal, $conv:expr) => {{
+                let index = (s!(3) as u32).wrapping_shl(w!(4));
+                let addr = (s!(2) as u32).wrapping_add(index) as u64;
+                let at = tri!(effective(addr, w!(5), mem_len, $n));
+                // SAFETY: as in `load!`.
+                let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
+                let f: fn([u8; $n]) -> u64 = $conv;
+                s!(1) = f(raw);
+                pc += 6;
+            }};
+        }
         macro_rules! store {
             ($n:literal) => {{
-                let value = s!(2);
-                let addr = s!(1);
-                let offset = w!(3);
-                let memory = mem!();
-                let bytes = memory.bytes_mut();
-                let at = tri!(effective(addr, offset, bytes.len(), $n));
-                bytes[at..at + $n].copy_from_slice(&value.to_le_bytes()[..$n]);
+                let value = s!(2).to_le_bytes();
+                let at = tri!(effective(s!(1), w!(3), mem_len, $n));
+                // SAFETY: as in `load!`.
+                unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), mem_base.add(at), $n) };
                 pc += 4;
             }};
         }
 
+        #[cfg(feature = "op-stats")]
+        let mut prev_word = u32::MAX;
         loop {
             // SAFETY: the verifier decoded every instruction start with `Op::from_word`, and
             // control only reaches instruction starts (see the invariant above).
             let word = w!(0);
+            #[cfg(feature = "op-stats")]
+            {
+                crate::opstats::record(prev_word, word);
+                prev_word = word;
+            }
             let op = unsafe { Op::from_word_unchecked(word) };
             match op {
                 Op::Unreachable => trap!(TrapKind::Unreachable),
@@ -408,6 +488,31 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                         }
                         None => return Ok(stack[base..base + count].to_vec()),
                     }
+                }
+                Op::Call
+                    if matches!(
+                        funcs[inst.funcs[w!(1) as usize] as usize],
+                        FuncInst::Wasm { .. }
+                    ) =>
+                {
+                    // The common case, a direct call of a Wasm function: push the caller and
+                    // enter the callee, whose frame starts at the argument slots.
+                    if frames.len() == frames.capacity() {
+                        let bytes = (frames.len() * 2) * size_of::<Frame>() + stack.len() * 8;
+                        if bytes > max_bytes || frames.try_reserve(frames.len().max(64)).is_err() {
+                            trap!(TrapKind::CallStackExhausted);
+                        }
+                    }
+                    frames.push(Frame {
+                        func: cur,
+                        pc: (pc + 3) as u32,
+                        base: base as u32,
+                    });
+                    cur = inst.funcs[w!(1) as usize];
+                    base += w!(2) as usize;
+                    pc = 0;
+                    entering = true;
+                    continue 'call;
                 }
                 Op::Call | Op::CallIndirect | Op::ReturnCall | Op::ReturnCallIndirect => {
                     let (callee, arg_base, next) = match op {
@@ -461,6 +566,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                             }
                             stack[new_base..new_base + nr].copy_from_slice(&results);
                             refresh!();
+                            refresh_mem!();
                             if tail {
                                 match frames.pop() {
                                     Some(frame) => {
@@ -552,6 +658,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                 Op::MemoryGrow => {
                     let delta = s!(3) as u32;
                     let old = mem!().grow(delta);
+                    refresh_mem!();
                     s!(1) = old.unwrap_or(u32::MAX) as u64;
                     pc += 4;
                 }
@@ -562,6 +669,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                         trap!(TrapKind::MemoryOutOfBounds)
                     };
                     bytes[r].fill(v);
+                    refresh_mem!();
                     pc += 5;
                 }
                 Op::MemoryCopy => {
@@ -576,6 +684,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                         trap!(TrapKind::MemoryOutOfBounds)
                     };
                     bytes.copy_within(sr, dr.start);
+                    refresh_mem!();
                     pc += 6;
                 }
                 Op::MemoryInit => {
@@ -588,7 +697,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                     let seg: &[u8] = if inst.dropped_datas[data].get() {
                         &[]
                     } else {
-                        module.datas[data].bytes.as_slice()
+                        inst.image.module().datas[data].bytes.as_slice()
                     };
                     let bytes = mem!().bytes_mut();
                     let (Some(dr), Some(sr)) = (range(d, n, bytes.len()), range(s, n, seg.len()))
@@ -596,6 +705,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                         trap!(TrapKind::MemoryOutOfBounds)
                     };
                     bytes[dr].copy_from_slice(&seg[sr]);
+                    refresh_mem!();
                     pc += 6;
                 }
                 Op::DataDrop => {
@@ -667,6 +777,7 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                         s!(4) as u32 as u64,
                         s!(5) as u32 as u64,
                     );
+                    let module = inst.image.module();
                     let items = if inst.dropped_elems[elem].get() {
                         0
                     } else {
@@ -915,6 +1026,34 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                 Op::I64AndImm => imm64!(|x, y| x & y),
                 Op::I64ShlImm => imm64!(|x, y| x.wrapping_shl(y as u32)),
                 Op::I64ShrUImm => imm64!(|x, y| x.wrapping_shr(y as u32)),
+                Op::I64MulImm => imm64!(|x, y| x.wrapping_mul(y)),
+                Op::I64OrImm => imm64!(|x, y| x | y),
+                Op::I64XorImm => imm64!(|x, y| x ^ y),
+                Op::I64ShrSImm => imm64!(|x, y| (x as i64).wrapping_shr(y as u32) as u64),
+                Op::I64RotlImm => imm64!(|x, y| x.rotate_left((y & 63) as u32)),
+                Op::I32RotlImm => imm32!(|x, y| x.rotate_left(y) as u64),
+                Op::I32AddShlImm => {
+                    let a = s!(2) as u32;
+                    let b = s!(3) as u32;
+                    s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
+                    pc += 5;
+                }
+                Op::I32ShrUAndImm => {
+                    let a = s!(2) as u32;
+                    s!(1) = (a.wrapping_shr(w!(3)) & w!(4)) as u64;
+                    pc += 5;
+                }
+                Op::F64MulAdd => {
+                    let (a, x, y) = (f64v(s!(2)), f64v(s!(3)), f64v(s!(4)));
+                    let product = x * y;
+                    s!(1) = (a + product).to_bits();
+                    pc += 5;
+                }
+                Op::I32LoadShl => load_shl!(4, |r| u32::from_le_bytes(r) as u64),
+                Op::I64LoadShl => load_shl!(8, u64::from_le_bytes),
+                Op::I32LoadAdd => load_add!(4, |r| u32::from_le_bytes(r) as u64),
+                Op::I32Load8UAdd => load_add!(1, |r| r[0] as u64),
+                Op::I64LoadAdd => load_add!(8, u64::from_le_bytes),
                 Op::BrI32Eq => br_cmp!(|x, y| x == y),
                 Op::BrI32Ne => br_cmp!(|x, y| x != y),
                 Op::BrI32LtS => br_cmp!(|x, y| (x as i32) < (y as i32)),
@@ -935,6 +1074,18 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
                 Op::BrI32LeUImm => br_cmp_imm!(|x, y| x <= y),
                 Op::BrI32GeSImm => br_cmp_imm!(|x, y| (x as i32) >= (y as i32)),
                 Op::BrI32GeUImm => br_cmp_imm!(|x, y| x >= y),
+                Op::BrI64Eq => br_cmp64!(|x, y| x == y),
+                Op::BrI64Ne => br_cmp64!(|x, y| x != y),
+                Op::BrI64LtS => br_cmp64!(|x, y| (x as i64) < (y as i64)),
+                Op::BrI64LtU => br_cmp64!(|x, y| x < y),
+                Op::BrI64GtS => br_cmp64!(|x, y| (x as i64) > (y as i64)),
+                Op::BrI64GtU => br_cmp64!(|x, y| x > y),
+                Op::BrI64LeS => br_cmp64!(|x, y| (x as i64) <= (y as i64)),
+                Op::BrI64LeU => br_cmp64!(|x, y| x <= y),
+                Op::BrI64GeS => br_cmp64!(|x, y| (x as i64) >= (y as i64)),
+                Op::BrI64GeU => br_cmp64!(|x, y| x >= y),
+                Op::BrI32AndImmNez => br_cmp_imm!(|x, y| x & y != 0),
+                Op::BrI32AndImmEqz => br_cmp_imm!(|x, y| x & y == 0),
             }
         }
     }

@@ -10,9 +10,10 @@ use chiwawa_format::{
 };
 
 use crate::exec;
-use crate::store::{Extern, FuncInst, GlobalInst, Instance, Memory, Store, Table};
+use crate::store::{Extern, FuncInst, GlobalInst, Instance, Memory, Store, Table, WasmEntry};
 use crate::trap::{Trap, TrapKind};
 use crate::value::Val;
+use crate::CheckedImage;
 
 #[derive(Debug)]
 pub enum InstantiateError {
@@ -53,9 +54,10 @@ impl Store {
     /// then runs active segments and the start function. Returns the instance id.
     pub fn instantiate(
         &mut self,
-        image: Rc<LoadedImage>,
+        checked: &CheckedImage,
         imports: &mut dyn FnMut(&mut Store, &str, &str) -> Option<Extern>,
     ) -> Result<u32, InstantiateError> {
+        let image: &Rc<LoadedImage> = checked.image();
         let module = image.module();
         let inst_id = self.instances.len() as u32;
         let types: Vec<u32> = module
@@ -72,6 +74,10 @@ impl Store {
             types,
             dropped_elems: (0..module.elems.len()).map(|_| Cell::new(false)).collect(),
             dropped_datas: (0..module.datas.len()).map(|_| Cell::new(false)).collect(),
+            spaces: checked.spaces.clone(),
+            verified: (0..module.funcs.len())
+                .map(|_| Cell::new(checked.code_verified))
+                .collect(),
         };
 
         for import in module.imports.iter() {
@@ -131,10 +137,20 @@ impl Store {
 
         for (i, f) in module.funcs.iter().enumerate() {
             let type_id = inst.types[f.ty.to_native() as usize];
+            let entry = WasmEntry {
+                code: f.code.as_ptr(),
+                code_len: f.code.len() as u32,
+                consts: f.consts.as_ptr(),
+                num_consts: f.consts.len() as u32,
+                nparams: self.types[type_id as usize].params.len() as u32,
+                num_locals: f.num_locals.to_native(),
+                frame_size: f.frame_size.to_native(),
+            };
             self.funcs.push(FuncInst::Wasm {
                 instance: inst_id,
                 defined: i as u32,
                 type_id,
+                entry,
             });
             inst.funcs.push((self.funcs.len() - 1) as u32);
         }
@@ -219,6 +235,7 @@ impl Store {
         }
         if let Some(start) = module.start.as_ref() {
             let func = self.instances[inst_id as usize].funcs[start.to_native() as usize];
+            self.ensure_verified(func)?;
             exec::run(self, func, &[])?;
         }
         Ok(())
@@ -235,6 +252,7 @@ impl Store {
             ))));
         }
         let slots: Vec<u64> = args.iter().map(|a| a.to_slot()).collect();
+        self.ensure_verified(func)?;
         let results = exec::run(self, func, &slots)?;
         Ok(ty
             .results

@@ -9,21 +9,32 @@
 //! Exit status: the guest's `proc_exit` code; 0 when it returns; 1 when the runtime cannot start
 //! the guest (one line on stderr naming the image); 2 for a bad command line; 134 on a trap, as
 //! wasmtime does.
+//!
+//! `--startup-report` prints one line on stderr just before the guest's first instruction:
+//! `chiwawa-rt: startup-report {JSON}` with the phases of start-up in microseconds, read from the
+//! monotonic clock (in a Wasm host, WASI's `clock_time_get(monotonic)`) from the start of `main`:
+//! `read_us` (command line and reading the file), `check_us` (copy into an aligned buffer, header,
+//! checksum, bytecheck), `verify_us` (the verifier), `instantiate_us` (WASI linking, memories,
+//! segments, start function), `total_us`; then `image_bytes`, `code_bytes` (register code) and
+//! `functions` (defined ones).
 
 mod abi;
 
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use chiwawa_cache::{Cache, Inputs, Lookup};
-use chiwawa_format::{valtype, LoadedImage};
+use chiwawa_format::{valtype, AlignedVec, LoadedImage};
 use chiwawa_runtime::wasi::{self, WasiCtx};
-use chiwawa_runtime::{Extern, InstantiateError, Store, Trap, TrapKind, Val};
+use chiwawa_runtime::{
+    CheckedImage, Extern, InstantiateError, LoadError, Store, Trap, TrapKind, Val, VerifyMode,
+};
 
 const NAME: &str = "chiwawa-rt";
 const USAGE: &str = "usage: chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] \
-                     [--cache DIR] IMAGE [ARGS...]";
+                     [--cache DIR] [--verify=eager|lazy] [--startup-report] IMAGE [ARGS...]";
 const HELP: &str = "\
 Runs a chiwawa image (.cwi, written by chiwawa-translate).
 
@@ -33,6 +44,11 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --argv0 NAME         the guest's argv[0] (default: IMAGE as given)
   --dir HOST[::GUEST]  give the guest the host directory HOST, named GUEST (native runtime only;
                        in a Wasm host the guest sees the directories the host gave the runtime)
+  --verify=eager|lazy  when to verify function code: all of it at load (eager), or each
+                       function on its first entry (lazy, the default; a function that fails
+                       is never run and the image is refused then, exit status 1)
+  --startup-report     print one line on stderr before the guest's first instruction: the
+                       start-up phases in microseconds (JSON after \"chiwawa-rt: startup-report \")
   --cache DIR          IMAGE is a WebAssembly module: run its image from the cache DIR (filled by
                        chiwawa-translate --cache-dir DIR MODULE.wasm), after the same checks as any
                        image; a missing or damaged entry is an error (the runtime never translates)
@@ -53,6 +69,10 @@ struct Cli {
     dirs: Vec<(String, String)>,
     /// `--cache DIR`: `image` is a Wasm module whose cached image runs.
     cache: Option<String>,
+    /// `--startup-report`.
+    startup_report: bool,
+    /// `--verify=eager|lazy`.
+    verify: VerifyMode,
     image: String,
     /// The guest's arguments after argv[0], or the values for `--invoke`.
     args: Vec<String>,
@@ -89,7 +109,9 @@ impl From<Trap> for Stop {
 }
 
 fn main() {
-    let status = match run() {
+    // The first thing the runtime does, so that `--startup-report` covers all of start-up.
+    let started = Instant::now();
+    let status = match run(started) {
         Ok(()) | Err(Stop::Done) => 0,
         Err(Stop::Usage(msg)) => {
             eprintln!("{NAME}: error: {msg}\n{USAGE}");
@@ -110,13 +132,80 @@ fn main() {
     std::process::exit(status);
 }
 
-fn run() -> Result<(), Stop> {
-    let cli = parse_args(std::env::args_os().skip(1))?;
+/// The clock stamps of start-up, for `--startup-report`.
+struct Startup {
+    started: Instant,
+    last: Instant,
+    phases: Vec<(&'static str, Duration)>,
+}
 
-    let image = match &cli.cache {
-        Some(dir) => load_from_cache(dir, &cli.image)?,
-        None => load_file(&cli.image)?,
+impl Startup {
+    fn new(started: Instant) -> Startup {
+        Startup {
+            started,
+            last: started,
+            phases: Vec::new(),
+        }
+    }
+
+    /// Ends the phase `name` now.
+    fn mark(&mut self, name: &'static str) {
+        let now = Instant::now();
+        self.phases.push((name, now - self.last));
+        self.last = now;
+    }
+
+    /// The report line (without the prefix): the phases, the total and the image's sizes.
+    fn report(&self, image: &CheckedImage) -> String {
+        let module = image.module();
+        let code_words: u64 = module.funcs.iter().map(|f| f.code.len() as u64).sum();
+        let mode = match image.mode() {
+            VerifyMode::Eager => "eager",
+            VerifyMode::Lazy => "lazy",
+        };
+        let mut line = format!("{{\"verify\":\"{mode}\",");
+        for (name, time) in &self.phases {
+            line.push_str(&format!("\"{name}_us\":{},", time.as_micros()));
+        }
+        line.push_str(&format!(
+            "\"total_us\":{},\"image_bytes\":{},\"code_bytes\":{},\"functions\":{}}}",
+            (self.last - self.started).as_micros(),
+            image.image().len(),
+            code_words * 4,
+            module.funcs.len()
+        ));
+        line
+    }
+}
+
+fn run(started: Instant) -> Result<(), Stop> {
+    let cli = parse_args(std::env::args_os().skip(1))?;
+    run_image(&cli, Startup::new(started)).map_err(|stop| match stop {
+        // Lazy verification refused a function about to run: the image is invalid, as if the
+        // verifier had refused it at load.
+        Stop::Trap(trap) if matches!(trap.kind, TrapKind::InvalidCode(_)) => fail(&cli.image, trap),
+        stop => stop,
+    })
+}
+
+fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
+    let (image, path) = match &cli.cache {
+        Some(dir) => {
+            let (bytes, path) = read_from_cache(dir, &cli.image)?;
+            startup.mark("read");
+            (chiwawa_runtime::check_image(&bytes), path)
+        }
+        None => {
+            let buf = read_file(&cli.image)?;
+            startup.mark("read");
+            let image = LoadedImage::from_aligned(buf).map_err(LoadError::Image);
+            (image, cli.image.clone())
+        }
     };
+    let image = image.map_err(|e| fail(&path, e))?;
+    startup.mark("check");
+    let image = chiwawa_runtime::verify_image(image, cli.verify).map_err(|e| fail(&path, e))?;
+    startup.mark("verify");
 
     let mut guest_args = Vec::with_capacity(cli.args.len() + 1);
     guest_args.push(cli.argv0.clone().unwrap_or_else(|| cli.image.clone()));
@@ -128,27 +217,45 @@ fn run() -> Result<(), Stop> {
 
     let mut store = Store::new();
     let instance = store
-        .instantiate(Rc::new(image), &mut |store, module, name| {
+        .instantiate(&image, &mut |store, module, name| {
             wasi::link(store, &ctx, module, name)
         })
         .map_err(|e| match e {
             InstantiateError::Link(msg) => fail(&cli.image, msg),
             InstantiateError::Trap(trap) => Stop::from(trap),
         })?;
+    startup.mark("instantiate");
+    // Printed once, just before the first guest instruction of the entry function, after
+    // verifying the entry functions' code in lazy mode (the phase `verify_entry`).
+    let mut report = |store: &Store, entries: &[Option<u32>]| -> Result<(), Stop> {
+        for &func in entries.iter().flatten() {
+            store.ensure_verified(func)?;
+        }
+        startup.mark("verify_entry");
+        if cli.startup_report {
+            eprintln!("{NAME}: startup-report {}", startup.report(&image));
+        }
+        Ok(())
+    };
 
     match &cli.invoke {
         None => {
-            if let Some(start) = exported_func(&store, instance, "_start") {
+            let start = exported_func(&store, instance, "_start");
+            report(&store, &[start])?;
+            if let Some(start) = start {
                 call_no_args(&mut store, start, &cli.image, "_start")?;
             }
             Ok(())
         }
         Some(name) => {
-            if let Some(init) = exported_func(&store, instance, "_initialize") {
+            let init = exported_func(&store, instance, "_initialize");
+            let func = exported_func(&store, instance, name);
+            report(&store, &[init, func])?;
+            if let Some(init) = init {
                 call_no_args(&mut store, init, &cli.image, "_initialize")?;
             }
-            let func = exported_func(&store, instance, name)
-                .ok_or_else(|| fail(&cli.image, format!("no exported function named {name}")))?;
+            let func =
+                func.ok_or_else(|| fail(&cli.image, format!("no exported function named {name}")))?;
             let params = store.func_type(func).params.clone();
             let args = parse_values(name, &params, &cli.args).map_err(|e| fail(&cli.image, e))?;
             let results = store.invoke(func, &args)?;
@@ -157,11 +264,16 @@ fn run() -> Result<(), Stop> {
     }
 }
 
-/// Reads and checks the image file.
-fn load_file(path: &str) -> Result<LoadedImage, Stop> {
-    // Read the whole image first: `fs::read` closes the file before the guest starts, so the
-    // guest sees exactly the descriptors the host gave the runtime.
-    let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
+/// Reads the image file into an aligned buffer, ready to be checked in place.
+fn read_file(path: &str) -> Result<AlignedVec<16>, Stop> {
+    // Read the whole image first and close the file (on return from `read`) before the guest
+    // starts, so the guest sees exactly the descriptors the host gave the runtime.
+    let read = || -> io::Result<AlignedVec<16>> {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        chiwawa_format::read_aligned(&mut file, len)
+    };
+    let bytes = read().map_err(|e| cannot_read(path, &e))?;
     if bytes.starts_with(b"\0asm") {
         return Err(fail(
             path,
@@ -171,14 +283,14 @@ fn load_file(path: &str) -> Result<LoadedImage, Stop> {
             ),
         ));
     }
-    chiwawa_runtime::load_image(&bytes).map_err(|e| fail(path, e))
+    Ok(bytes)
 }
 
 /// Finds the image of the Wasm module at `module` in the cache `dir` by the module's key
-/// (default translation options, this build's translator version) and checks it like any image.
-/// The cache checks the entry and its header; a damaged entry is removed and is an error. Every
-/// file is closed on return.
-fn load_from_cache(dir: &str, module: &str) -> Result<LoadedImage, Stop> {
+/// (default translation options, this build's translator version); returns its bytes and the
+/// entry's path, to be checked like any image. The cache checks the entry and its header; a
+/// damaged entry is removed and is an error. Every file is closed on return.
+fn read_from_cache(dir: &str, module: &str) -> Result<(Vec<u8>, String), Stop> {
     let wasm = std::fs::read(module).map_err(|e| cannot_read(module, &e))?;
     if wasm.starts_with(&chiwawa_format::MAGIC) {
         return Err(fail(
@@ -199,7 +311,7 @@ fn load_from_cache(dir: &str, module: &str) -> Result<LoadedImage, Stop> {
     match cache.get(&inputs) {
         Ok(Lookup::Hit(bytes)) => {
             let path = cache.entry_path(inputs.key());
-            chiwawa_runtime::load_image(&bytes).map_err(|e| fail(&path.display().to_string(), e))
+            Ok((bytes, path.display().to_string()))
         }
         Ok(Lookup::Miss) => Err(fail(
             module,
@@ -242,6 +354,8 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         argv0: None,
         dirs: Vec::new(),
         cache: None,
+        startup_report: false,
+        verify: VerifyMode::default(),
         image: String::new(),
         args: Vec::new(),
     };
@@ -274,6 +388,18 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             "--invoke" => cli.invoke = Some(value("--invoke")?),
             "--argv0" => cli.argv0 = Some(value("--argv0")?),
             "--cache" => cli.cache = Some(value("--cache")?),
+            "--startup-report" if inline.is_none() => cli.startup_report = true,
+            "--verify" => {
+                cli.verify = match value("--verify")?.as_str() {
+                    "eager" => VerifyMode::Eager,
+                    "lazy" => VerifyMode::Lazy,
+                    other => {
+                        return Err(Stop::Usage(format!(
+                            "--verify {other}: expected eager or lazy"
+                        )))
+                    }
+                }
+            }
             "--dir" => {
                 let spec = value("--dir")?;
                 if cfg!(target_os = "wasi") {

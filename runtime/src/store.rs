@@ -5,6 +5,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use chiwawa_format::{CodeWord, ConstWord};
 use chiwawa_format::{FuncType, GlobalType, LoadedImage, TableType};
 
 use crate::trap::{Trap, TrapKind};
@@ -116,6 +117,8 @@ pub enum FuncInst {
         /// Index among the module's defined functions.
         defined: u32,
         type_id: u32,
+        /// What the interpreter needs on every call, taken from the image once at instantiation.
+        entry: WasmEntry,
     },
     Host {
         type_id: u32,
@@ -129,6 +132,23 @@ impl FuncInst {
             FuncInst::Wasm { type_id, .. } | FuncInst::Host { type_id, .. } => *type_id,
         }
     }
+}
+
+/// The register code and frame shape of a defined function, resolved once at instantiation so
+/// that a call is a few loads, not a walk through the archived module.
+#[derive(Clone, Copy)]
+pub struct WasmEntry {
+    /// The function's code words, inside the instance's image. Valid for the life of the store:
+    /// the image is held by an `Rc` in the instance, the store never drops an instance, and the
+    /// image buffer is never mutated or moved after loading (`LoadedImage`'s invariant).
+    pub(crate) code: *const CodeWord,
+    pub(crate) code_len: u32,
+    /// The function's constants, in the same image (same validity).
+    pub(crate) consts: *const ConstWord,
+    pub(crate) num_consts: u32,
+    pub(crate) nparams: u32,
+    pub(crate) num_locals: u32,
+    pub(crate) frame_size: u32,
 }
 
 /// An external value: what an import is bound to and what an export names.
@@ -152,6 +172,45 @@ pub struct Instance {
     /// Dropped segments (`elem.drop`, `data.drop`, and active segments after instantiation).
     pub dropped_elems: Vec<Cell<bool>>,
     pub dropped_datas: Vec<Cell<bool>>,
+    /// The module's index spaces, for verifying function code on first entry.
+    pub(crate) spaces: Rc<crate::verify::Spaces>,
+    /// Per defined function: its code has passed the verifier (all set in eager mode).
+    pub(crate) verified: Vec<Cell<bool>>,
+}
+
+impl Instance {
+    /// Makes sure defined function `defined` passed the verifier, verifying its code now if this
+    /// is its first entry; a function that fails is the trap `InvalidCode` (naming the function
+    /// and the problem) and must not run. The interpreter's unchecked accesses rely on this
+    /// having returned `Ok` before a function's first instruction.
+    #[inline]
+    pub(crate) fn ensure_verified(&self, defined: usize) -> Result<(), Trap> {
+        match self.verified.get(defined) {
+            Some(done) if done.get() => Ok(()),
+            _ => self.verify_now(defined),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn verify_now(&self, defined: usize) -> Result<(), Trap> {
+        let result = crate::verify::verify_code(self.image.module(), &self.spaces, defined);
+        match (result, self.verified.get(defined)) {
+            (Ok(()), Some(done)) => {
+                done.set(true);
+                Ok(())
+            }
+            (Ok(()), None) => Err(Trap::new(TrapKind::InvalidCode(format!(
+                "no defined function {defined}"
+            )))),
+            (Err(e), _) => Err(Trap::new(TrapKind::InvalidCode(e.0))),
+        }
+    }
+
+    /// How many defined functions have passed the verifier so far.
+    pub fn verified_functions(&self) -> usize {
+        self.verified.iter().filter(|v| v.get()).count()
+    }
 }
 
 /// Everything the guest can touch, across all instances.
@@ -232,6 +291,17 @@ impl Store {
             chiwawa_format::extern_kind::MEMORY => Extern::Memory(inst.memories[i]),
             _ => Extern::Global(inst.globals[i]),
         })
+    }
+
+    /// Makes sure function `func` (a store address) passed the verifier, as the interpreter
+    /// does on entering it (see [`Instance::ensure_verified`]); host functions always have.
+    pub fn ensure_verified(&self, func: u32) -> Result<(), Trap> {
+        match self.funcs.get(func as usize) {
+            Some(FuncInst::Wasm {
+                instance, defined, ..
+            }) => self.instances[*instance as usize].ensure_verified(*defined as usize),
+            _ => Ok(()),
+        }
     }
 
     /// A name for function `func` in trap messages: its name-section name or `func[N]`.

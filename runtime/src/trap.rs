@@ -18,6 +18,9 @@ pub enum TrapKind {
     Exit(u32),
     /// A host function failed (message).
     Host(String),
+    /// The verifier refused the code of a function about to be entered (lazy verification);
+    /// the message names the function and the problem. Nothing of that function ran.
+    InvalidCode(String),
 }
 
 impl fmt::Display for TrapKind {
@@ -35,6 +38,7 @@ impl fmt::Display for TrapKind {
             TrapKind::OutOfMemory => write!(f, "out of memory"),
             TrapKind::Exit(code) => write!(f, "exit with status {code}"),
             TrapKind::Host(msg) => write!(f, "{msg}"),
+            TrapKind::InvalidCode(msg) => write!(f, "invalid image code: {msg}"),
         }
     }
 }

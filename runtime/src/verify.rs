@@ -12,13 +12,21 @@
 //! the executor must still treat every value it reads (e.g. a table entry) as arbitrary bits.
 //!
 //! Sums are computed in `u64` from `u32` fields, so no crafted value can overflow them.
+//!
+//! The work is split in two, so that function code can be verified lazily: [`verify_structure`]
+//! checks the module (types, imports, exports, segments, globals, every function's type and frame)
+//! and returns the index [`Spaces`]; [`verify_code`] checks one function's code against them.
+//! [`verify_module`] does both for every function. The code pass is one linear walk over the code
+//! words with no allocation per instruction: each op's shape (length, which words are slots and
+//! targets, whether it needs more checks) comes from a table derived at compile time from the ISA
+//! table (`chiwawa_format::OPS`), so a new op needs no change here unless it needs a new check.
 
 use std::collections::HashSet;
 
 use chiwawa_format::{
-    decode, extern_kind, valtype, ArchivedConstExpr, ArchivedConstOp, ArchivedDataMode,
-    ArchivedElemMode, ArchivedFunc, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType,
-    ArchivedModule, ArchivedTableType, Arg, Op, Operand,
+    extern_kind, instr_len, valtype, ArchivedConstExpr, ArchivedConstOp, ArchivedDataMode,
+    ArchivedElemMode, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType, ArchivedModule,
+    ArchivedTableType, DecodeError, Op, Operand, OPS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,10 +63,12 @@ fn at<T>(result: Result<T, String>, place: impl FnOnce() -> String) -> Result<T,
     result.map_err(|msg| VerifyError(format!("{}: {msg}", place())))
 }
 
-/// The module's index spaces (imports first), as the code sees them.
-struct Spaces<'a> {
-    module: &'a ArchivedModule,
+/// The module's index spaces (imports first), as the code sees them: what [`verify_structure`]
+/// learnt, kept (e.g. by an instance) to verify function code later with [`verify_code`].
+#[derive(Debug, Clone, Default)]
+pub struct Spaces {
     funcs: u64,
+    num_imported: u64,
     memories: u64,
     /// Element type of every table.
     tables: Vec<u8>,
@@ -66,16 +76,24 @@ struct Spaces<'a> {
     globals: Vec<bool>,
 }
 
-impl Spaces<'_> {
+impl Spaces {
     /// The type of function `func`; only after `func_types` was checked.
-    fn func_type(&self, func: u64) -> &ArchivedFuncType {
-        let ty = self.module.func_types[func as usize].to_native();
-        &self.module.types[ty as usize]
+    fn func_type<'m>(&self, m: &'m ArchivedModule, func: u64) -> &'m ArchivedFuncType {
+        let ty = m.func_types[func as usize].to_native();
+        &m.types[ty as usize]
     }
 }
 
 /// Checks everything the runtime relies on; only a module that passes may be instantiated.
 pub fn verify_module(module: &ArchivedModule) -> Result<(), VerifyError> {
+    let spaces = verify_structure(module)?;
+    let mut scratch = Scratch::default();
+    (0..module.funcs.len()).try_for_each(|i| verify_code_with(module, &spaces, i, &mut scratch))
+}
+
+/// Checks everything but function code: after it passes, the module may be instantiated, and a
+/// function may run once [`verify_code`] passed for it with the returned spaces.
+pub fn verify_structure(module: &ArchivedModule) -> Result<Spaces, VerifyError> {
     let m = module;
     let num_types = m.types.len() as u64;
     for (i, ty) in m.types.iter().enumerate() {
@@ -99,8 +117,8 @@ pub fn verify_module(module: &ArchivedModule) -> Result<(), VerifyError> {
     let num_imported = funcs - m.funcs.len() as u64;
 
     let mut spaces = Spaces {
-        module,
         funcs,
+        num_imported,
         memories: 0,
         tables: Vec::new(),
         globals: Vec::new(),
@@ -193,7 +211,7 @@ pub fn verify_module(module: &ArchivedModule) -> Result<(), VerifyError> {
         if start >= funcs {
             bail!("start function {start} out of range ({funcs} functions)");
         }
-        let ty = spaces.func_type(start);
+        let ty = spaces.func_type(m, start);
         if !ty.params.is_empty() || !ty.results.is_empty() {
             bail!("start function {start} has parameters or results");
         }
@@ -238,13 +256,20 @@ pub fn verify_module(module: &ArchivedModule) -> Result<(), VerifyError> {
         }
         previous = Some(index);
     }
-    for (i, func) in m.funcs.iter().enumerate() {
-        let index = num_imported + i as u64;
-        at(verify_func(&spaces, index, func), || {
-            format!("function {index} (defined {i})")
+    for i in 0..m.funcs.len() {
+        at(check_func_header(m, num_imported + i as u64, i), || {
+            func_place(num_imported, i)
         })?;
     }
-    Ok(())
+    Ok(spaces)
+}
+
+/// How errors name a defined function.
+fn func_place(num_imported: u64, defined: usize) -> String {
+    format!(
+        "function {} (defined {defined})",
+        num_imported + defined as u64
+    )
 }
 
 fn check_valtype(ty: u8) -> Check {
@@ -309,9 +334,9 @@ fn check_const(expr: &ArchivedConstExpr, funcs: u64, globals: u64) -> Check {
     Ok(())
 }
 
-/// Checks one defined function (`index` in the function index space).
-fn verify_func(s: &Spaces, index: u64, f: &ArchivedFunc) -> Check {
-    let m = s.module;
+/// Checks a defined function's type and frame (`index` in the function index space).
+fn check_func_header(m: &ArchivedModule, index: u64, defined: usize) -> Check {
+    let f = &m.funcs[defined];
     let ty_index = f.ty.to_native();
     let expected = m.func_types[index as usize].to_native();
     if ty_index != expected {
@@ -323,38 +348,245 @@ fn verify_func(s: &Spaces, index: u64, f: &ArchivedFunc) -> Check {
         f.num_locals.to_native() as u64,
         f.frame_size.to_native() as u64,
     );
-    if locals < params || frame < locals || frame < results || frame > MAX_FRAME_SIZE as u64 {
+    let consts = f.consts.len() as u64;
+    if locals < params
+        || frame < locals + consts
+        || frame < results
+        || frame > MAX_FRAME_SIZE as u64
+    {
         bail!(
-            "bad frame: {params} params, {results} results, {locals} locals, frame size {frame} \
-             (limit {MAX_FRAME_SIZE})"
+            "bad frame: {params} params, {results} results, {locals} locals, {consts} constants, \
+             frame size {frame} (limit {MAX_FRAME_SIZE})"
         );
     }
-    // Decode needs native words; one copy per function keeps this free of `unsafe`.
-    let code: Vec<u32> = f.code.iter().map(|w| w.to_native()).collect();
-    let mut starts = vec![false; code.len()];
-    let mut jumps = Vec::new();
+    Ok(())
+}
+
+/// What the code pass needs to know of one op, derived from its row of the ISA table.
+#[derive(Clone, Copy)]
+struct Shape {
+    op: Op,
+    /// Words of the instruction, opcode included; 0 when it varies (a `Targets` operand).
+    words: u32,
+    /// Bit `i` set: word `pc + i` is a `Slot` operand.
+    slots: u32,
+    /// Bit `i` set: word `pc + i` is a `Target` operand.
+    targets: u32,
+    flags: u8,
+}
+
+/// The op's operands are checked one by one ([`check_operands`]): variable length, or an index.
+const GENERIC: u8 = 1;
+/// The op needs a check beyond its operands' ranges ([`check_special`]).
+const SPECIAL: u8 = 2;
+/// The op addresses memory 0 implicitly (a load or store, by the table's naming).
+const MEMORY: u8 = 4;
+
+/// Whether `name` contains `part` (`str::contains` is not `const`).
+const fn name_contains(name: &str, part: &str) -> bool {
+    let (name, part) = (name.as_bytes(), part.as_bytes());
+    let mut i = 0;
+    while i + part.len() <= name.len() {
+        let mut k = 0;
+        while k < part.len() && name[i + k] == part[k] {
+            k += 1;
+        }
+        if k == part.len() {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn shape_of(op: usize) -> Shape {
+    let info = &OPS[op];
+    let mut shape = Shape {
+        op: info.op,
+        words: 0,
+        slots: 0,
+        targets: 0,
+        flags: 0,
+    };
+    let mut pos = 1;
+    let mut k = 0;
+    while k < info.operands.len() {
+        match info.operands[k] {
+            Operand::Slot => shape.slots |= 1 << pos,
+            Operand::Target => shape.targets |= 1 << pos,
+            Operand::Imm32 | Operand::Imm64 => {}
+            Operand::Targets => {
+                shape.flags |= GENERIC;
+                break;
+            }
+            Operand::Func
+            | Operand::Type
+            | Operand::Table
+            | Operand::Global
+            | Operand::Memory
+            | Operand::Data
+            | Operand::Elem => shape.flags |= GENERIC,
+        }
+        pos += match info.operands[k].words() {
+            Some(n) => n,
+            None => 1,
+        };
+        k += 1;
+    }
+    assert!(
+        pos <= 32,
+        "an instruction longer than 32 words needs wider masks"
+    );
+    shape.words = match info.fixed_words() {
+        Some(n) => n as u32,
+        None => 0,
+    };
+    if matches!(
+        info.op,
+        Op::Return
+            | Op::Call
+            | Op::ReturnCall
+            | Op::CallIndirect
+            | Op::ReturnCallIndirect
+            | Op::GlobalSet
+            | Op::TableInit
+            | Op::TableCopy
+    ) {
+        shape.flags |= SPECIAL;
+    }
+    if name_contains(info.name, ".load") || name_contains(info.name, ".store") {
+        shape.flags |= MEMORY;
+    }
+    shape
+}
+
+/// Every op's shape, indexed by opcode.
+static SHAPES: [Shape; OPS.len()] = {
+    let mut table = [Shape {
+        op: Op::Unreachable,
+        words: 0,
+        slots: 0,
+        targets: 0,
+        flags: 0,
+    }; OPS.len()];
+    let mut op = 0;
+    while op < OPS.len() {
+        table[op] = shape_of(op);
+        op += 1;
+    }
+    table
+};
+
+/// Buffers the code pass reuses from one function to the next.
+#[derive(Default)]
+pub struct Scratch {
+    /// Bit `pc` set: an instruction starts at word `pc`.
+    starts: Vec<u64>,
+    /// `(pc, target)` of every jump, in code order.
+    jumps: Vec<(u32, u32)>,
+}
+
+/// Checks the code of defined function `defined` against `spaces`, which [`verify_structure`]
+/// returned for the same `module`.
+pub fn verify_code(
+    module: &ArchivedModule,
+    spaces: &Spaces,
+    defined: usize,
+) -> Result<(), VerifyError> {
+    verify_code_with(module, spaces, defined, &mut Scratch::default())
+}
+
+/// [`verify_code`] with buffers kept across calls.
+pub fn verify_code_with(
+    module: &ArchivedModule,
+    spaces: &Spaces,
+    defined: usize,
+    scratch: &mut Scratch,
+) -> Result<(), VerifyError> {
+    if defined >= module.funcs.len() {
+        return Err(VerifyError(format!(
+            "no defined function {defined} ({} defined)",
+            module.funcs.len()
+        )));
+    }
+    at(check_code(module, spaces, defined, scratch), || {
+        func_place(spaces.num_imported, defined)
+    })
+}
+
+/// Prefixes a problem of one instruction with where it is.
+#[cold]
+fn in_instr(pc: usize, op: Op, problem: String) -> String {
+    format!("word {pc}: {problem} in {}", op.name())
+}
+
+fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scratch) -> Check {
+    let f = &m.funcs[defined];
+    let results = m.types[f.ty.to_native() as usize].results.len() as u64;
+    let frame = f.frame_size.to_native();
+    let code = f.code.as_slice();
+    let len = code.len();
+    let Scratch { starts, jumps } = scratch;
+    starts.clear();
+    starts.resize(len.div_ceil(64), 0);
+    jumps.clear();
+    // Loads and stores need memory 0; with one, they need no check at all.
+    let extra = SPECIAL | if s.memories == 0 { MEMORY } else { 0 };
     let mut pc = 0;
     let mut last = None;
-    while pc < code.len() {
-        let (op, args, next) = decode(&code, pc).map_err(|e| e.to_string())?;
-        starts[pc] = true;
-        let word = |i: usize| match args.get(i) {
-            Some(Arg::Word(_, v)) => *v as u64,
-            _ => 0,
+    while pc < len {
+        let word = code[pc].to_native();
+        let Some(&shape) = SHAPES.get(word as usize) else {
+            bail!("{}", DecodeError::BadOpcode { at: pc, word });
         };
-        check_instr(s, op, &args, word, frame, results, &mut |t| {
-            jumps.push((pc, op, t))
-        })
-        .map_err(|e| format!("word {pc}: {e} in {}", op.name()))?;
+        let op = shape.op;
+        starts[pc / 64] |= 1 << (pc % 64);
+        let next = if shape.flags & GENERIC == 0 {
+            let n = shape.words as usize;
+            if n > len - pc {
+                bail!("{}", DecodeError::Truncated { at: pc });
+            }
+            let mut slots = shape.slots;
+            while slots != 0 {
+                let v = code[pc + slots.trailing_zeros() as usize].to_native();
+                if v >= frame {
+                    let problem = format!("slot {v} out of frame (size {frame})");
+                    return Err(in_instr(pc, op, problem));
+                }
+                slots &= slots - 1;
+            }
+            let mut targets = shape.targets;
+            while targets != 0 {
+                let t = code[pc + targets.trailing_zeros() as usize].to_native();
+                jumps.push((pc as u32, t));
+                targets &= targets - 1;
+            }
+            pc + n
+        } else {
+            let n = instr_len(code, pc).map_err(|e| e.to_string())?;
+            check_operands(m, s, code, pc, op, frame as u64, jumps)
+                .map_err(|e| in_instr(pc, op, e))?;
+            pc + n
+        };
+        if shape.flags & extra != 0 {
+            let word = |i: usize| code[pc + 1 + i].to_native() as u64;
+            check_special(m, s, op, word, shape.flags, frame as u64, results)
+                .map_err(|e| in_instr(pc, op, e))?;
+        }
         last = Some(op);
         pc = next;
     }
-    for (pc, op, target) in jumps {
-        let problem = match starts.get(target as usize) {
-            None => format!("past the end ({} words)", code.len()),
-            Some(false) => "inside an instruction".to_string(),
-            Some(true) => continue,
+    let is_start = |t: u32| {
+        let t = t as usize;
+        t < len && starts[t / 64] & (1 << (t % 64)) != 0
+    };
+    if let Some(&(pc, target)) = jumps.iter().find(|&&(_, t)| !is_start(t)) {
+        let problem = if target as usize >= len {
+            format!("past the end ({len} words)")
+        } else {
+            "inside an instruction".to_string()
         };
+        let op = OPS[code[pc as usize].to_native() as usize].op;
         bail!(
             "word {pc}: jump target {target} is {problem} in {}",
             op.name()
@@ -371,30 +603,39 @@ fn verify_func(s: &Spaces, index: u64, f: &ArchivedFunc) -> Check {
     }
 }
 
-/// Checks one instruction's operands against the index spaces and frame; reports its targets.
-fn check_instr(
+/// Checks one instruction's operands one by one against the index spaces and the frame and
+/// records its jumps; `instr_len` has proved its words lie inside `code`.
+fn check_operands(
+    m: &ArchivedModule,
     s: &Spaces,
+    code: &[chiwawa_format::CodeWord],
+    pc: usize,
     op: Op,
-    args: &[Arg],
-    word: impl Fn(usize) -> u64,
     frame: u64,
-    results: u64,
-    jump: &mut dyn FnMut(u32),
+    jumps: &mut Vec<(u32, u32)>,
 ) -> Check {
-    let m = s.module;
-    for arg in args {
-        let (kind, v) = match arg {
-            Arg::Word(kind, v) => (*kind, *v as u64),
-            Arg::Targets(targets) => {
-                targets.iter().for_each(|&t| jump(t));
-                continue;
-            }
-            Arg::Imm64(_) => continue,
-        };
+    let mut pos = pc + 1;
+    for &kind in op.info().operands {
+        let v = code[pos].to_native() as u64;
         let (count, what, noun) = match kind {
             Operand::Slot if v >= frame => bail!("slot {v} out of frame (size {frame})"),
             Operand::Target => {
-                jump(v as u32);
+                jumps.push((pc as u32, v as u32));
+                pos += 1;
+                continue;
+            }
+            Operand::Targets => {
+                let targets = &code[pos + 1..pos + 1 + v as usize];
+                jumps.extend(targets.iter().map(|t| (pc as u32, t.to_native())));
+                pos += 1 + v as usize;
+                continue;
+            }
+            Operand::Imm64 => {
+                pos += 2;
+                continue;
+            }
+            Operand::Slot | Operand::Imm32 => {
+                pos += 1;
                 continue;
             }
             Operand::Func => (s.funcs, "function", "functions"),
@@ -404,12 +645,26 @@ fn check_instr(
             Operand::Memory => (s.memories, "memory", "memories"),
             Operand::Data => (m.datas.len() as u64, "data segment", "data segments"),
             Operand::Elem => (m.elems.len() as u64, "element segment", "element segments"),
-            Operand::Slot | Operand::Imm32 | Operand::Imm64 | Operand::Targets => continue,
         };
         if v >= count {
             bail!("{what} index {v} out of range ({count} {noun})");
         }
+        pos += 1;
     }
+    Ok(())
+}
+
+/// The checks beyond operand ranges, after those passed; `word(i)` is operand word `i` (an
+/// `Imm64` takes two, so these ops must keep their index operands before any `Imm64`).
+fn check_special(
+    m: &ArchivedModule,
+    s: &Spaces,
+    op: Op,
+    word: impl Fn(usize) -> u64,
+    flags: u8,
+    frame: u64,
+    results: u64,
+) -> Check {
     // The callee's frame starts at `base` inside this one: arguments and results must fit.
     let call = |ty: &ArchivedFuncType, base: u64| -> Check {
         let (p, r) = (ty.params.len() as u64, ty.results.len() as u64);
@@ -434,7 +689,7 @@ fn check_instr(
             )
         }
         Return if word(1) != results => bail!("returns {} values, the type has {results}", word(1)),
-        Call | ReturnCall => call(s.func_type(word(0)), word(1))?,
+        Call | ReturnCall => call(s.func_type(m, word(0)), word(1))?,
         CallIndirect | ReturnCallIndirect => {
             if s.tables[word(1) as usize] != valtype::FUNCREF {
                 bail!("table {} does not hold funcref", word(1));
@@ -455,7 +710,7 @@ fn check_instr(
         _ => {}
     }
     // Loads and stores (by the table's naming) address memory 0 implicitly.
-    if s.memories == 0 && [".load", ".store"].iter().any(|k| op.name().contains(k)) {
+    if flags & MEMORY != 0 && s.memories == 0 {
         bail!("memory access without a memory");
     }
     Ok(())
@@ -465,9 +720,9 @@ fn check_instr(
 mod tests {
     use super::*;
     use chiwawa_format::{
-        features, write_image, ConstExpr, ConstOp, Data, DataMode, Elem, ElemMode, Export,
-        FuncName, FuncType, Global, GlobalType, Import, ImportKind, LoadedImage, MemoryType,
-        Module, TableType,
+        decode, features, write_image, Arg, ConstExpr, ConstOp, Data, DataMode, Elem, ElemMode,
+        Export, FuncName, FuncType, Global, GlobalType, Import, ImportKind, LoadedImage,
+        MemoryType, Module, TableType,
     };
     use valtype::{FUNCREF, I32};
 
@@ -487,6 +742,7 @@ mod tests {
             ty,
             num_locals,
             frame_size,
+            consts: vec![],
             code,
         }
     }
@@ -899,5 +1155,116 @@ mod tests {
             },
             "word 22: table 0 does not hold funcref in call_indirect",
         );
+    }
+
+    #[test]
+    fn shapes_follow_the_isa_table() {
+        for (i, info) in OPS.iter().enumerate() {
+            let shape = SHAPES[i];
+            assert_eq!(shape.op, info.op);
+            assert_eq!(
+                shape.words as usize,
+                info.fixed_words().unwrap_or(0),
+                "{}",
+                info.name
+            );
+            let (mut pos, mut slots, mut targets, mut index) = (1, 0u32, 0u32, false);
+            for &kind in info.operands {
+                match kind {
+                    Operand::Slot => slots |= 1 << pos,
+                    Operand::Target => targets |= 1 << pos,
+                    Operand::Imm32 | Operand::Imm64 | Operand::Targets => {}
+                    _ => index = true,
+                }
+                pos += kind.words().unwrap_or(1);
+            }
+            assert_eq!(shape.slots, slots, "{}", info.name);
+            assert_eq!(shape.targets, targets, "{}", info.name);
+            let generic = index || info.fixed_words().is_none();
+            assert_eq!(shape.flags & GENERIC != 0, generic, "{}", info.name);
+            let memory = info.name.contains(".load") || info.name.contains(".store");
+            assert_eq!(shape.flags & MEMORY != 0, memory, "{}", info.name);
+        }
+    }
+
+    #[test]
+    fn code_is_verified_one_function_at_a_time() {
+        let mut module = sample();
+        module.funcs[1].code[1] = 7; // slot 7 in `add`'s 3-slot frame
+        let bytes = write_image(&module, 1, features::WASM2, 0, 0).unwrap();
+        let image = LoadedImage::from_bytes(&bytes).unwrap();
+        let m = image.module();
+        let spaces = verify_structure(m).expect("the structure is fine");
+        assert_eq!(verify_code(m, &spaces, 0), Ok(()));
+        let msg = "function 2 (defined 1): word 0: slot 7 out of frame (size 3) in i32.add";
+        assert_eq!(verify_code(m, &spaces, 1), Err(VerifyError(msg.into())));
+        assert!(verify_code(m, &spaces, 2).is_err(), "no function 2 defined");
+        assert_eq!(verify_module(m), Err(VerifyError(msg.into())));
+    }
+
+    #[test]
+    fn variable_length_ops_check_their_operands() {
+        rejects(
+            |m| main_code(m)[28] = 9,
+            "word 27: slot 9 out of frame (size 4) in br_table",
+        );
+        rejects(
+            |m| main_code(m)[29] = 0,
+            "instruction at word 27 runs past the end",
+        );
+    }
+
+    /// Whatever single word of `main` is changed, the verifier must not panic, and code it accepts
+    /// must have the properties the interpreter's unchecked accesses rely on, checked here
+    /// independently with `decode`.
+    #[test]
+    fn accepted_code_satisfies_the_executor_invariants() {
+        let base = sample();
+        let len = base.funcs[0].code.len();
+        let frame = base.funcs[0].frame_size;
+        let mut values: Vec<u32> = (0..40).collect();
+        values.extend([u32::MAX, u32::MAX - 1, 1 << 31, OPS.len() as u32]);
+        values.extend(OPS.iter().map(|info| info.op as u32));
+        let mut accepted = 0;
+        for i in 0..len {
+            for &v in &values {
+                let mut module = base.clone();
+                main_code(&mut module)[i] = v;
+                if verify(&module).is_err() {
+                    continue;
+                }
+                accepted += 1;
+                let code = &module.funcs[0].code;
+                let (mut pc, mut starts, mut jumps, mut last) = (0, vec![false; len], vec![], None);
+                while pc < len {
+                    let (op, args, next) = decode(code, pc).expect("accepted code decodes");
+                    starts[pc] = true;
+                    for arg in &args {
+                        match arg {
+                            Arg::Word(Operand::Slot, s) => assert!(*s < frame, "{i}={v}"),
+                            Arg::Word(Operand::Target, t) => jumps.push(*t),
+                            Arg::Targets(t) => jumps.extend(t),
+                            _ => {}
+                        }
+                    }
+                    last = Some(op);
+                    pc = next;
+                }
+                for t in jumps {
+                    assert!(starts.get(t as usize) == Some(&true), "{i}={v}: target {t}");
+                }
+                use Op::*;
+                let last = last.expect("accepted code is not empty");
+                assert!(
+                    matches!(
+                        last,
+                        Unreachable | Br | BrTable | Return | ReturnCall | ReturnCallIndirect
+                    ),
+                    "{i}={v}: ends with {}",
+                    last.name()
+                );
+            }
+        }
+        assert!(accepted > len, "the mutations exercise accepted code too");
     }
 }

@@ -244,6 +244,7 @@ fn hand_image(code: Vec<u32>, frame_size: u32) -> Vec<u8> {
             ty: 0,
             num_locals: 0,
             frame_size,
+            consts: vec![],
             code,
         }],
         exports: vec![Export {
@@ -490,11 +491,12 @@ fn rt_corrupted_image() {
 fn rt_newer_format_version() {
     let dir = TempDir::new("rt-version");
     let mut image = good_hand_image();
-    image[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let future = chiwawa_format::FORMAT_VERSION + 1;
+    image[8..12].copy_from_slice(&future.to_le_bytes());
     dir.write("future.cwi", &image);
     let out = rt_in(dir.path(), &["future.cwi"]);
     let line = assert_one_error(&out, "chiwawa-rt: error: future.cwi: ");
-    assert!(line.contains("format version 2"), "{line}");
+    assert!(line.contains(&format!("format version {future}")), "{line}");
 }
 
 #[test]
@@ -506,6 +508,68 @@ fn rt_crafted_image_fails_verification() {
     let out = rt_in(dir.path(), &["crafted.cwi"]);
     let line = assert_one_error(&out, "chiwawa-rt: error: crafted.cwi: ");
     assert!(line.contains("invalid image code"), "{line}");
+}
+
+#[test]
+fn rt_crafted_image_fails_in_both_verify_modes() {
+    // Eager: refused at load. Lazy (the default): refused when the bad function is entered,
+    // before any of it runs, with the same one-line error and status.
+    let dir = TempDir::new("rt-crafted-modes");
+    let image = hand_image(vec![Op::Copy as u32, 1000, 0, Op::Return as u32, 0, 0], 1);
+    dir.write("crafted.cwi", &image);
+    for mode in ["--verify=eager", "--verify=lazy", "--verify", "lazy"] {
+        let args: Vec<&str> = match mode {
+            "--verify" => vec!["--verify", "eager", "crafted.cwi"],
+            "lazy" => vec!["crafted.cwi"],
+            _ => vec![mode, "crafted.cwi"],
+        };
+        let out = rt_in(dir.path(), &args);
+        let line = assert_one_error(&out, "chiwawa-rt: error: crafted.cwi: ");
+        assert!(
+            line.contains("invalid image code: function 0 (defined 0): word 0: slot 1000"),
+            "{mode}: {line}"
+        );
+    }
+    let out = rt_in(dir.path(), &["--verify=sometimes", "crafted.cwi"]);
+    assert_eq!(out.status, Some(2), "{out:?}");
+    assert!(out.stderr.contains("expected eager or lazy"), "{out:?}");
+}
+
+#[test]
+fn rt_startup_report_is_one_json_line_before_the_guest_runs() {
+    let dir = TempDir::new("rt-startup-report");
+    dir.write("app.cwi", &good_hand_image());
+    for mode in ["eager", "lazy"] {
+        let verify = format!("--verify={mode}");
+        let out = rt_in(
+            dir.path(),
+            &[verify.as_str(), "--startup-report", "app.cwi"],
+        );
+        assert_eq!(out.status, Some(0), "{out:?}");
+        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
+        let json = out
+            .stderr
+            .trim_end()
+            .strip_prefix("chiwawa-rt: startup-report ")
+            .unwrap_or_else(|| panic!("{out:?}"));
+        assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
+        assert!(json.contains(&format!("\"verify\":\"{mode}\"")), "{json}");
+        for field in [
+            "read_us",
+            "check_us",
+            "verify_us",
+            "instantiate_us",
+            "verify_entry_us",
+            "total_us",
+            "image_bytes",
+            "functions\":1",
+            "code_bytes\":12",
+        ] {
+            assert!(json.contains(field), "{field} in {json}");
+        }
+    }
+    // Without the flag, nothing is printed.
+    assert_success(&rt_in(dir.path(), &["app.cwi"]));
 }
 
 #[test]

@@ -13,7 +13,9 @@
 //! - a branch copies its values into the target label's slots (ascending: sources sit at or
 //!   above their destinations, so the copies never clobber a value still to be read).
 
-use chiwawa_format::{Func, FuncType, Op};
+use std::collections::HashMap;
+
+use chiwawa_format::{Func, FuncType, Op, Operand};
 use wasmparser::{BlockType, FunctionBody, Operator};
 
 use crate::TranslateError;
@@ -78,7 +80,16 @@ struct FuncTranslator<'a> {
     last_cmp: Option<(usize, Cond)>,
     /// Nesting depth of blocks inside unreachable code (skipped entirely).
     dead: Option<usize>,
+    /// Loops enclosing the current instruction.
+    loops: usize,
+    /// Constants read as slots (see `pop`), and where each value is.
+    consts: Vec<u64>,
+    const_index: HashMap<u64, u32>,
 }
+
+/// Slot operands at or above this mark name constant `slot - CONST_MARK` until `relocate`
+/// gives the constants their place in the frame (real slots are far below it).
+const CONST_MARK: u32 = 1 << 31;
 
 /// Translates one function body into register code.
 pub fn translate_body(
@@ -115,6 +126,9 @@ pub fn translate_body(
         last_dst: None,
         last_cmp: None,
         dead: None,
+        loops: 0,
+        consts: Vec::new(),
+        const_index: HashMap::new(),
     };
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
@@ -123,15 +137,49 @@ pub fn translate_body(
     }
     // One slot of headroom: a call or return with no values names the slot just past the
     // stack top as its base, and every slot operand must be inside the frame.
-    let frame_size = num_locals as usize + t.max_height.max(func_type.results.len()) + 1;
     let frame_size =
-        u32::try_from(frame_size).map_err(|_| crate::unsupported("function frame too large"))?;
+        num_locals as usize + t.consts.len() + t.max_height.max(func_type.results.len()) + 1;
+    let frame_size = u32::try_from(frame_size)
+        .ok()
+        .filter(|&f| f < CONST_MARK)
+        .ok_or_else(|| crate::unsupported("function frame too large"))?;
+    if !t.consts.is_empty() {
+        relocate(&mut t.code, num_locals, t.consts.len() as u32);
+    }
     Ok(Func {
         ty,
         num_locals,
         frame_size,
+        consts: t.consts,
         code: t.code,
     })
+}
+
+/// Places the constants between the locals and the stack: constant `k` (operand
+/// `CONST_MARK + k`) becomes slot `num_locals + k`, and every stack slot moves up by `count`.
+fn relocate(code: &mut [u32], num_locals: u32, count: u32) {
+    let mut at = 0;
+    while at < code.len() {
+        let op = Op::from_word(code[at]).expect("the translator emits only valid opcodes");
+        at += 1;
+        for kind in op.info().operands {
+            match kind {
+                Operand::Slot => {
+                    let s = code[at];
+                    code[at] = if s >= CONST_MARK {
+                        num_locals + (s - CONST_MARK)
+                    } else if s >= num_locals {
+                        s + count
+                    } else {
+                        s
+                    };
+                    at += 1;
+                }
+                Operand::Targets => at += 1 + code[at] as usize,
+                other => at += other.words().unwrap_or(1),
+            }
+        }
+    }
 }
 
 impl FuncTranslator<'_> {
@@ -200,6 +248,16 @@ impl FuncTranslator<'_> {
         let slot = match self.stack[pos] {
             Entry::Temp => self.slot(pos),
             Entry::Local(l) => l,
+            // Inside a loop, a constant operand is read from a slot the function's entry fills,
+            // instead of being written again on every iteration.
+            Entry::Const(v) if self.loops > 0 => {
+                let next = self.consts.len() as u32;
+                let k = *self.const_index.entry(v).or_insert(next);
+                if k == next {
+                    self.consts.push(v);
+                }
+                CONST_MARK + k
+            }
             Entry::Const(v) => {
                 let dst = self.slot(pos);
                 self.emit_const(dst, v);
@@ -257,6 +315,9 @@ impl FuncTranslator<'_> {
     fn push_ctrl(&mut self, kind: Kind, ty: BlockType) {
         let (params, results) = self.block_arity(ty);
         self.materialize_all();
+        if kind == Kind::Loop {
+            self.loops += 1;
+        }
         self.last_dst = None;
         self.ctrl.push(Ctrl {
             kind,
@@ -311,6 +372,9 @@ impl FuncTranslator<'_> {
 
     fn end(&mut self) {
         let ctrl = self.ctrl.pop().expect("control frame");
+        if ctrl.kind == Kind::Loop {
+            self.loops -= 1;
+        }
         if ctrl.kind == Kind::Function {
             // Fallthrough results are in place; branches to the function label copied theirs.
             for pos in ctrl.height..self.stack.len() {
@@ -346,23 +410,95 @@ impl FuncTranslator<'_> {
         }
     }
 
+    /// When stack position `pos` is a temporary written by the last instruction, and nothing
+    /// (no label, no other instruction) came after it, and that instruction is `op`: its start.
+    /// Its value is read only by whoever pops `pos`, so a fused instruction may replace it.
+    fn last_producer(&self, pos: usize, op: Op) -> Option<usize> {
+        let word = self.last_dst?;
+        let start = word.checked_sub(1)?;
+        let words = 1 + op.info().operands.len();
+        let fits = self.stack[pos] == Entry::Temp
+            && self.code[word] == self.slot(pos)
+            && self.code[start] == op as u32
+            && self.code.len() == start + words;
+        fits.then_some(start)
+    }
+
+    /// For a commutative binary op whose operand (either one) was just computed by `first`
+    /// (`first dst, x, y`): emits `fused dst, other, x, y` instead of both, and says so.
+    fn fuse_commutative(&mut self, first: Op, fused: Op) -> bool {
+        let n = self.stack.len();
+        // The computed value on top: the other operand is popped normally.
+        if let Some(start) = self.last_producer(n - 1, first) {
+            let (x, y) = (self.code[start + 2], self.code[start + 3]);
+            self.code.truncate(start);
+            self.stack.pop();
+            let other = self.pop();
+            let dst = self.push_temp();
+            self.emit_result(fused, &[dst, other, x, y]);
+            return true;
+        }
+        // The computed value below a local, which popping does not emit anything for.
+        if let Entry::Local(other) = self.stack[n - 1] {
+            if let Some(start) = self.last_producer(n - 2, first) {
+                let (x, y) = (self.code[start + 2], self.code[start + 3]);
+                self.code.truncate(start);
+                self.stack.truncate(n - 2);
+                let dst = self.push_temp();
+                self.emit_result(fused, &[dst, other, x, y]);
+                return true;
+            }
+        }
+        false
+    }
+
     fn binary(&mut self, op: Op) {
+        let n = self.stack.len();
         // A constant right operand becomes an immediate (`x - c` is `x + -c`).
-        if let Entry::Const(c) = self.stack[self.stack.len() - 1] {
+        if let Entry::Const(c) = self.stack[n - 1] {
             if let Some((imm_op, imm)) = immediate_form(op, c) {
+                if imm_op == Op::I32AndImm {
+                    // `i32.shr_u_imm; i32.and_imm`: one bit-field extract.
+                    if let Some(start) = self.last_producer(n - 2, Op::I32ShrUImm) {
+                        let (src, shift) = (self.code[start + 2], self.code[start + 3]);
+                        self.code.truncate(start);
+                        self.stack.truncate(n - 2);
+                        let dst = self.push_temp();
+                        self.emit_result(Op::I32ShrUAndImm, &[dst, src, shift, imm]);
+                        return;
+                    }
+                }
                 self.stack.pop();
                 let a = self.pop();
                 let dst = self.push_temp();
                 let start = self.code.len();
                 self.emit_result(imm_op, &[dst, a, imm]);
-                if let Some(branch) = branch_form(op) {
+                let branch = match branch_form(op) {
+                    Some(branch) => Some(branch.1),
+                    None if imm_op == Op::I32AndImm => Some(Op::BrI32AndImmNez),
+                    None => None,
+                };
+                if let Some(branch) = branch {
                     let cond = Cond::Cmp {
-                        op: branch.1,
+                        op: branch,
                         a,
                         b: imm,
                     };
                     self.last_cmp = Some((start, cond));
                 }
+                return;
+            }
+        }
+        // Commutative pairs whose first instruction feeds the second, on either side.
+        // `f64.mul; f64.add`: f64.add commutes (only NaN payloads could tell, and Wasm leaves
+        // those nondeterministic). `i32.shl_imm; i32.add`: an indexed address.
+        let pair = match op {
+            Op::F64Add => Some((Op::F64Mul, Op::F64MulAdd)),
+            Op::I32Add => Some((Op::I32ShlImm, Op::I32AddShlImm)),
+            _ => None,
+        };
+        if let Some((first, fused)) = pair {
+            if self.fuse_commutative(first, fused) {
                 return;
             }
         }
@@ -414,6 +550,43 @@ impl FuncTranslator<'_> {
     }
 
     fn load(&mut self, op: Op, offset: u64) {
+        let fused = match op {
+            Op::I32Load => Some(Op::I32LoadAdd),
+            Op::I32Load8U => Some(Op::I32Load8UAdd),
+            Op::I64Load => Some(Op::I64LoadAdd),
+            _ => None,
+        };
+        let scaled = match op {
+            Op::I32Load => Some(Op::I32LoadShl),
+            Op::I64Load => Some(Op::I64LoadShl),
+            _ => None,
+        };
+        if let Some(scaled) = scaled {
+            // `i32.add_shl_imm; load`: the load computes the element's address itself.
+            if let Some(start) = self.last_producer(self.stack.len() - 1, Op::I32AddShlImm) {
+                let (a, b, shift) = (
+                    self.code[start + 2],
+                    self.code[start + 3],
+                    self.code[start + 4],
+                );
+                self.code.truncate(start);
+                self.stack.pop();
+                let dst = self.push_temp();
+                self.emit_result(scaled, &[dst, a, b, shift, offset as u32]);
+                return;
+            }
+        }
+        if let Some(fused) = fused {
+            // `i32.add; load`: the load adds the two address parts itself.
+            if let Some(start) = self.last_producer(self.stack.len() - 1, Op::I32Add) {
+                let (a, b) = (self.code[start + 2], self.code[start + 3]);
+                self.code.truncate(start);
+                self.stack.pop();
+                let dst = self.push_temp();
+                self.emit_result(fused, &[dst, a, b, offset as u32]);
+                return;
+            }
+        }
         let addr = self.pop();
         let dst = self.push_temp();
         self.emit_result(op, &[dst, addr, offset as u32]);
@@ -860,8 +1033,20 @@ fn immediate_form(op: Op, c: u64) -> Option<(Op, u32)> {
         Op::I32LeU => Op::I32LeUImm,
         Op::I32GeS => Op::I32GeSImm,
         Op::I32GeU => Op::I32GeUImm,
+        Op::I32Rotl => Op::I32RotlImm,
+        Op::I32Rotr => return Some((Op::I32RotlImm, 32u32.wrapping_sub(c32) & 31)),
+        Op::I64Rotr => return Some((Op::I64RotlImm, 64u32.wrapping_sub(c32) & 63)),
         // 64-bit immediates are 32 bits, sign-extended.
-        Op::I64Add | Op::I64Sub | Op::I64And | Op::I64Shl | Op::I64ShrU => {
+        Op::I64Add
+        | Op::I64Sub
+        | Op::I64And
+        | Op::I64Shl
+        | Op::I64ShrU
+        | Op::I64Mul
+        | Op::I64Or
+        | Op::I64Xor
+        | Op::I64ShrS
+        | Op::I64Rotl => {
             let v = if op == Op::I64Sub {
                 (c as i64).wrapping_neg()
             } else {
@@ -874,6 +1059,11 @@ fn immediate_form(op: Op, c: u64) -> Option<(Op, u32)> {
                 Op::I64Add | Op::I64Sub => Op::I64AddImm,
                 Op::I64And => Op::I64AndImm,
                 Op::I64Shl => Op::I64ShlImm,
+                Op::I64Mul => Op::I64MulImm,
+                Op::I64Or => Op::I64OrImm,
+                Op::I64Xor => Op::I64XorImm,
+                Op::I64ShrS => Op::I64ShrSImm,
+                Op::I64Rotl => Op::I64RotlImm,
                 _ => Op::I64ShrUImm,
             };
             return Some((imm, v as i32 as u32));
@@ -896,6 +1086,17 @@ fn branch_form(op: Op) -> Option<(Op, Op)> {
         Op::I32LeU | Op::I32LeUImm => (Op::BrI32LeU, Op::BrI32LeUImm),
         Op::I32GeS | Op::I32GeSImm => (Op::BrI32GeS, Op::BrI32GeSImm),
         Op::I32GeU | Op::I32GeUImm => (Op::BrI32GeU, Op::BrI32GeUImm),
+        // No i64 comparison has an immediate form, so the second is never used.
+        Op::I64Eq => (Op::BrI64Eq, Op::BrI64Eq),
+        Op::I64Ne => (Op::BrI64Ne, Op::BrI64Ne),
+        Op::I64LtS => (Op::BrI64LtS, Op::BrI64LtS),
+        Op::I64LtU => (Op::BrI64LtU, Op::BrI64LtU),
+        Op::I64GtS => (Op::BrI64GtS, Op::BrI64GtS),
+        Op::I64GtU => (Op::BrI64GtU, Op::BrI64GtU),
+        Op::I64LeS => (Op::BrI64LeS, Op::BrI64LeS),
+        Op::I64LeU => (Op::BrI64LeU, Op::BrI64LeU),
+        Op::I64GeS => (Op::BrI64GeS, Op::BrI64GeS),
+        Op::I64GeU => (Op::BrI64GeU, Op::BrI64GeU),
         _ => return None,
     })
 }
@@ -923,6 +1124,18 @@ fn inverse_branch(op: Op) -> Op {
         Op::BrI32LeSImm => Op::BrI32GtSImm,
         Op::BrI32GtUImm => Op::BrI32LeUImm,
         Op::BrI32LeUImm => Op::BrI32GtUImm,
+        Op::BrI64Eq => Op::BrI64Ne,
+        Op::BrI64Ne => Op::BrI64Eq,
+        Op::BrI64LtS => Op::BrI64GeS,
+        Op::BrI64GeS => Op::BrI64LtS,
+        Op::BrI64LtU => Op::BrI64GeU,
+        Op::BrI64GeU => Op::BrI64LtU,
+        Op::BrI64GtS => Op::BrI64LeS,
+        Op::BrI64LeS => Op::BrI64GtS,
+        Op::BrI64GtU => Op::BrI64LeU,
+        Op::BrI64LeU => Op::BrI64GtU,
+        Op::BrI32AndImmNez => Op::BrI32AndImmEqz,
+        Op::BrI32AndImmEqz => Op::BrI32AndImmNez,
         other => unreachable!("{other:?} is not a fused comparison branch"),
     }
 }
