@@ -85,14 +85,16 @@ bench-workloads: toolchain
 	$(CARGO) build --release --target $(WASI_TARGET) --manifest-path $(BENCH_WORKLOADS)/Cargo.toml
 
 # bench-run: the release profile without fat LTO (wasmtime and wasmi are only the harness);
-# chiwawa-rt.wasm itself is the `make dist` release build. Writes target/bench/report.{json,svg}.
-bench: dist bench-workloads
+# chiwawa-rt.wasm itself is the `make dist` release build. The kernels of bench-workloads and the
+# real programs of `programs` (CoreMark, SQLite, Lua). Writes target/bench/report.{json,svg}.
+bench: dist bench-workloads programs
 	$(CARGO) run --profile bench-run -p chiwawa-benches --bin bench -- $(BENCH_ARGS)
 
 # fmt-check comes first so that a formatting slip fails in seconds, not after the builds.
 # programs before cargo test: tests/tests/programs_embedded.rs runs them in embedded wasmtime.
 test: fmt-check setup dist bench-workloads programs
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p chiwawa-runtime --features op-stats -- -D warnings
 	$(TEST_ENV) $(CARGO) test --workspace
 	$(MAKE) spec
 	$(MAKE) programs-matrix

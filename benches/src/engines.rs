@@ -143,16 +143,21 @@ pub struct Wasmi {
     instance: wasmi::Instance,
 }
 
+/// A wasmi engine set to eager translation, with `wasm` compiled by it; also the compile time.
+pub fn wasmi_compile(wasm: &[u8]) -> Result<(wasmi::Engine, wasmi::Module, Duration), String> {
+    let mut config = wasmi::Config::default();
+    config.compilation_mode(wasmi::CompilationMode::Eager);
+    let engine = wasmi::Engine::new(&config);
+    let start = Instant::now();
+    let module = wasmi::Module::new(&engine, wasm).map_err(|e| format!("wasmi: {e}"))?;
+    Ok((engine, module, start.elapsed()))
+}
+
 impl Wasmi {
     /// Compiles and instantiates `wasm`; also returns the compile time.
     pub fn new(wasm: &[u8]) -> Result<(Wasmi, Duration), String> {
         let err = |e: wasmi::Error| format!("wasmi: {e}");
-        let mut config = wasmi::Config::default();
-        config.compilation_mode(wasmi::CompilationMode::Eager);
-        let engine = wasmi::Engine::new(&config);
-        let start = Instant::now();
-        let module = wasmi::Module::new(&engine, wasm).map_err(err)?;
-        let compile = start.elapsed();
+        let (engine, module, compile) = wasmi_compile(wasm)?;
         let mut linker = wasmi::Linker::<()>::new(&engine);
         for import in module.imports() {
             if let wasmi::ExternType::Func(ty) = import.ty() {

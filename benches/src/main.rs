@@ -1,12 +1,16 @@
 //! `bench`: chiwawa's benchmark suite (issue 4). For each workload, in one run, side by side:
 //! (a) the module directly on an embedded wasmtime, (b) its image in `chiwawa-rt.wasm` on that
 //! wasmtime, (c) its image in the chiwawa runtime linked natively, (d) wasmi 2.0 natively.
+//! The workloads are the kernels of `benches/workloads` (exports `fn(i32) -> i64`) and real
+//! programs run as WASI commands: CoreMark, the SQLite shell and Lua (`programs.rs`).
 //! Then start-up (load + verify + instantiate) against translation and wasmtime's cold compile.
 //! Prints tables and writes `report.json` and `report.svg` to `$CARGO_TARGET_DIR/bench/`.
 //!
 //! `bench [--quick] [--runs N] [--only NAME[,NAME...]] [--no-startup] [--out DIR]`
 
+mod commands;
 mod engines;
+mod programs;
 mod report;
 mod rt_wasm;
 mod startup;
@@ -120,18 +124,35 @@ impl Stat {
     }
 }
 
+/// The size a workload ran at: a kernel's argument, or a program's size parameter (CoreMark
+/// iterations, SQLite rows, Lua work units).
+#[derive(Clone, Copy, Debug)]
+pub enum Size {
+    N(i32),
+    Args(u32),
+}
+
+/// What a workload gave on the first engine (the others must agree): a kernel's result, or a
+/// program's exit status and the size of its stdout.
+#[derive(Clone, Copy, Debug)]
+pub enum Answer {
+    Value(i64),
+    Exit { status: i32, stdout_bytes: usize },
+}
+
 /// What one workload measured: the result every engine agreed on (or the disagreement) and a
-/// [`Stat`] per engine.
+/// [`Stat`] per engine; for a program also its one-time costs.
 pub struct WorkloadResult {
     pub name: &'static str,
     pub what: &'static str,
-    pub n: i32,
-    pub result: i64,
+    pub size: Size,
+    pub answer: Answer,
     pub mismatch: Option<String>,
     pub stats: [Stat; 4],
+    pub setup: Option<programs::ProgramSetup>,
 }
 
-/// One-time costs of preparing the workload module on each engine.
+/// One-time costs of preparing the kernels' workload module on each engine.
 pub struct Prepare {
     pub wasm_bytes: usize,
     pub code_bytes: usize,
@@ -197,7 +218,22 @@ fn parse_args() -> Options {
             }
             "--only" => {
                 let names = args.next().unwrap_or_else(|| usage());
-                options.only = Some(names.split(',').map(str::to_string).collect());
+                let names: Vec<String> = names.split(',').map(str::to_string).collect();
+                for name in &names {
+                    if !WORKLOADS.iter().any(|w| w.name == name) && !programs::is_program(name) {
+                        let known: Vec<&str> = WORKLOADS
+                            .iter()
+                            .map(|w| w.name)
+                            .chain(programs::PROGRAMS.iter().map(|p| p.name))
+                            .collect();
+                        eprintln!(
+                            "bench: unknown workload {name}; the workloads are {}",
+                            known.join(", ")
+                        );
+                        std::process::exit(2)
+                    }
+                }
+                options.only = Some(names);
             }
             "--no-startup" => options.startup = false,
             "--out" => options.out = args.next().map(PathBuf::from).unwrap_or_else(|| usage()),
@@ -220,7 +256,22 @@ pub fn translate(wasm: &[u8]) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("translate: {e}"))
 }
 
-fn run_workloads(options: &Options) -> Result<(Prepare, Vec<WorkloadResult>), String> {
+/// Whether workload `name` was selected by `--only` (all are without it).
+fn selected(options: &Options, name: &str) -> bool {
+    options
+        .only
+        .as_ref()
+        .is_none_or(|only| only.iter().any(|o| o == name))
+}
+
+/// The kernels; `None` for the one-time costs when `--only` selected none of them.
+fn run_kernels(
+    options: &Options,
+    rt: &rt_wasm::RtModule,
+) -> Result<(Option<Prepare>, Vec<WorkloadResult>), String> {
+    if !WORKLOADS.iter().any(|w| selected(options, w.name)) {
+        return Ok((None, Vec::new()));
+    }
     let path = workloads_path();
     let wasm = std::fs::read(&path)
         .map_err(|e| format!("{}: {e} (build it: `make bench-workloads`)", path.display()))?;
@@ -236,8 +287,7 @@ fn run_workloads(options: &Options) -> Result<(Prepare, Vec<WorkloadResult>), St
 
     let engine = wasmtime::Engine::default();
     let (mut a, wasmtime_compile) = Wasmtime::new(&engine, &wasm)?;
-    let rt = rt_wasm::RtModule::new(&dist_dir().join("chiwawa-rt.wasm"))?;
-    let (mut b, rt_load_instantiate) = RtWasm::new(&rt, &wasm, &image)?;
+    let (mut b, rt_load_instantiate) = RtWasm::new(rt, &wasm, &image)?;
     let (mut c, native_load_instantiate) = Native::new(&wasm, &image)?;
     let (mut d, wasmi_compile) = Wasmi::new(&wasm)?;
     let prepare = Prepare {
@@ -255,10 +305,8 @@ fn run_workloads(options: &Options) -> Result<(Prepare, Vec<WorkloadResult>), St
 
     let mut results = Vec::new();
     for w in WORKLOADS {
-        if let Some(only) = &options.only {
-            if !only.iter().any(|o| o == w.name) {
-                continue;
-            }
+        if !selected(options, w.name) {
+            continue;
         }
         let n = if options.quick { w.quick_n } else { w.n };
         let runners: [&mut dyn Runner; 4] = [&mut a, &mut b, &mut c, &mut d];
@@ -287,12 +335,21 @@ fn run_workloads(options: &Options) -> Result<(Prepare, Vec<WorkloadResult>), St
         results.push(WorkloadResult {
             name: w.name,
             what: w.what,
-            n,
-            result: answers[0].1,
+            size: Size::N(n),
+            answer: Answer::Value(answers[0].1),
             mismatch,
             stats: stats.try_into().expect("four engines"),
+            setup: None,
         });
     }
+    Ok((Some(prepare), results))
+}
+
+/// The kernels, then the programs.
+fn run_workloads(options: &Options) -> Result<(Option<Prepare>, Vec<WorkloadResult>), String> {
+    let rt = rt_wasm::RtModule::new(&dist_dir().join("chiwawa-rt.wasm"))?;
+    let (prepare, mut results) = run_kernels(options, &rt)?;
+    results.extend(programs::run_programs(options, &rt)?);
     eprintln!();
     Ok((prepare, results))
 }
@@ -311,7 +368,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    report::print_workloads(&prepare, &results);
+    report::print_workloads(prepare.as_ref(), &results);
     let startup = if options.startup {
         match startup::measure(&options) {
             Ok(rows) => {
@@ -326,7 +383,7 @@ fn main() {
     } else {
         Vec::new()
     };
-    if let Err(e) = report::write(&options, &prepare, &results, &startup) {
+    if let Err(e) = report::write(&options, prepare.as_ref(), &results, &startup) {
         eprintln!("bench: error: {e}");
         std::process::exit(1);
     }

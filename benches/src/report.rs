@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Value};
 
 use crate::startup::StartupRow;
-use crate::{Options, Prepare, Stat, WorkloadResult, ENGINES};
+use crate::{Answer, Options, Prepare, Size, Stat, WorkloadResult, ENGINES};
 
 /// Ratios shown per workload: (numerator, denominator) engine indices.
 const RATIOS: [(&str, usize, usize); 3] = [("b/a", 1, 0), ("c/d", 2, 3), ("b/c", 1, 2)];
@@ -31,6 +31,36 @@ fn geomeans(results: &[WorkloadResult]) -> [f64; 3] {
     RATIOS.map(|(_, num, den)| geomean(results.iter().map(|r| ratio(r, num, den))))
 }
 
+/// The geometric means over the kernels and over the programs, when both kinds ran.
+fn geomeans_by_kind(results: &[WorkloadResult]) -> Option<[(&'static str, [f64; 3]); 2]> {
+    let (programs, kernels): (Vec<&WorkloadResult>, Vec<&WorkloadResult>) =
+        results.iter().partition(|r| r.setup.is_some());
+    if programs.is_empty() || kernels.is_empty() {
+        return None;
+    }
+    let of = |set: &[&WorkloadResult]| {
+        RATIOS.map(|(_, num, den)| geomean(set.iter().map(|r| ratio(r, num, den))))
+    };
+    Some([("kernels", of(&kernels)), ("programs", of(&programs))])
+}
+
+fn size_text(size: Size) -> String {
+    match size {
+        Size::N(n) => n.to_string(),
+        Size::Args(n) => n.to_string(),
+    }
+}
+
+fn answer_text(answer: Answer) -> String {
+    match answer {
+        Answer::Value(v) => v.to_string(),
+        Answer::Exit {
+            status,
+            stdout_bytes,
+        } => format!("exit {status}, {stdout_bytes} B"),
+    }
+}
+
 fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
@@ -44,29 +74,61 @@ fn cell(s: &Stat) -> String {
     }
 }
 
-pub fn print_workloads(p: &Prepare, results: &[WorkloadResult]) {
-    println!();
-    println!(
-        "workload module: {} bytes, code section {} bytes; image {} bytes ({:.2}x code)",
-        p.wasm_bytes,
-        p.code_bytes,
-        p.image_bytes,
-        p.image_bytes as f64 / p.code_bytes as f64
-    );
-    println!(
-        "one-time costs: (a) wasmtime compile {:.2} ms | translate {:.2} ms (min {:.2}) | \
-         (b) load+instantiate in chiwawa-rt.wasm {:.2} ms (chiwawa-rt.wasm, {} bytes, compiled \
-         by wasmtime in {:.0} ms) | (c) native load+instantiate {:.2} ms | (d) wasmi eager \
-         compile {:.2} ms",
-        ms(p.wasmtime_compile),
-        p.translate.median,
-        p.translate.min,
-        ms(p.rt_load_instantiate),
-        p.rt_bytes,
-        ms(p.rt_compile),
-        ms(p.native_load_instantiate),
-        ms(p.wasmi_compile),
-    );
+pub fn print_workloads(p: Option<&Prepare>, results: &[WorkloadResult]) {
+    if let Some(p) = p {
+        println!();
+        println!(
+            "workload module: {} bytes, code section {} bytes; image {} bytes ({:.2}x code)",
+            p.wasm_bytes,
+            p.code_bytes,
+            p.image_bytes,
+            p.image_bytes as f64 / p.code_bytes as f64
+        );
+        println!(
+            "one-time costs: (a) wasmtime compile {:.2} ms | translate {:.2} ms (min {:.2}) | \
+             (b) load+instantiate in chiwawa-rt.wasm {:.2} ms (chiwawa-rt.wasm, {} bytes, \
+             compiled by wasmtime in {:.0} ms) | (c) native load+instantiate {:.2} ms | (d) wasmi \
+             eager compile {:.2} ms",
+            ms(p.wasmtime_compile),
+            p.translate.median,
+            p.translate.min,
+            ms(p.rt_load_instantiate),
+            p.rt_bytes,
+            ms(p.rt_compile),
+            ms(p.native_load_instantiate),
+            ms(p.wasmi_compile),
+        );
+    }
+    let programs: Vec<&WorkloadResult> = results.iter().filter(|r| r.setup.is_some()).collect();
+    if !programs.is_empty() {
+        println!();
+        println!(
+            "programs, run as WASI commands (_start) with stdout and stderr captured; a run of (a) \
+             and (d) instantiates the precompiled module and runs it; a run of (b) is \
+             `chiwawa-rt.wasm IMAGE ARGS` (read, check, verify, instantiate, run) and of (c) the \
+             same natively after the read, so (b) and (c) include the image's load shown here:"
+        );
+        for r in &programs {
+            let Some(s) = &r.setup else { continue };
+            println!(
+                "  {:<9} {} {}: {} bytes, code {} bytes, image {} bytes ({:.2}x code); \
+                 (a) wasmtime compile {:.1} ms | translate {:.1} ms | load (check + verify) \
+                 (b) {:.1} ms, (c) {:.1} ms | (d) wasmi eager compile {:.1} ms",
+                r.name,
+                r.what,
+                format_args!("[{}]", s.args),
+                s.wasm_bytes,
+                s.code_bytes,
+                s.image_bytes,
+                s.image_bytes as f64 / s.code_bytes as f64,
+                ms(s.wasmtime_compile),
+                ms(s.translate),
+                ms(s.rt_load),
+                ms(s.native_load),
+                ms(s.wasmi_compile),
+            );
+        }
+    }
     println!();
     println!("execution, ms: median (min) of the runs; ratios of medians");
     print!("{:<8} {:>10} {:>20}", "workload", "n", "result");
@@ -79,7 +141,12 @@ pub fn print_workloads(p: &Prepare, results: &[WorkloadResult]) {
     }
     println!();
     for r in results {
-        print!("{:<8} {:>10} {:>20}", r.name, r.n, r.result);
+        print!(
+            "{:<8} {:>10} {:>20}",
+            r.name,
+            size_text(r.size),
+            answer_text(r.answer)
+        );
         for s in &r.stats {
             print!(" {:>20}", cell(s));
         }
@@ -99,6 +166,16 @@ pub fn print_workloads(p: &Prepare, results: &[WorkloadResult]) {
         print!(" {g:>7.2}");
     }
     println!();
+    for (kind, means) in geomeans_by_kind(results).into_iter().flatten() {
+        print!("{:<8} {:>10} {:>20}", "", "", kind);
+        for _ in ENGINES {
+            print!(" {:>20}", "");
+        }
+        for g in means {
+            print!(" {g:>7.2}");
+        }
+        println!();
+    }
 }
 
 fn truncate(s: &str, n: usize) -> &str {
@@ -108,53 +185,62 @@ fn truncate(s: &str, n: usize) -> &str {
 pub fn print_startup(rows: &[StartupRow]) {
     println!();
     println!(
-        "start-up, ms: median (min). In chiwawa-rt.wasm on wasmtime, timed by the host around \
-         cw_load (checks + verify) and cw_instantiate; copy-in is writing the image into the \
-         runtime's memory"
+        "start-up, ms: median (min). chiwawa: measured inside chiwawa-rt.wasm on wasmtime (the \
+         guest's monotonic clock from the runtime's main to the guest's first instruction: read \
+         file, check = header + checksum + bytecheck, verify, instantiate), eager = all code \
+         verified at load, lazy = each function on first entry (the default)"
     );
     println!(
-        "{:<24} {:>9} {:>9} {:>6} {:>18} {:>18} {:>14} {:>18} {:>9} {:>18} {:>18}",
+        "{:<24} {:>8} {:>8} {:>17} {:>17} {:>17} {:>17} {:>8} {:>8}",
         "module",
         "code MB",
         "image MB",
-        "img/c",
         "translate",
         "wasmtime compile",
-        "copy-in",
-        "rt.wasm load+inst",
-        "ms/MB",
-        "  (load, inst)",
-        "native load+inst"
+        "rt.wasm eager",
+        "rt.wasm lazy",
+        "eager/MB",
+        "lazy/MB",
     );
     for r in rows {
         println!(
-            "{:<24} {:>9.3} {:>9.3} {:>6.2} {:>18} {:>18} {:>14} {:>18} {:>9.2} {:>18} {:>18}",
+            "{:<24} {:>8.3} {:>8.3} {:>17} {:>17} {:>17} {:>17} {:>8.2} {:>8.2}",
             r.name,
             r.code_mb(),
             r.image_bytes as f64 / 1e6,
-            r.image_bytes as f64 / r.code_bytes as f64,
             cell(&r.translate),
             cell(&r.wasmtime_compile),
-            cell(&r.copy_in),
-            cell(&r.rt_total),
-            r.rt_total.median / r.code_mb(),
-            format!("{:.2}, {:.2}", r.rt_load.median, r.rt_instantiate.median),
-            cell(&r.native_total),
+            cell(&r.eager.total),
+            cell(&r.lazy.total),
+            r.per_mb(&r.eager.total),
+            r.per_mb(&r.lazy.total),
         );
     }
     println!();
-    println!("per MB of code section (medians):");
+    println!("inside chiwawa-rt.wasm, ms per MB of code section (medians): read + check + verify + instantiate [+ entry verify] = total");
     for r in rows {
-        let mb = r.code_mb();
+        for (mode, p) in [("eager", &r.eager), ("lazy", &r.lazy)] {
+            println!(
+                "  {:<24} {mode:<5} {:>6.2} + {:>6.2} + {:>6.2} + {:>6.2} [+ {:>5.2}] = {:>6.2} ms/MB",
+                r.name,
+                r.per_mb(&p.read),
+                r.per_mb(&p.check),
+                r.per_mb(&p.verify),
+                r.per_mb(&p.instantiate),
+                r.per_mb(&p.verify_entry),
+                r.per_mb(&p.total),
+            );
+        }
         println!(
-            "  {:<24} translate {:>8.1} ms/MB ({:.1} MB/s)  wasmtime compile {:>8.1} ms/MB  \
-             rt.wasm load+inst {:>6.2} ms/MB  native load+inst {:>6.2} ms/MB",
+            "  {:<24} translate {:>8.1} ms/MB ({:.1} MB/s), wasmtime compile {:>8.1} ms/MB, \
+             cw_load+cw_instantiate (host-timed) {:>6.2} ms/MB, native chiwawa load+inst {:>6.2} \
+             ms/MB",
             r.name,
-            r.translate.median / mb,
-            mb / (r.translate.median / 1e3),
-            r.wasmtime_compile.median / mb,
-            r.rt_total.median / mb,
-            r.native_total.median / mb,
+            r.per_mb(&r.translate),
+            r.code_mb() / (r.translate.median / 1e3),
+            r.per_mb(&r.wasmtime_compile),
+            r.per_mb(&r.cw_total),
+            r.per_mb(&r.native_total),
         );
     }
 }
@@ -194,9 +280,24 @@ fn today() -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+fn setup_json(r: &WorkloadResult) -> Value {
+    match &r.setup {
+        None => Value::Null,
+        Some(s) => json!({
+            "args": s.args, "wasm_bytes": s.wasm_bytes, "code_bytes": s.code_bytes,
+            "image_bytes": s.image_bytes,
+            "wasmtime_compile_ms": ms(s.wasmtime_compile),
+            "translate_ms": ms(s.translate),
+            "rt_wasm_load_ms": ms(s.rt_load),
+            "native_load_ms": ms(s.native_load),
+            "wasmi_compile_ms": ms(s.wasmi_compile),
+        }),
+    }
+}
+
 pub fn to_json(
     options: &Options,
-    p: &Prepare,
+    p: Option<&Prepare>,
     results: &[WorkloadResult],
     startup: &[StartupRow],
 ) -> Value {
@@ -215,9 +316,24 @@ pub fn to_json(
             for (name, num, den) in RATIOS {
                 ratios.insert(name.to_string(), json!(ratio(r, num, den)));
             }
+            let (kind, size, result) = match (r.size, r.answer) {
+                (Size::N(n), Answer::Value(v)) => ("kernel", json!(n), json!(v)),
+                (size, answer) => (
+                    "program",
+                    json!(size_text(size)),
+                    match answer {
+                        Answer::Value(v) => json!(v),
+                        Answer::Exit {
+                            status,
+                            stdout_bytes,
+                        } => json!({ "exit": status, "stdout_bytes": stdout_bytes }),
+                    },
+                ),
+            };
             json!({
-                "name": r.name, "what": r.what, "n": r.n, "result": r.result,
+                "name": r.name, "kind": kind, "what": r.what, "n": size, "result": result,
                 "mismatch": r.mismatch, "times": times, "ratios": ratios,
+                "program": setup_json(r),
             })
         })
         .collect();
@@ -225,6 +341,38 @@ pub fn to_json(
     for ((name, _, _), g) in RATIOS.iter().zip(geomeans(results)) {
         geo.insert(name.to_string(), json!(g));
     }
+    let mut geo_by_kind = serde_json::Map::new();
+    for (kind, means) in geomeans_by_kind(results).into_iter().flatten() {
+        let mut m = serde_json::Map::new();
+        for ((name, _, _), g) in RATIOS.iter().zip(means) {
+            m.insert(name.to_string(), json!(g));
+        }
+        geo_by_kind.insert(kind.to_string(), Value::Object(m));
+    }
+    let workload_module = match p {
+        None => Value::Null,
+        Some(p) => json!({
+            "wasm_bytes": p.wasm_bytes, "code_bytes": p.code_bytes, "image_bytes": p.image_bytes,
+            "wasmtime_compile_ms": ms(p.wasmtime_compile),
+            "translate": stat_json(&p.translate),
+            "rt_wasm_load_instantiate_ms": ms(p.rt_load_instantiate),
+            "native_load_instantiate_ms": ms(p.native_load_instantiate),
+            "wasmi_compile_ms": ms(p.wasmi_compile),
+            "chiwawa_rt_wasm_bytes": p.rt_bytes,
+            "chiwawa_rt_wasm_compile_ms": ms(p.rt_compile),
+        }),
+    };
+    let phases = |r: &StartupRow, p: &crate::startup::GuestPhases| {
+        json!({
+            "read": stat_json(&p.read),
+            "check": stat_json(&p.check),
+            "verify": stat_json(&p.verify),
+            "instantiate": stat_json(&p.instantiate),
+            "verify_entry": stat_json(&p.verify_entry),
+            "total": stat_json(&p.total),
+            "total_ms_per_mb": r.per_mb(&p.total),
+        })
+    };
     let startup: Value = startup
         .iter()
         .map(|r| {
@@ -235,11 +383,10 @@ pub fn to_json(
                 "translate": stat_json(&r.translate),
                 "translate_mb_per_s": r.code_mb() / (r.translate.median / 1e3),
                 "wasmtime_compile": stat_json(&r.wasmtime_compile),
-                "rt_wasm_copy_in": stat_json(&r.copy_in),
-                "rt_wasm_load": stat_json(&r.rt_load),
-                "rt_wasm_instantiate": stat_json(&r.rt_instantiate),
-                "rt_wasm_load_instantiate": stat_json(&r.rt_total),
-                "rt_wasm_ms_per_mb": r.rt_total.median / r.code_mb(),
+                "wasmtime_compile_ms_per_mb": r.per_mb(&r.wasmtime_compile),
+                "rt_wasm_in_guest_eager": phases(r, &r.eager),
+                "rt_wasm_in_guest_lazy": phases(r, &r.lazy),
+                "rt_wasm_cw_load_instantiate": stat_json(&r.cw_total),
                 "native_load_instantiate": stat_json(&r.native_total),
             })
         })
@@ -250,18 +397,10 @@ pub fn to_json(
         "runs": options.runs,
         "quick": options.quick,
         "engines": engines,
-        "workload_module": {
-            "wasm_bytes": p.wasm_bytes, "code_bytes": p.code_bytes, "image_bytes": p.image_bytes,
-            "wasmtime_compile_ms": ms(p.wasmtime_compile),
-            "translate": stat_json(&p.translate),
-            "rt_wasm_load_instantiate_ms": ms(p.rt_load_instantiate),
-            "native_load_instantiate_ms": ms(p.native_load_instantiate),
-            "wasmi_compile_ms": ms(p.wasmi_compile),
-            "chiwawa_rt_wasm_bytes": p.rt_bytes,
-            "chiwawa_rt_wasm_compile_ms": ms(p.rt_compile),
-        },
+        "workload_module": workload_module,
         "workloads": workloads,
         "geomean": geo,
+        "geomean_by_kind": geo_by_kind,
         "startup": startup,
     })
 }
@@ -390,7 +529,7 @@ pub fn to_svg(results: &[WorkloadResult], date: &str) -> String {
 
 pub fn write(
     options: &Options,
-    p: &Prepare,
+    p: Option<&Prepare>,
     results: &[WorkloadResult],
     startup: &[StartupRow],
 ) -> Result<(), String> {
