@@ -189,14 +189,7 @@ impl FuncTranslator<'_> {
 
     fn emit(&mut self, op: Op, operands: &[u32]) {
         debug_assert!(
-            op == Op::BrTable
-                || op
-                    .info()
-                    .operands
-                    .iter()
-                    .map(|k| k.words().unwrap_or(0))
-                    .sum::<usize>()
-                    == operands.len(),
+            op == Op::BrTable || op.info().fixed_words() == Some(1 + operands.len()),
             "{op:?}"
         );
         self.code.push(op as u32);
@@ -416,11 +409,10 @@ impl FuncTranslator<'_> {
     fn last_producer(&self, pos: usize, op: Op) -> Option<usize> {
         let word = self.last_dst?;
         let start = word.checked_sub(1)?;
-        let words = 1 + op.info().operands.len();
         let fits = self.stack[pos] == Entry::Temp
             && self.code[word] == self.slot(pos)
             && self.code[start] == op as u32
-            && self.code.len() == start + words;
+            && Some(self.code.len() - start) == op.info().fixed_words();
         fits.then_some(start)
     }
 
