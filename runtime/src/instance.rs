@@ -135,6 +135,8 @@ impl Store {
             }
         }
 
+        self.funcs.reserve(module.funcs.len());
+        inst.funcs.reserve(module.funcs.len());
         for (i, f) in module.funcs.iter().enumerate() {
             let type_id = inst.types[f.ty.to_native() as usize];
             let entry = WasmEntry {

@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use chiwawa_cache::{Cache, Inputs, Lookup};
-use chiwawa_format::{valtype, AlignedVec, LoadedImage};
+use chiwawa_format::{valtype, ImageBuf, LoadedImage};
 use chiwawa_runtime::wasi::{self, WasiCtx};
 use chiwawa_runtime::{
     CheckedImage, Extern, InstantiateError, LoadError, Store, Trap, TrapKind, Val, VerifyMode,
@@ -265,10 +265,10 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
 }
 
 /// Reads the image file into an aligned buffer, ready to be checked in place.
-fn read_file(path: &str) -> Result<AlignedVec<16>, Stop> {
+fn read_file(path: &str) -> Result<ImageBuf, Stop> {
     // Read the whole image first and close the file (on return from `read`) before the guest
     // starts, so the guest sees exactly the descriptors the host gave the runtime.
-    let read = || -> io::Result<AlignedVec<16>> {
+    let read = || -> io::Result<ImageBuf> {
         let mut file = std::fs::File::open(path)?;
         let len = file.metadata().map(|m| m.len()).unwrap_or(0);
         chiwawa_format::read_aligned(&mut file, len)

@@ -22,33 +22,82 @@ pub const MAX_PAGES: u32 = 65536;
 struct Chunk([u8; 16]);
 
 /// A linear memory.
+///
+/// Its pages are zero without being written: instantiating a module must not touch every page of
+/// its memory (in a Wasm host the first touch of a fresh page of the runtime's own memory is the
+/// expensive part of zero-filling it, and a guest rarely uses all of its initial memory at once).
+/// Natively `alloc_zeroed` gives fresh zero pages from the system for a large memory. In a Wasm
+/// host the allocator zero-fills (wasi-libc's `calloc` cannot tell fresh pages), so the pages
+/// come straight from `memory.grow`, which the Wasm spec defines as zero (see [`fresh`]).
 pub struct Memory {
-    chunks: Vec<Chunk>,
+    /// The memory's bytes, cached from `storage` (see [`Memory::sync`]) so that `bytes` and
+    /// `bytes_mut` are two loads: `len` initialised bytes at `base`, owned by `storage`.
+    base: *mut u8,
+    len: usize,
+    storage: Storage,
     pub max_pages: Option<u32>,
+}
+
+enum Storage {
+    /// Chunks from the global allocator.
+    Heap(Vec<Chunk>),
+    /// Pages the runtime grew its own linear memory by for this memory alone.
+    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+    Grown(fresh::Pages),
 }
 
 impl Memory {
     pub fn new(min_pages: u32, max_pages: Option<u32>) -> Result<Memory, TrapKind> {
-        let mut memory = Memory {
-            chunks: Vec::new(),
-            max_pages,
-        };
-        if memory.grow(min_pages).is_none() {
+        if min_pages > max_pages.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
             return Err(TrapKind::OutOfMemory);
         }
+        let storage = Memory::initial_storage(min_pages).ok_or(TrapKind::OutOfMemory)?;
+        let mut memory = Memory {
+            base: std::ptr::null_mut(),
+            len: 0,
+            storage,
+            max_pages,
+        };
+        memory.sync();
         Ok(memory)
     }
 
+    /// `pages` zero pages: fresh pages of the runtime's memory in a Wasm host (see [`fresh`]).
+    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+    fn initial_storage(pages: u32) -> Option<Storage> {
+        if pages == 0 {
+            return Some(Storage::Heap(Vec::new()));
+        }
+        fresh::Pages::take(pages).map(Storage::Grown)
+    }
+
+    /// `pages` zero pages from `alloc_zeroed`.
+    #[cfg(not(all(target_family = "wasm", not(target_feature = "atomics"))))]
+    fn initial_storage(pages: u32) -> Option<Storage> {
+        zeroed_chunks(pages as usize * (PAGE_SIZE / 16)).map(Storage::Heap)
+    }
+
+    /// Re-reads `base` and `len` from `storage`, after every change to it.
+    fn sync(&mut self) {
+        (self.base, self.len) = match &mut self.storage {
+            // `as_mut_ptr` creates no reference to the elements, and stays valid until the
+            // vector reallocates, which only `grow` does, and it calls `sync` after.
+            Storage::Heap(chunks) => (chunks.as_mut_ptr().cast::<u8>(), chunks.len() * 16),
+            #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+            Storage::Grown(pages) => (pages.as_mut_ptr(), pages.len()),
+        };
+    }
+
     pub fn pages(&self) -> u32 {
-        (self.chunks.len() * 16 / PAGE_SIZE) as u32
+        (self.len / PAGE_SIZE) as u32
     }
 
     pub fn len(&self) -> usize {
-        self.chunks.len() * 16
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
+        self.len == 0
     }
 
     /// Grows by `delta` pages; returns the old size in pages, or `None` (memory.grow's -1).
@@ -58,22 +107,145 @@ impl Memory {
         if new > self.max_pages.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
             return None;
         }
+        if delta == 0 {
+            return Some(old);
+        }
         let chunks = new as usize * (PAGE_SIZE / 16);
-        let extra = chunks - self.chunks.len();
-        self.chunks.try_reserve_exact(extra).ok()?;
-        self.chunks.resize(chunks, Chunk([0; 16]));
+        match &mut self.storage {
+            Storage::Heap(v) => {
+                v.try_reserve_exact(chunks - v.len()).ok()?;
+                v.resize(chunks, Chunk([0; 16]));
+            }
+            #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+            Storage::Grown(pages) => {
+                let moved = !pages.grow_in_place(delta);
+                if moved {
+                    // Something was allocated after these pages: from now on the memory lives on
+                    // the heap, as a natively allocated one does (its old pages stay unused).
+                    let mut v = Vec::new();
+                    v.try_reserve_exact(chunks).ok()?;
+                    v.extend(
+                        self.bytes()
+                            .chunks_exact(16)
+                            .map(|c| Chunk(c.try_into().expect("16 bytes"))),
+                    );
+                    v.resize(chunks, Chunk([0; 16]));
+                    self.storage = Storage::Heap(v);
+                }
+            }
+        }
+        self.sync();
         Some(old)
     }
 
     pub fn bytes(&self) -> &[u8] {
-        // SAFETY: `Chunk` is a plain 16-byte array with no padding, so the vector's storage is
-        // `len() * 16` initialised bytes; `u8` has alignment 1.
-        unsafe { std::slice::from_raw_parts(self.chunks.as_ptr().cast::<u8>(), self.len()) }
+        // SAFETY: `base` points to `len` initialised bytes owned by `storage` (`sync`'s
+        // invariant: a `Chunk` is a plain 16-byte array with no padding; fresh pages are zero),
+        // which nothing else borrows while `self` is borrowed.
+        unsafe { std::slice::from_raw_parts(self.base, self.len) }
     }
 
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`, and the borrow of `self` is exclusive.
-        unsafe { std::slice::from_raw_parts_mut(self.chunks.as_mut_ptr().cast::<u8>(), self.len()) }
+        unsafe { std::slice::from_raw_parts_mut(self.base, self.len) }
+    }
+}
+
+/// `n` zero chunks, from `alloc_zeroed` (fresh pages need no zero-fill); `None` when out of memory.
+#[cfg(not(all(target_family = "wasm", not(target_feature = "atomics"))))]
+fn zeroed_chunks(n: usize) -> Option<Vec<Chunk>> {
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<Chunk>(n).ok()?;
+    // SAFETY: `layout` has a non-zero size (n > 0).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Chunk>();
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `[Chunk; n]` (the
+    // layout `Vec<Chunk>` uses for capacity `n`), and its `n` chunks are initialised: all-zero
+    // bytes are a valid `Chunk`.
+    Some(unsafe { Vec::from_raw_parts(ptr, n, n) })
+}
+
+/// Pages of the runtime's own linear memory taken with `memory.grow`, for a guest memory.
+///
+/// Invariant of [`Pages`]: the `len` bytes at `start` are pages that `memory.grow` added to the
+/// runtime's linear memory for this `Pages` alone. Nothing else uses them: the global allocator
+/// only ever uses memory it grew itself (wasi-libc's `sbrk` and the `dlmalloc` crate hand out
+/// exactly the range their own `memory.grow` returned, and cope with memory grown by others, as
+/// an `sbrk` shared with other users must); and a `Pages` is never copied or given back (linear
+/// memory cannot shrink: a dropped `Pages` leaks its range, which is why only a memory's
+/// *initial* pages are taken so, and a memory that cannot grow in place moves to the heap).
+/// Single-threaded only (no `atomics`): nothing else grows the memory between our calls.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+mod fresh {
+    use super::PAGE_SIZE;
+    use core::arch::wasm32;
+
+    pub struct Pages {
+        /// Address of the first byte (a page boundary).
+        start: usize,
+        /// Length in bytes (whole pages).
+        len: usize,
+    }
+
+    /// The end of the runtime's linear memory, in bytes (a 4 GiB memory does not fit `usize`).
+    fn memory_end() -> u64 {
+        wasm32::memory_size(0) as u64 * PAGE_SIZE as u64
+    }
+
+    impl Pages {
+        /// Grows the runtime's memory by `pages` pages (zero, by the Wasm spec) and takes them.
+        pub fn take(pages: u32) -> Option<Pages> {
+            let len = (pages as usize).checked_mul(PAGE_SIZE)?;
+            let old = wasm32::memory_grow(0, pages as usize);
+            if old == usize::MAX {
+                return None;
+            }
+            Some(Pages {
+                start: old * PAGE_SIZE,
+                len,
+            })
+        }
+
+        pub fn len(&self) -> usize {
+            self.len
+        }
+
+        /// Grows these pages by `delta` pages if they end the runtime's memory: nothing was
+        /// allocated after them, so `memory.grow` appends right after them. `false` otherwise,
+        /// or when the runtime's memory cannot grow.
+        pub fn grow_in_place(&mut self, delta: u32) -> bool {
+            let Some(extra) = (delta as usize).checked_mul(PAGE_SIZE) else {
+                return false;
+            };
+            let Some(new_len) = self.len.checked_add(extra) else {
+                return false;
+            };
+            if self.start as u64 + self.len as u64 != memory_end() {
+                return false;
+            }
+            let old = wasm32::memory_grow(0, delta as usize);
+            if old == usize::MAX {
+                return false;
+            }
+            debug_assert_eq!(
+                old as u64 * PAGE_SIZE as u64,
+                self.start as u64 + self.len as u64
+            );
+            self.len = new_len;
+            true
+        }
+
+        /// The first byte: by the invariant, `len` bytes at it are ours alone, inside linear
+        /// memory and initialised (zero when grown, then written only through this pointer). The
+        /// address is exposed memory outside every Rust allocation, as an allocator's own pages
+        /// are.
+        pub fn as_mut_ptr(&mut self) -> *mut u8 {
+            std::ptr::with_exposed_provenance_mut(self.start)
+        }
     }
 }
 
@@ -325,5 +497,40 @@ pub(crate) fn func_name(instances: &[Instance], funcs: &[FuncInst], func: u32) -
                 Err(_) => format!("func[{index}]"),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memories_start_zero_and_grow_zero_keeping_their_bytes() {
+        let mut memory = Memory::new(2, Some(5)).unwrap();
+        assert_eq!((memory.pages(), memory.len()), (2, 2 * PAGE_SIZE));
+        assert!(memory.bytes().iter().all(|&b| b == 0));
+        assert_eq!(memory.bytes().as_ptr().align_offset(16), 0);
+        memory.bytes_mut()[7] = 1;
+        memory.bytes_mut()[2 * PAGE_SIZE - 1] = 2;
+        assert_eq!(memory.grow(0), Some(2));
+        assert_eq!(memory.grow(2), Some(2));
+        assert_eq!(memory.pages(), 4);
+        let bytes = memory.bytes();
+        assert_eq!((bytes[7], bytes[2 * PAGE_SIZE - 1]), (1, 2));
+        assert_eq!(bytes.iter().filter(|&&b| b != 0).count(), 2);
+        assert_eq!(memory.grow(2), None, "past the maximum");
+        assert_eq!(memory.grow(1), Some(4));
+        assert_eq!(memory.grow(u32::MAX), None);
+        assert_eq!(memory.pages(), 5);
+    }
+
+    #[test]
+    fn empty_and_impossible_memories() {
+        let mut memory = Memory::new(0, None).unwrap();
+        assert!(memory.is_empty() && memory.bytes().is_empty());
+        assert_eq!(memory.grow(1), Some(0));
+        assert!(memory.bytes().iter().all(|&b| b == 0));
+        assert!(Memory::new(3, Some(2)).is_err());
+        assert!(Memory::new(MAX_PAGES + 1, None).is_err());
     }
 }
