@@ -14,9 +14,13 @@
 //!   above their destinations, so the copies never clobber a value still to be read).
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
-use chiwawa_format::{Func, FuncType, Op, Operand};
-use wasmparser::{BlockType, FunctionBody, Operator};
+use chiwawa_format::{Func, FuncType, Op, Operand, OPS};
+use wasmparser::{
+    BinaryReaderError, BlockType, FrameKind, FrameStack, FuncValidator, FunctionBody, Operator,
+    VisitOperator, VisitSimdOperator, WasmModuleResources,
+};
 
 use crate::TranslateError;
 
@@ -64,6 +68,44 @@ impl Ctrl {
     }
 }
 
+/// A multiplicative hash for the constant map: its keys are 64-bit constants, and a map
+/// that lives for one function needs no protection against chosen collisions.
+#[derive(Default)]
+struct ConstHasher(u64);
+
+impl Hasher for ConstHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type ConstIndex = HashMap<u64, u32, BuildHasherDefault<ConstHasher>>;
+
+/// The buffers a function's translation works in, kept from one function to the next so that
+/// translating a module allocates per function only the code and constants it keeps.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    stack: Vec<Entry>,
+    ctrl: Vec<Ctrl>,
+    code: Vec<u32>,
+    consts: Vec<u64>,
+    const_index: ConstIndex,
+    /// Emptied fixup lists of closed blocks, for the next blocks.
+    fixup_pool: Vec<Vec<usize>>,
+    depths: Vec<u32>,
+    trampolines: Vec<(u32, u32)>,
+}
+
 struct FuncTranslator<'a> {
     types: &'a [FuncType],
     func_types: &'a [u32],
@@ -84,101 +126,377 @@ struct FuncTranslator<'a> {
     loops: usize,
     /// Constants read as slots (see `pop`), and where each value is.
     consts: Vec<u64>,
-    const_index: HashMap<u64, u32>,
+    const_index: ConstIndex,
+    fixup_pool: Vec<Vec<usize>>,
+    depths: Vec<u32>,
+    trampolines: Vec<(u32, u32)>,
 }
 
 /// Slot operands at or above this mark name constant `slot - CONST_MARK` until `relocate`
 /// gives the constants their place in the frame (real slots are far below it).
 const CONST_MARK: u32 = 1 << 31;
 
-/// Translates one function body into register code.
-pub fn translate_body(
-    types: &[FuncType],
-    func_types: &[u32],
-    ty: u32,
-    body: &FunctionBody<'_>,
-) -> Result<Func, TranslateError> {
-    let func_type = &types[ty as usize];
+/// Parameters plus declared locals of a body.
+fn count_locals(func_type: &FuncType, body: &FunctionBody<'_>) -> Result<u32, TranslateError> {
     let mut num_locals = func_type.params.len() as u64;
     for local in body.get_locals_reader()? {
         let (count, _) = local?;
         num_locals += count as u64;
     }
     // Validation bounds locals at 50,000 per function.
-    let num_locals =
-        u32::try_from(num_locals).map_err(|_| crate::unsupported("too many locals"))?;
-    let mut t = FuncTranslator {
-        types,
-        func_types,
-        num_locals,
-        stack: Vec::new(),
-        max_height: 0,
-        ctrl: vec![Ctrl {
-            kind: Kind::Function,
-            height: 0,
-            params: 0,
-            results: func_type.results.len(),
-            start: 0,
-            fixups: Vec::new(),
-            else_fixup: None,
-        }],
-        code: Vec::new(),
-        last_dst: None,
-        last_cmp: None,
-        dead: None,
-        loops: 0,
-        consts: Vec::new(),
-        const_index: HashMap::new(),
-    };
+    u32::try_from(num_locals).map_err(|_| crate::unsupported("too many locals"))
+}
+
+/// Translates one function body into register code (the body must be valid).
+pub fn translate_body(
+    types: &[FuncType],
+    func_types: &[u32],
+    ty: u32,
+    body: &FunctionBody<'_>,
+) -> Result<Func, TranslateError> {
+    let mut scratch = Scratch::default();
+    let num_locals = count_locals(&types[ty as usize], body)?;
+    let mut t = FuncTranslator::new(types, func_types, ty, num_locals, &mut scratch);
     let mut reader = body.get_operators_reader()?;
     while !reader.eof() {
         let op = reader.read()?;
-        t.operator(op)?;
+        t.operator(&op)?;
     }
-    // One slot of headroom: a call or return with no values names the slot just past the
-    // stack top as its base, and every slot operand must be inside the frame.
-    let frame_size =
-        num_locals as usize + t.consts.len() + t.max_height.max(func_type.results.len()) + 1;
-    let frame_size = u32::try_from(frame_size)
-        .ok()
-        .filter(|&f| f < CONST_MARK)
-        .ok_or_else(|| crate::unsupported("function frame too large"))?;
-    if !t.consts.is_empty() {
-        relocate(&mut t.code, num_locals, t.consts.len() as u32);
+    t.finish(ty, &mut scratch)
+}
+
+/// Validates one function body with `validator` and translates it in the same pass: every
+/// operator is decoded once, validated, and then translated, so the translator only ever sees
+/// operators the validator accepted.
+///
+/// The outer error is the validator's (the body is invalid), found and reported exactly as
+/// [`FuncValidator::validate`] does: the same reads of the same bytes, with the validator's
+/// control stack deciding what a byte means. The inner one says that a valid body cannot be
+/// translated; the body is still validated to its end first.
+pub(crate) fn validate_and_translate<R: WasmModuleResources>(
+    types: &[FuncType],
+    func_types: &[u32],
+    ty: u32,
+    body: &FunctionBody<'_>,
+    validator: &mut FuncValidator<R>,
+    scratch: &mut Scratch,
+) -> Result<Result<Func, TranslateError>, BinaryReaderError> {
+    let mut reader = body.get_binary_reader();
+    validator.read_locals(&mut reader)?;
+    reader.set_features(*validator.features());
+    let mut failed = None;
+    let num_locals = count_locals(&types[ty as usize], body).unwrap_or_else(|e| {
+        failed = Some(e);
+        0
+    });
+    let mut t = FuncTranslator::new(types, func_types, ty, num_locals, scratch);
+    while !reader.eof() {
+        let mut both = ValidateAndTranslate {
+            validator: validator.visitor(reader.original_position()),
+            translator: &mut t,
+            failed: &mut failed,
+        };
+        reader.visit_operator(&mut both)??;
     }
-    Ok(Func {
-        ty,
-        num_locals,
-        frame_size,
-        consts: t.consts,
-        code: t.code,
+    reader.finish_expression(&validator.visitor(reader.original_position()))?;
+    Ok(match failed {
+        None => t.finish(ty, scratch),
+        Some(e) => {
+            t.recycle(scratch);
+            Err(e)
+        }
     })
+}
+
+/// The visitor of [`validate_and_translate`]: it hands each operator to the validator and,
+/// once the validator accepted it, to the translator (until the translator fails). The
+/// validator's control stack is the decoder's, as in [`FuncValidator::validate`].
+struct ValidateAndTranslate<'t, 'f, V> {
+    validator: V,
+    translator: &'t mut FuncTranslator<'f>,
+    failed: &'t mut Option<TranslateError>,
+}
+
+impl<V> ValidateAndTranslate<'_, '_, V> {
+    /// Translates `op`. Inlined into each visitor method, where `op` is one known operator:
+    /// the most frequent ones go straight to their translation (what `operator` does for them
+    /// in reachable code), the others through `operator`.
+    #[inline(always)]
+    fn translate(&mut self, op: Operator<'_>) {
+        if self.failed.is_some() {
+            return;
+        }
+        // Dropped only on the way through `operator` below: the operators translated straight
+        // away own nothing, and the drop glue of `Operator` is a call that does not inline.
+        let op = std::mem::ManuallyDrop::new(op);
+        let t = &mut *self.translator;
+        if t.dead.is_none() {
+            use Operator as O;
+            match *op {
+                O::LocalGet { local_index } => return t.local_get(local_index),
+                O::LocalSet { local_index } => return t.set_local(local_index, false),
+                O::LocalTee { local_index } => return t.set_local(local_index, true),
+                O::I32Const { value } => return t.push_const(value as u32 as u64),
+                O::I32Load { memarg } => return t.load(Op::I32Load, memarg.offset),
+                O::I32Store { memarg } => return t.store(Op::I32Store, memarg.offset),
+                O::I32Add => return t.binary(Op::I32Add),
+                O::I32Sub => return t.binary(Op::I32Sub),
+                O::I32And => return t.binary(Op::I32And),
+                O::I32Eq => return t.binary(Op::I32Eq),
+                O::I32Ne => return t.binary(Op::I32Ne),
+                O::I32Eqz => return t.unary(Op::I32Eqz),
+                O::Call { function_index } => return t.call(function_index),
+                O::BrIf { relative_depth } => return t.br_if(relative_depth),
+                O::End => return t.end(),
+                O::Block { blockty } => return t.push_ctrl(Kind::Block, blockty),
+                O::Loop { blockty } => return t.push_ctrl(Kind::Loop, blockty),
+                O::Br { relative_depth } => {
+                    t.branch(relative_depth);
+                    return t.set_dead();
+                }
+                O::I32Load8U { memarg } => return t.load(Op::I32Load8U, memarg.offset),
+                O::I32Store8 { memarg } => return t.store(Op::I32Store8, memarg.offset),
+                O::I64Load { memarg } => return t.load(Op::I64Load, memarg.offset),
+                O::I64Store { memarg } => return t.store(Op::I64Store, memarg.offset),
+                O::I64Const { value } => return t.push_const(value as u64),
+                O::I32Or => return t.binary(Op::I32Or),
+                O::I32Xor => return t.binary(Op::I32Xor),
+                O::I32Shl => return t.binary(Op::I32Shl),
+                O::I32ShrU => return t.binary(Op::I32ShrU),
+                O::I32Mul => return t.binary(Op::I32Mul),
+                O::I32LtU => return t.binary(Op::I32LtU),
+                O::I32LtS => return t.binary(Op::I32LtS),
+                O::I32GtU => return t.binary(Op::I32GtU),
+                O::I32GtS => return t.binary(Op::I32GtS),
+                O::I32GeU => return t.binary(Op::I32GeU),
+                O::I32LeU => return t.binary(Op::I32LeU),
+                O::I64Add => return t.binary(Op::I64Add),
+                _ => {}
+            }
+        }
+        let result = t.operator(&op);
+        drop(std::mem::ManuallyDrop::into_inner(op));
+        if let Err(e) = result {
+            *self.failed = Some(e);
+        }
+    }
+}
+
+impl<V: FrameStack> FrameStack for ValidateAndTranslate<'_, '_, V> {
+    fn current_frame(&self) -> Option<FrameKind> {
+        self.validator.current_frame()
+    }
+}
+
+macro_rules! validate_and_translate_ops {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                self.validator.$visit($($($arg.clone()),*)?)?;
+                self.translate(Operator::$op $({ $($arg),* })?);
+                Ok(())
+            }
+        )*
+    };
+}
+
+macro_rules! validate_and_translate_simd_ops {
+    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
+        $(
+            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
+                // The validator decodes SIMD operators too (and rejects them: SIMD is not
+                // among the features), so a SIMD body fails as in `FuncValidator::validate`.
+                match self.validator.simd_visitor() {
+                    Some(v) => v.$visit($($($arg.clone()),*)?)?,
+                    None => unreachable!("the validator visits SIMD operators"),
+                }
+                self.translate(Operator::$op $({ $($arg),* })?);
+                Ok(())
+            }
+        )*
+    };
+}
+
+impl<'a, V> VisitOperator<'a> for ValidateAndTranslate<'_, '_, V>
+where
+    V: VisitOperator<'a, Output = wasmparser::Result<()>>,
+{
+    type Output = wasmparser::Result<()>;
+
+    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
+        Some(self)
+    }
+
+    wasmparser::for_each_visit_operator!(validate_and_translate_ops);
+}
+
+impl<'a, V> VisitSimdOperator<'a> for ValidateAndTranslate<'_, '_, V>
+where
+    V: VisitOperator<'a, Output = wasmparser::Result<()>>,
+{
+    wasmparser::for_each_visit_simd_operator!(validate_and_translate_simd_ops);
+}
+
+/// Per opcode: its length in words (0 when it has a `Targets` operand) and a mask of the
+/// operand words (bit `i` for word `1 + i`) that are slots.
+const SLOT_LAYOUT: [(u8, u32); OPS.len()] = slot_layout();
+
+const fn slot_layout() -> [(u8, u32); OPS.len()] {
+    let mut table = [(0u8, 0u32); OPS.len()];
+    let mut op = 0;
+    while op < OPS.len() {
+        let operands = OPS[op].operands;
+        let mut mask = 0u32;
+        let mut word = 0;
+        let mut i = 0;
+        let mut fixed = true;
+        while i < operands.len() {
+            match operands[i] {
+                Operand::Slot => {
+                    mask |= 1 << word;
+                    word += 1;
+                }
+                Operand::Imm64 => word += 2,
+                Operand::Targets => fixed = false,
+                _ => word += 1,
+            }
+            i += 1;
+        }
+        assert!(word < 32);
+        table[op] = (if fixed { 1 + word as u8 } else { 0 }, mask);
+        op += 1;
+    }
+    table
 }
 
 /// Places the constants between the locals and the stack: constant `k` (operand
 /// `CONST_MARK + k`) becomes slot `num_locals + k`, and every stack slot moves up by `count`.
 fn relocate(code: &mut [u32], num_locals: u32, count: u32) {
+    let fix = |s: u32| {
+        if s >= CONST_MARK {
+            num_locals + (s - CONST_MARK)
+        } else if s >= num_locals {
+            s + count
+        } else {
+            s
+        }
+    };
     let mut at = 0;
     while at < code.len() {
-        let op = Op::from_word(code[at]).expect("the translator emits only valid opcodes");
-        at += 1;
-        for kind in op.info().operands {
-            match kind {
-                Operand::Slot => {
-                    let s = code[at];
-                    code[at] = if s >= CONST_MARK {
-                        num_locals + (s - CONST_MARK)
-                    } else if s >= num_locals {
-                        s + count
-                    } else {
-                        s
-                    };
-                    at += 1;
+        let word = code[at] as usize;
+        debug_assert!(word < OPS.len(), "the translator emits only valid opcodes");
+        let (len, mut mask) = SLOT_LAYOUT[word];
+        if len == 0 {
+            // Variable length: walk the operands.
+            let op = Op::from_word(code[at]).expect("the translator emits only valid opcodes");
+            at += 1;
+            for kind in op.info().operands {
+                match kind {
+                    Operand::Slot => {
+                        code[at] = fix(code[at]);
+                        at += 1;
+                    }
+                    Operand::Targets => at += 1 + code[at] as usize,
+                    other => at += other.words().unwrap_or(1),
                 }
-                Operand::Targets => at += 1 + code[at] as usize,
-                other => at += other.words().unwrap_or(1),
             }
+            continue;
         }
+        while mask != 0 {
+            let i = at + 1 + mask.trailing_zeros() as usize;
+            code[i] = fix(code[i]);
+            mask &= mask - 1;
+        }
+        at += len as usize;
+    }
+}
+
+impl<'a> FuncTranslator<'a> {
+    /// A translator for a function of type `ty`, working in `scratch`'s buffers.
+    fn new(
+        types: &'a [FuncType],
+        func_types: &'a [u32],
+        ty: u32,
+        num_locals: u32,
+        scratch: &mut Scratch,
+    ) -> Self {
+        let mut ctrl = std::mem::take(&mut scratch.ctrl);
+        ctrl.clear();
+        let mut fixup_pool = std::mem::take(&mut scratch.fixup_pool);
+        let mut fixups = fixup_pool.pop().unwrap_or_default();
+        fixups.clear();
+        ctrl.push(Ctrl {
+            kind: Kind::Function,
+            height: 0,
+            params: 0,
+            results: types[ty as usize].results.len(),
+            start: 0,
+            fixups,
+            else_fixup: None,
+        });
+        let mut t = FuncTranslator {
+            types,
+            func_types,
+            num_locals,
+            stack: std::mem::take(&mut scratch.stack),
+            max_height: 0,
+            ctrl,
+            code: std::mem::take(&mut scratch.code),
+            last_dst: None,
+            last_cmp: None,
+            dead: None,
+            loops: 0,
+            consts: std::mem::take(&mut scratch.consts),
+            const_index: std::mem::take(&mut scratch.const_index),
+            fixup_pool,
+            depths: std::mem::take(&mut scratch.depths),
+            trampolines: std::mem::take(&mut scratch.trampolines),
+        };
+        t.stack.clear();
+        t.code.clear();
+        t.consts.clear();
+        t.const_index.clear();
+        t
+    }
+
+    /// The finished function (the body has been translated to its end); the buffers go back
+    /// to `scratch`.
+    fn finish(mut self, ty: u32, scratch: &mut Scratch) -> Result<Func, TranslateError> {
+        let num_locals = self.num_locals;
+        let results = self.types[ty as usize].results.len();
+        // One slot of headroom: a call or return with no values names the slot just past the
+        // stack top as its base, and every slot operand must be inside the frame.
+        let frame_size = num_locals as usize + self.consts.len() + self.max_height.max(results) + 1;
+        let frame_size = u32::try_from(frame_size)
+            .ok()
+            .filter(|&f| f < CONST_MARK)
+            .ok_or_else(|| crate::unsupported("function frame too large"));
+        let func = frame_size.map(|frame_size| {
+            if !self.consts.is_empty() {
+                relocate(&mut self.code, num_locals, self.consts.len() as u32);
+            }
+            Func {
+                ty,
+                num_locals,
+                frame_size,
+                consts: self.consts.to_vec(),
+                code: self.code.to_vec(),
+            }
+        });
+        self.recycle(scratch);
+        func
+    }
+
+    /// Gives the buffers back to `scratch`.
+    fn recycle(self, scratch: &mut Scratch) {
+        scratch.stack = self.stack;
+        scratch.ctrl = self.ctrl;
+        scratch.code = self.code;
+        scratch.consts = self.consts;
+        scratch.const_index = self.const_index;
+        scratch.fixup_pool = self.fixup_pool;
+        scratch.depths = self.depths;
+        scratch.trampolines = self.trampolines;
     }
 }
 
@@ -312,13 +630,15 @@ impl FuncTranslator<'_> {
             self.loops += 1;
         }
         self.last_dst = None;
+        let mut fixups = self.fixup_pool.pop().unwrap_or_default();
+        fixups.clear();
         self.ctrl.push(Ctrl {
             kind,
             height: self.stack.len() - params,
             params,
             results,
             start: self.code.len(),
-            fixups: Vec::new(),
+            fixups,
             else_fixup: None,
         });
     }
@@ -376,6 +696,7 @@ impl FuncTranslator<'_> {
             self.patch_fixups(&ctrl.fixups);
             let src = self.slot(0);
             self.emit(Op::Return, &[src, ctrl.results as u32]);
+            self.fixup_pool.push(ctrl.fixups);
             return;
         }
         for pos in ctrl.height..self.stack.len() {
@@ -386,6 +707,7 @@ impl FuncTranslator<'_> {
             self.code[word] = self.code.len() as u32;
         }
         self.patch_fixups(&ctrl.fixups);
+        self.fixup_pool.push(ctrl.fixups);
         self.stack.truncate(ctrl.height);
         for _ in 0..ctrl.results {
             self.push_temp();
@@ -635,9 +957,9 @@ impl FuncTranslator<'_> {
         }
     }
 
-    fn operator(&mut self, op: Operator<'_>) -> Result<(), TranslateError> {
+    fn operator(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
         if let Some(depth) = self.dead {
-            match op {
+            match *op {
                 Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
                     self.dead = Some(depth + 1);
                     return Ok(());
@@ -652,7 +974,7 @@ impl FuncTranslator<'_> {
             }
         }
         use Operator as O;
-        match op {
+        match *op {
             O::Nop => {}
             O::Unreachable => {
                 self.emit(Op::Unreachable, &[]);
@@ -695,33 +1017,22 @@ impl FuncTranslator<'_> {
                 self.branch(relative_depth);
                 self.set_dead();
             }
-            O::BrIf { relative_depth } => {
-                let cond = self.pop_cond();
-                let (arity, height) = self.label(relative_depth);
-                if self.in_place(arity, height) {
-                    let word = self.emit_branch(cond, true);
-                    self.jump_word(relative_depth, word);
-                } else {
-                    let skip = self.emit_branch(cond, false);
-                    self.branch(relative_depth);
-                    self.code[skip] = self.code.len() as u32;
-                }
-                self.last_dst = None;
-            }
-            O::BrTable { targets } => {
+            O::BrIf { relative_depth } => self.br_if(relative_depth),
+            O::BrTable { ref targets } => {
                 let index = self.pop();
-                let mut depths = Vec::with_capacity(targets.len() as usize + 1);
+                let mut depths = std::mem::take(&mut self.depths);
+                depths.clear();
                 for t in targets.targets() {
                     depths.push(t?);
                 }
                 depths.push(targets.default());
-                let mut operands = vec![index, depths.len() as u32];
-                operands.resize(2 + depths.len(), 0);
-                self.emit(Op::BrTable, &operands);
-                let first = self.code.len() - depths.len();
+                self.emit(Op::BrTable, &[index, depths.len() as u32]);
+                let first = self.code.len();
+                self.code.resize(first + depths.len(), 0);
                 // Targets whose values are in place jump straight to the label; the others go
                 // through a trampoline that copies the values first (one per distinct label).
-                let mut trampolines: Vec<(u32, u32)> = Vec::new();
+                let mut trampolines = std::mem::take(&mut self.trampolines);
+                trampolines.clear();
                 for (i, &depth) in depths.iter().enumerate() {
                     let (arity, height) = self.label(depth);
                     if self.in_place(arity, height) {
@@ -735,6 +1046,8 @@ impl FuncTranslator<'_> {
                         self.branch(depth);
                     }
                 }
+                self.depths = depths;
+                self.trampolines = trampolines;
                 self.set_dead();
             }
             O::Return => {
@@ -743,12 +1056,7 @@ impl FuncTranslator<'_> {
                 self.emit(Op::Return, &[src, n as u32]);
                 self.set_dead();
             }
-            O::Call { function_index } => {
-                let (params, results) = self.call_arity(function_index);
-                let base = self.args(params);
-                self.emit(Op::Call, &[function_index, base]);
-                self.call_results(params, results);
-            }
+            O::Call { function_index } => self.call(function_index),
             O::CallIndirect {
                 type_index,
                 table_index,
@@ -788,10 +1096,7 @@ impl FuncTranslator<'_> {
                 let dst = self.push_temp();
                 self.emit_result(Op::Select, &[dst, a, b, cond]);
             }
-            O::LocalGet { local_index } => {
-                self.stack.push(Entry::Local(local_index));
-                self.max_height = self.max_height.max(self.stack.len());
-            }
+            O::LocalGet { local_index } => self.local_get(local_index),
             O::LocalSet { local_index } => self.set_local(local_index, false),
             O::LocalTee { local_index } => self.set_local(local_index, true),
             O::GlobalGet { global_index } => {
@@ -900,15 +1205,41 @@ impl FuncTranslator<'_> {
                 self.emit(Op::TableInit, &[table, elem_index, d, s, n]);
             }
             O::ElemDrop { elem_index } => self.emit(Op::ElemDrop, &[elem_index]),
-            other => match numeric(&other) {
+            _ => match numeric(op) {
                 Some((op, 1)) => self.unary(op),
                 Some((op, _)) => self.binary(op),
                 None => {
-                    return Err(crate::unsupported(&format!("operator {other:?}")));
+                    return Err(crate::unsupported(&format!("operator {op:?}")));
                 }
             },
         }
         Ok(())
+    }
+
+    fn local_get(&mut self, local: u32) {
+        self.stack.push(Entry::Local(local));
+        self.max_height = self.max_height.max(self.stack.len());
+    }
+
+    fn br_if(&mut self, relative_depth: u32) {
+        let cond = self.pop_cond();
+        let (arity, height) = self.label(relative_depth);
+        if self.in_place(arity, height) {
+            let word = self.emit_branch(cond, true);
+            self.jump_word(relative_depth, word);
+        } else {
+            let skip = self.emit_branch(cond, false);
+            self.branch(relative_depth);
+            self.code[skip] = self.code.len() as u32;
+        }
+        self.last_dst = None;
+    }
+
+    fn call(&mut self, function_index: u32) {
+        let (params, results) = self.call_arity(function_index);
+        let base = self.args(params);
+        self.emit(Op::Call, &[function_index, base]);
+        self.call_results(params, results);
     }
 
     fn push_const(&mut self, value: u64) {

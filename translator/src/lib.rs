@@ -7,10 +7,16 @@
 mod func;
 
 use std::fmt;
+#[cfg(not(target_family = "wasm"))]
+use std::sync::Mutex;
 
 use chiwawa_format as format;
+use format::Func;
 use format::{ConstExpr, ConstOp, Module};
-use wasmparser::{ExternalKind, Parser, Payload, TypeRef, Validator, WasmFeatures};
+use wasmparser::{
+    ExternalKind, FuncToValidate, FuncValidatorAllocations, FunctionBody, Parser, Payload, TypeRef,
+    ValidPayload, Validator, ValidatorResources, WasmFeatures,
+};
 
 pub use func::translate_body;
 
@@ -80,137 +86,346 @@ pub fn translate(wasm: &[u8], options: &Options) -> Result<Vec<u8>, TranslateErr
 }
 
 /// Validates `wasm` and converts it into the image schema.
+///
+/// One pass over the module: each payload is validated, then converted. Function bodies are
+/// set aside and handled after the last payload, as `Validator::validate_all` does, each in
+/// one pass that validates and translates every operator. So the errors are the ones a full
+/// validation followed by a translation would give: a malformed or invalid module is reported
+/// as such (the first error `validate_all` finds), and only a valid one can be `Unsupported`
+/// (the first thing, in module order, the image cannot express).
 pub fn translate_module(wasm: &[u8]) -> Result<Module, TranslateError> {
-    Validator::new_with_features(wasm_features()).validate_all(wasm)?;
+    let mut validator = Validator::new_with_features(wasm_features());
+    let mut parser = Parser::new(0);
+    parser.set_features(wasm_features());
     let mut m = Module::default();
-    let mut num_imported_funcs = 0u32;
-    for payload in Parser::new(0).parse_all(wasm) {
-        match payload? {
-            Payload::TypeSection(reader) => {
-                for group in reader.into_iter_err_on_gc_types() {
-                    let ty = group?;
-                    m.types.push(format::FuncType {
-                        params: ty.params().iter().map(|t| valtype(*t)).collect(),
-                        results: ty.results().iter().map(|t| valtype(*t)).collect(),
-                    });
+    // The first payload the image cannot express: its index and why.
+    let mut unsupported: Option<(usize, TranslateError)> = None;
+    let mut bodies = Vec::new();
+    for (index, payload) in parser.parse_all(wasm).enumerate() {
+        let payload = payload?;
+        match validator.payload(&payload)? {
+            ValidPayload::Func(func, body) => bodies.push((index, func, body)),
+            _ if unsupported.is_some() => {}
+            _ => {
+                if let Err(e) = convert(&mut m, payload) {
+                    unsupported = Some((index, e));
                 }
             }
-            Payload::ImportSection(reader) => {
-                for import in reader.into_imports() {
-                    let import = import?;
-                    let kind = match import.ty {
-                        TypeRef::Func(ty) => {
-                            m.func_types.push(ty);
-                            num_imported_funcs += 1;
-                            format::ImportKind::Func(ty)
-                        }
-                        TypeRef::Table(t) => format::ImportKind::Table(table_type(&t)?),
-                        TypeRef::Memory(t) => format::ImportKind::Memory(memory_type(&t)?),
-                        TypeRef::Global(g) => format::ImportKind::Global(global_type(&g)),
-                        TypeRef::Tag(_) => return Err(unsupported("exception tags")),
-                        TypeRef::FuncExact(_) => return Err(unsupported("exact function imports")),
-                    };
-                    m.imports.push(format::Import {
-                        module: import.module.to_string(),
-                        name: import.name.to_string(),
-                        kind,
-                    });
-                }
-            }
-            Payload::FunctionSection(reader) => {
-                for ty in reader {
-                    m.func_types.push(ty?);
-                }
-            }
-            Payload::TableSection(reader) => {
-                for table in reader {
-                    let table = table?;
-                    if !matches!(table.init, wasmparser::TableInit::RefNull) {
-                        return Err(unsupported("table initializer expressions"));
-                    }
-                    m.tables.push(table_type(&table.ty)?);
-                }
-            }
-            Payload::MemorySection(reader) => {
-                for memory in reader {
-                    m.memories.push(memory_type(&memory?)?);
-                }
-            }
-            Payload::GlobalSection(reader) => {
-                for global in reader {
-                    let global = global?;
-                    m.globals.push(format::Global {
-                        ty: global_type(&global.ty),
-                        init: const_expr(&global.init_expr)?,
-                    });
-                }
-            }
-            Payload::ExportSection(reader) => {
-                for export in reader {
-                    let export = export?;
-                    let kind = match export.kind {
-                        ExternalKind::Func => format::extern_kind::FUNC,
-                        ExternalKind::Table => format::extern_kind::TABLE,
-                        ExternalKind::Memory => format::extern_kind::MEMORY,
-                        ExternalKind::Global => format::extern_kind::GLOBAL,
-                        _ => return Err(unsupported("exported tags")),
-                    };
-                    m.exports.push(format::Export {
-                        name: export.name.to_string(),
-                        kind,
-                        index: export.index,
-                    });
-                }
-            }
-            Payload::StartSection { func, .. } => m.start = Some(func),
-            Payload::ElementSection(reader) => {
-                for elem in reader {
-                    m.elems.push(element(elem?)?);
-                }
-            }
-            Payload::DataSection(reader) => {
-                for data in reader {
-                    let data = data?;
-                    let mode = match data.kind {
-                        wasmparser::DataKind::Passive => format::DataMode::Passive,
-                        wasmparser::DataKind::Active {
-                            memory_index,
-                            offset_expr,
-                        } => format::DataMode::Active {
-                            memory: memory_index,
-                            offset: const_expr(&offset_expr)?,
-                        },
-                    };
-                    m.datas.push(format::Data {
-                        mode,
-                        bytes: data.data.to_vec(),
-                    });
-                }
-            }
-            Payload::CodeSectionEntry(body) => {
-                let index = num_imported_funcs + m.funcs.len() as u32;
-                let ty = *m
-                    .func_types
-                    .get(index as usize)
-                    .ok_or_else(|| unsupported("code entry without a function"))?;
-                let func = translate_body(&m.types, &m.func_types, ty, &body)?;
-                m.funcs.push(func);
-            }
-            Payload::CustomSection(reader) => {
-                if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
-                    // A damaged name section only loses names; it never fails translation.
-                    m.func_names = function_names(names).unwrap_or_default();
-                }
-            }
-            _ => {}
         }
     }
-    // Function section entries past the code section (validated to match) would be a bug here.
+    let unsupported_at = unsupported.as_ref().map_or(usize::MAX, |(at, _)| *at);
+    let mut funcs = Vec::with_capacity(bodies.len());
+    for chunk in translate_bodies(&m.types, &m.func_types, bodies, unsupported_at) {
+        if let Some(e) = chunk.invalid {
+            // The first invalid body: the chunks before this one had none.
+            return Err(e.into());
+        }
+        if let Some((at, e)) = chunk.unsupported {
+            if unsupported.as_ref().is_none_or(|(first, _)| at < *first) {
+                unsupported = Some((at, e));
+            }
+        }
+        funcs.extend(chunk.funcs);
+    }
+    if let Some((_, e)) = unsupported {
+        return Err(e);
+    }
+    m.funcs = funcs;
     debug_assert_eq!(
         m.funcs.len() as u32 + m.num_imported_funcs(),
         m.func_types.len() as u32
     );
     Ok(m)
+}
+
+/// A function body set aside for [`translate_bodies`]: the index of its payload, its
+/// validator and its bytes.
+type Body<'a> = (usize, FuncToValidate<ValidatorResources>, FunctionBody<'a>);
+
+/// What [`translate_chunk`] made of consecutive function bodies.
+struct Chunk {
+    /// The translated functions, in order, up to the first that failed.
+    funcs: Vec<Func>,
+    /// The first body that cannot be translated (its payload index and why).
+    unsupported: Option<(usize, TranslateError)>,
+    /// The first invalid body; the chunk's bodies after it were not looked at.
+    invalid: Option<wasmparser::BinaryReaderError>,
+}
+
+/// Validates and translates consecutive function bodies in order; `func_types[i]` is the type
+/// of `bodies[i]`. Bodies at or after payload `stop` (one the image cannot express, found
+/// earlier) and after the first unsupported body are only validated: the translation fails
+/// anyway, and only an invalid body could change which error it reports.
+fn translate_chunk(
+    types: &[format::FuncType],
+    all_func_types: &[u32],
+    func_types: &[u32],
+    bodies: Vec<Body<'_>>,
+    mut stop: usize,
+) -> Chunk {
+    let mut chunk = Chunk {
+        funcs: Vec::with_capacity(bodies.len()),
+        unsupported: None,
+        invalid: None,
+    };
+    let mut scratch = func::Scratch::default();
+    let mut allocs = FuncValidatorAllocations::default();
+    for ((index, func, body), &ty) in bodies.into_iter().zip(func_types) {
+        let mut validator = func.into_validator(allocs);
+        let result = if index < stop {
+            func::validate_and_translate(
+                types,
+                all_func_types,
+                ty,
+                &body,
+                &mut validator,
+                &mut scratch,
+            )
+            .map(Some)
+        } else {
+            validator.validate(&body).map(|()| None)
+        };
+        allocs = validator.into_allocations();
+        match result {
+            Ok(Some(Ok(f))) => chunk.funcs.push(f),
+            Ok(Some(Err(e))) => {
+                chunk.unsupported = Some((index, e));
+                stop = index;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                chunk.invalid = Some(e);
+                break;
+            }
+        }
+    }
+    chunk
+}
+
+/// Validates and translates all function bodies (`func_types` are their types), in
+/// consecutive chunks whose results, in order, are as if one [`translate_chunk`] had done
+/// them all. Natively, large modules are split between threads; the result does not depend
+/// on how (each body is translated on its own, and the chunks are joined in order).
+fn translate_bodies(
+    types: &[format::FuncType],
+    all_func_types: &[u32],
+    bodies: Vec<Body<'_>>,
+    stop: usize,
+) -> Vec<Chunk> {
+    // Validation checked that the function and code sections agree.
+    let first_ty = all_func_types.len() - bodies.len();
+    let func_types = &all_func_types[first_ty..];
+    #[cfg(not(target_family = "wasm"))]
+    {
+        let total: usize = bodies.iter().map(|(_, _, b)| b.as_bytes().len()).sum();
+        // The number of CPUs is asked only for a large module: finding it reads the cgroup's
+        // CPU quota from /proc and /sys.
+        let workers = match total >= PARALLEL_MIN_BYTES {
+            true => std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WORKERS)),
+            false => 1,
+        };
+        if workers > 1 {
+            return translate_in_parallel(
+                types,
+                all_func_types,
+                func_types,
+                bodies,
+                stop,
+                workers,
+                total,
+            );
+        }
+    }
+    vec![translate_chunk(
+        types,
+        all_func_types,
+        func_types,
+        bodies,
+        stop,
+    )]
+}
+
+/// Threads that translate function bodies at most.
+#[cfg(not(target_family = "wasm"))]
+const MAX_WORKERS: usize = 4;
+
+/// Below this many bytes of function bodies, starting threads costs more than it saves.
+#[cfg(not(target_family = "wasm"))]
+const PARALLEL_MIN_BYTES: usize = 16 * 1024;
+
+/// [`translate_bodies`] on `workers` threads (the calling one included), each given
+/// consecutive bodies of about the same total size.
+#[cfg(not(target_family = "wasm"))]
+fn translate_in_parallel(
+    types: &[format::FuncType],
+    all_func_types: &[u32],
+    func_types: &[u32],
+    bodies: Vec<Body<'_>>,
+    stop: usize,
+    workers: usize,
+    total: usize,
+) -> Vec<Chunk> {
+    // Consecutive bodies, and the position of the first among all.
+    type Part<'a> = (usize, Vec<Body<'a>>);
+    // Split where the running size passes each multiple of total / workers.
+    let mut parts: Vec<Part<'_>> = Vec::with_capacity(workers);
+    let mut size = 0;
+    let mut start = 0;
+    let mut current = Vec::new();
+    for body in bodies {
+        size += body.2.as_bytes().len();
+        current.push(body);
+        if size * workers >= total * (parts.len() + 1) && parts.len() + 1 < workers {
+            let done = std::mem::take(&mut current);
+            let len = done.len();
+            parts.push((start, done));
+            start += len;
+        }
+    }
+    parts.push((start, current));
+    let mut parts = parts.into_iter();
+    let (first_start, first) = parts.next().expect("one part at least");
+    // The other parts, each taken by its thread, or by this one if the thread did not start.
+    let others: Vec<Mutex<Option<Part<'_>>>> = parts.map(|part| Mutex::new(Some(part))).collect();
+    let run = |slot: &Mutex<Option<Part<'_>>>| {
+        let part = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        part.map(|(start, part)| {
+            let tys = &func_types[start..start + part.len()];
+            translate_chunk(types, all_func_types, tys, part, stop)
+        })
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = others
+            .iter()
+            .map(|slot| std::thread::Builder::new().spawn_scoped(scope, move || run(slot)))
+            .collect();
+        let tys = &func_types[first_start..first_start + first.len()];
+        let mut chunks = vec![translate_chunk(types, all_func_types, tys, first, stop)];
+        for (slot, handle) in others.iter().zip(handles) {
+            let chunk = match handle {
+                Ok(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => run(slot),
+            };
+            chunks.extend(chunk);
+        }
+        chunks
+    })
+}
+
+/// Converts one validated payload other than a function body into `m`.
+fn convert(m: &mut Module, payload: Payload<'_>) -> Result<(), TranslateError> {
+    match payload {
+        Payload::TypeSection(reader) => {
+            for group in reader.into_iter_err_on_gc_types() {
+                let ty = group?;
+                m.types.push(format::FuncType {
+                    params: ty.params().iter().map(|t| valtype(*t)).collect(),
+                    results: ty.results().iter().map(|t| valtype(*t)).collect(),
+                });
+            }
+        }
+        Payload::ImportSection(reader) => {
+            for import in reader.into_imports() {
+                let import = import?;
+                let kind = match import.ty {
+                    TypeRef::Func(ty) => {
+                        m.func_types.push(ty);
+                        format::ImportKind::Func(ty)
+                    }
+                    TypeRef::Table(t) => format::ImportKind::Table(table_type(&t)?),
+                    TypeRef::Memory(t) => format::ImportKind::Memory(memory_type(&t)?),
+                    TypeRef::Global(g) => format::ImportKind::Global(global_type(&g)),
+                    TypeRef::Tag(_) => return Err(unsupported("exception tags")),
+                    TypeRef::FuncExact(_) => return Err(unsupported("exact function imports")),
+                };
+                m.imports.push(format::Import {
+                    module: import.module.to_string(),
+                    name: import.name.to_string(),
+                    kind,
+                });
+            }
+        }
+        Payload::FunctionSection(reader) => {
+            for ty in reader {
+                m.func_types.push(ty?);
+            }
+        }
+        Payload::TableSection(reader) => {
+            for table in reader {
+                let table = table?;
+                if !matches!(table.init, wasmparser::TableInit::RefNull) {
+                    return Err(unsupported("table initializer expressions"));
+                }
+                m.tables.push(table_type(&table.ty)?);
+            }
+        }
+        Payload::MemorySection(reader) => {
+            for memory in reader {
+                m.memories.push(memory_type(&memory?)?);
+            }
+        }
+        Payload::GlobalSection(reader) => {
+            for global in reader {
+                let global = global?;
+                m.globals.push(format::Global {
+                    ty: global_type(&global.ty),
+                    init: const_expr(&global.init_expr)?,
+                });
+            }
+        }
+        Payload::ExportSection(reader) => {
+            for export in reader {
+                let export = export?;
+                let kind = match export.kind {
+                    ExternalKind::Func => format::extern_kind::FUNC,
+                    ExternalKind::Table => format::extern_kind::TABLE,
+                    ExternalKind::Memory => format::extern_kind::MEMORY,
+                    ExternalKind::Global => format::extern_kind::GLOBAL,
+                    _ => return Err(unsupported("exported tags")),
+                };
+                m.exports.push(format::Export {
+                    name: export.name.to_string(),
+                    kind,
+                    index: export.index,
+                });
+            }
+        }
+        Payload::StartSection { func, .. } => m.start = Some(func),
+        Payload::ElementSection(reader) => {
+            for elem in reader {
+                m.elems.push(element(elem?)?);
+            }
+        }
+        Payload::DataSection(reader) => {
+            for data in reader {
+                let data = data?;
+                let mode = match data.kind {
+                    wasmparser::DataKind::Passive => format::DataMode::Passive,
+                    wasmparser::DataKind::Active {
+                        memory_index,
+                        offset_expr,
+                    } => format::DataMode::Active {
+                        memory: memory_index,
+                        offset: const_expr(&offset_expr)?,
+                    },
+                };
+                m.datas.push(format::Data {
+                    mode,
+                    bytes: data.data.to_vec(),
+                });
+            }
+        }
+        Payload::CustomSection(reader) => {
+            if let wasmparser::KnownCustom::Name(names) = reader.as_known() {
+                // A damaged name section only loses names; it never fails translation.
+                m.func_names = function_names(names).unwrap_or_default();
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn unsupported(what: &str) -> TranslateError {
