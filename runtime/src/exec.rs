@@ -202,26 +202,15 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
     let mut pc: usize = 0;
     let mut entering = true;
 
-    'call: loop {
-        let (inst_id, defined, entry) = match &funcs[cur as usize] {
-            FuncInst::Wasm {
-                instance,
-                defined,
-                entry,
-                ..
-            } => (*instance as usize, *defined as usize, *entry),
-            FuncInst::Host { .. } => unreachable!("host functions are called directly"),
-        };
-        let inst = &instances[inst_id];
-        // SAFETY: `WasmEntry`'s invariant: the words live in the instance's image, which the
-        // store keeps alive and never mutates.
-        let code: &[CodeWord] =
-            unsafe { std::slice::from_raw_parts(entry.code, entry.code_len as usize) };
-        if entering {
+    // Makes the activation of `cur` ready at `base`: verifies its code on first use, makes room
+    // for its frame, zeroes its declared locals and fills its constant slots. Every activation
+    // goes through here, from the `'call` loop and from the direct-call fast path alike.
+    macro_rules! activate {
+        ($inst_id:expr, $defined:expr, $entry:expr) => {{
+            let entry: &crate::store::WasmEntry = $entry;
             // Lazy verification: a function's code is verified before its first instruction
-            // runs (one load and a branch once it has been). Every activation comes through here.
-            instances[inst_id].ensure_verified(defined)?;
-            // A new activation: make room for its frame and zero its declared locals.
+            // runs (one load and a branch once it has been).
+            instances[$inst_id].ensure_verified($defined)?;
             let frame_end = base + entry.frame_size as usize;
             if frame_end > stack.len() {
                 if frame_end * size_of::<u64>() + frames.len() * size_of::<Frame>() > max_bytes {
@@ -249,6 +238,51 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     *slot = c.to_native();
                 }
             }
+        }};
+    }
+    // Suspends the current activation, to resume at `next`.
+    macro_rules! push_frame {
+        ($next:expr) => {{
+            if frames.len() == frames.capacity() {
+                let bytes = (frames.len() * 2) * size_of::<Frame>() + stack.len() * 8;
+                if bytes > max_bytes || frames.try_reserve(frames.len().max(64)).is_err() {
+                    return Err(trap_in(
+                        TrapKind::CallStackExhausted,
+                        store_name(instances, funcs, cur),
+                    ));
+                }
+            }
+            frames.push(Frame {
+                func: cur,
+                pc: $next as u32,
+                base: base as u32,
+            });
+        }};
+    }
+    // The code words of a Wasm function.
+    macro_rules! code_of {
+        ($entry:expr) => {{
+            let entry: &crate::store::WasmEntry = $entry;
+            // SAFETY: `WasmEntry`'s invariant: the words live in the instance's image, which the
+            // store keeps alive and never mutates.
+            unsafe { std::slice::from_raw_parts(entry.code, entry.code_len as usize) }
+        }};
+    }
+
+    'call: loop {
+        let (inst_id, defined, entry) = match &funcs[cur as usize] {
+            FuncInst::Wasm {
+                instance,
+                defined,
+                entry,
+                ..
+            } => (*instance as usize, *defined as usize, *entry),
+            FuncInst::Host { .. } => unreachable!("host functions are called directly"),
+        };
+        let inst = &instances[inst_id];
+        let mut code: &[CodeWord] = code_of!(&entry);
+        if entering {
+            activate!(inst_id, defined, &entry);
             entering = false;
         }
         let mem_addr = inst.memories.first().map(|&m| m as usize);
@@ -274,11 +308,34 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
         // and every `Slot` operand is below `frame_size`. On entry `stack.len()` was made at
         // least `base + frame_size`, and the stack never shrinks while the frame is live. `sp`
         // is re-derived (`refresh!`) after anything that may reallocate or re-borrow `stack`.
+        //
+        // Inside the loop the position is a pointer, `ip`, to the current instruction's first
+        // word: operand reads need no index arithmetic (in a Wasm build each is one load with a
+        // constant offset). It only moves by `wrapping_add`, and is dereferenced only where the
+        // invariant above puts a word of `code`. `pc` is written back where a frame is saved.
+        let mut ip: *const CodeWord = code.as_ptr().wrapping_add(pc);
+        macro_rules! pc_now {
+            () => {
+                (ip as usize - code.as_ptr() as usize) / size_of::<CodeWord>()
+            };
+        }
         macro_rules! w {
             ($i:expr) => {{
-                debug_assert!(pc + $i < code.len());
-                unsafe { code.get_unchecked(pc + $i) }.to_native()
+                debug_assert!(pc_now!() + $i < code.len());
+                unsafe { *ip.add($i) }.to_native()
             }};
+        }
+        // Moves `ip` on by `n` words, to the next instruction.
+        macro_rules! adv {
+            ($n:expr) => {
+                ip = ip.wrapping_add($n)
+            };
+        }
+        // Moves `ip` to the instruction at word `target` of this function's code.
+        macro_rules! goto {
+            ($target:expr) => {
+                ip = code.as_ptr().wrapping_add($target)
+            };
         }
         let mut sp: *mut u64 = unsafe { stack.as_mut_ptr().add(base) };
         macro_rules! refresh {
@@ -313,7 +370,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let a = $conv(s!(2));
                 let f: fn($t) -> u64 = $f;
                 s!(1) = f(a);
-                pc += 3;
+                adv!(3);
             }};
         }
         macro_rules! bin {
@@ -322,7 +379,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let b = $conv(s!(3));
                 let f: fn($t, $t) -> u64 = $f;
                 s!(1) = f(a, b);
-                pc += 4;
+                adv!(4);
             }};
         }
         macro_rules! bin_trap {
@@ -331,7 +388,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let b = $conv(s!(3));
                 let f: fn($t, $t) -> Result<u64, TrapKind> = $f;
                 s!(1) = tri!(f(a, b));
-                pc += 4;
+                adv!(4);
             }};
         }
         macro_rules! un_trap {
@@ -339,7 +396,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let a = $conv(s!(2));
                 let f: fn($t) -> Result<u64, TrapKind> = $f;
                 s!(1) = tri!(f(a));
-                pc += 3;
+                adv!(3);
             }};
         }
         macro_rules! imm32 {
@@ -348,7 +405,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let y = w!(3);
                 let f: fn(u32, u32) -> u64 = $f;
                 s!(1) = f(a, y);
-                pc += 4;
+                adv!(4);
             }};
         }
         macro_rules! imm64 {
@@ -357,7 +414,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let y = w!(3) as i32 as i64 as u64;
                 let f: fn(u64, u64) -> u64 = $f;
                 s!(1) = f(a, y);
-                pc += 4;
+                adv!(4);
             }};
         }
         macro_rules! br_cmp {
@@ -365,7 +422,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let a = s!(1) as u32;
                 let b = s!(2) as u32;
                 let f: fn(u32, u32) -> bool = $f;
-                pc = if f(a, b) { w!(3) as usize } else { pc + 4 };
+                if f(a, b) {
+                    goto!(w!(3) as usize)
+                } else {
+                    adv!(4)
+                }
             }};
         }
         macro_rules! br_cmp64 {
@@ -373,7 +434,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let a = s!(1);
                 let b = s!(2);
                 let f: fn(u64, u64) -> bool = $f;
-                pc = if f(a, b) { w!(3) as usize } else { pc + 4 };
+                if f(a, b) {
+                    goto!(w!(3) as usize)
+                } else {
+                    adv!(4)
+                }
             }};
         }
         macro_rules! br_cmp_imm {
@@ -381,7 +446,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let a = s!(1) as u32;
                 let b = w!(2);
                 let f: fn(u32, u32) -> bool = $f;
-                pc = if f(a, b) { w!(3) as usize } else { pc + 4 };
+                if f(a, b) {
+                    goto!(w!(3) as usize)
+                } else {
+                    adv!(4)
+                }
             }};
         }
         macro_rules! mem {
@@ -400,7 +469,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
                 let f: fn([u8; $n]) -> u64 = $conv;
                 s!(1) = f(raw);
-                pc += 4;
+                adv!(4);
             }};
         }
         macro_rules! load_add {
@@ -411,7 +480,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
                 let f: fn([u8; $n]) -> u64 = $conv;
                 s!(1) = f(raw);
-                pc += 5;
+                adv!(5);
             }};
         }
         macro_rules! load_shl {
@@ -423,7 +492,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
                 let f: fn([u8; $n]) -> u64 = $conv;
                 s!(1) = f(raw);
-                pc += 6;
+                adv!(6);
             }};
         }
         macro_rules! store {
@@ -432,7 +501,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let at = tri!(effective(s!(1), w!(3), mem_len, $n));
                 // SAFETY: as in `load!`.
                 unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), mem_base.add(at), $n) };
-                pc += 4;
+                adv!(4);
             }};
         }
 
@@ -450,26 +519,26 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             let op = unsafe { Op::from_word_unchecked(word) };
             match op {
                 Op::Unreachable => trap!(TrapKind::Unreachable),
-                Op::Br => pc = w!(1) as usize,
+                Op::Br => goto!(w!(1) as usize),
                 Op::BrIfNez => {
-                    pc = if s!(1) as u32 != 0 {
-                        w!(2) as usize
+                    if s!(1) as u32 != 0 {
+                        goto!(w!(2) as usize)
                     } else {
-                        pc + 3
-                    };
+                        adv!(3)
+                    }
                 }
                 Op::BrIfEqz => {
-                    pc = if s!(1) as u32 == 0 {
-                        w!(2) as usize
+                    if s!(1) as u32 == 0 {
+                        goto!(w!(2) as usize)
                     } else {
-                        pc + 3
-                    };
+                        adv!(3)
+                    }
                 }
                 Op::BrTable => {
                     let index = s!(1) as u32 as usize;
                     let n = w!(2) as usize;
                     let i = index.min(n - 1);
-                    pc = w!(3 + i) as usize;
+                    goto!(w!(3 + i) as usize);
                 }
                 Op::Return => {
                     let src = w!(1) as usize;
@@ -484,6 +553,19 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                             cur = frame.func;
                             pc = frame.pc as usize;
                             base = frame.base as usize;
+                            // Back into the same instance (the common case): only the code and
+                            // the frame change; memory and instance stay.
+                            if let FuncInst::Wasm {
+                                instance, entry, ..
+                            } = &funcs[cur as usize]
+                            {
+                                if *instance as usize == inst_id {
+                                    code = code_of!(entry);
+                                    goto!(pc);
+                                    refresh!();
+                                    continue;
+                                }
+                            }
                             continue 'call;
                         }
                         None => return Ok(stack[base..base + count].to_vec()),
@@ -492,32 +574,28 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::Call
                     if matches!(
                         funcs[inst.funcs[w!(1) as usize] as usize],
-                        FuncInst::Wasm { .. }
+                        FuncInst::Wasm { instance, .. } if instance as usize == inst_id
                     ) =>
                 {
-                    // The common case, a direct call of a Wasm function: push the caller and
-                    // enter the callee, whose frame starts at the argument slots.
-                    if frames.len() == frames.capacity() {
-                        let bytes = (frames.len() * 2) * size_of::<Frame>() + stack.len() * 8;
-                        if bytes > max_bytes || frames.try_reserve(frames.len().max(64)).is_err() {
-                            trap!(TrapKind::CallStackExhausted);
-                        }
-                    }
-                    frames.push(Frame {
-                        func: cur,
-                        pc: (pc + 3) as u32,
-                        base: base as u32,
-                    });
-                    cur = inst.funcs[w!(1) as usize];
+                    // The common case, a direct call of a Wasm function of the same instance:
+                    // push the caller and enter the callee, whose frame starts at the argument
+                    // slots. Memory and instance stay, so the inner loop goes on.
+                    let callee = inst.funcs[w!(1) as usize];
+                    let FuncInst::Wasm { defined, entry, .. } = &funcs[callee as usize] else {
+                        unreachable!("the guard matched a Wasm function")
+                    };
+                    push_frame!(pc_now!() + 3);
+                    cur = callee;
                     base += w!(2) as usize;
-                    pc = 0;
-                    entering = true;
-                    continue 'call;
+                    activate!(inst_id, *defined as usize, entry);
+                    code = code_of!(entry);
+                    goto!(0);
+                    refresh!();
                 }
                 Op::Call | Op::CallIndirect | Op::ReturnCall | Op::ReturnCallIndirect => {
                     let (callee, arg_base, next) = match op {
                         Op::Call | Op::ReturnCall => {
-                            (inst.funcs[w!(1) as usize], w!(2) as usize, pc + 3)
+                            (inst.funcs[w!(1) as usize], w!(2) as usize, pc_now!() + 3)
                         }
                         _ => {
                             let ty = inst.types[w!(1) as usize];
@@ -534,7 +612,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                             if funcs[callee as usize].type_id() != ty {
                                 trap!(TrapKind::IndirectCallTypeMismatch);
                             }
-                            (callee, w!(4) as usize, pc + 5)
+                            (callee, w!(4) as usize, pc_now!() + 5)
                         }
                     };
                     let tail = matches!(op, Op::ReturnCall | Op::ReturnCallIndirect);
@@ -578,24 +656,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                                     None => return Ok(stack[base..base + nr].to_vec()),
                                 }
                             }
-                            pc = next;
+                            goto!(next);
                         }
                         FuncInst::Wasm { .. } => {
                             if !tail {
-                                if frames.len() == frames.capacity() {
-                                    let bytes =
-                                        (frames.len() * 2) * size_of::<Frame>() + stack.len() * 8;
-                                    if bytes > max_bytes
-                                        || frames.try_reserve(frames.len().max(64)).is_err()
-                                    {
-                                        trap!(TrapKind::CallStackExhausted);
-                                    }
-                                }
-                                frames.push(Frame {
-                                    func: cur,
-                                    pc: next as u32,
-                                    base: base as u32,
-                                });
+                                push_frame!(next);
                             }
                             cur = callee;
                             base = new_base;
@@ -608,31 +673,31 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::Select => {
                     let v = if s!(4) as u32 != 0 { s!(2) } else { s!(3) };
                     s!(1) = v;
-                    pc += 5;
+                    adv!(5);
                 }
                 Op::Copy => {
                     s!(1) = s!(2);
-                    pc += 3;
+                    adv!(3);
                 }
                 Op::Const32 => {
                     s!(1) = w!(2) as u64;
-                    pc += 3;
+                    adv!(3);
                 }
                 Op::Const64 => {
                     s!(1) = w!(2) as u64 | ((w!(3) as u64) << 32);
-                    pc += 4;
+                    adv!(4);
                 }
                 Op::GlobalGet => {
                     s!(1) = globals[inst.globals[w!(2) as usize] as usize].value;
-                    pc += 3;
+                    adv!(3);
                 }
                 Op::GlobalSet => {
                     globals[inst.globals[w!(1) as usize] as usize].value = s!(2);
-                    pc += 3;
+                    adv!(3);
                 }
                 Op::RefFunc => {
                     s!(1) = inst.funcs[w!(2) as usize] as u64 + 1;
-                    pc += 3;
+                    adv!(3);
                 }
                 Op::I32Load => load!(4, |r| u32::from_le_bytes(r) as u64),
                 Op::I64Load => load!(8, u64::from_le_bytes),
@@ -653,14 +718,14 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64Store32 => store!(4),
                 Op::MemorySize => {
                     s!(1) = mem!().pages() as u64;
-                    pc += 3;
+                    adv!(3);
                 }
                 Op::MemoryGrow => {
                     let delta = s!(3) as u32;
                     let old = mem!().grow(delta);
                     refresh_mem!();
                     s!(1) = old.unwrap_or(u32::MAX) as u64;
-                    pc += 4;
+                    adv!(4);
                 }
                 Op::MemoryFill => {
                     let (d, v, n) = (s!(2) as u32 as u64, s!(3) as u8, s!(4) as u32 as u64);
@@ -670,7 +735,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     };
                     bytes[r].fill(v);
                     refresh_mem!();
-                    pc += 5;
+                    adv!(5);
                 }
                 Op::MemoryCopy => {
                     let (d, s, n) = (
@@ -685,7 +750,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     };
                     bytes.copy_within(sr, dr.start);
                     refresh_mem!();
-                    pc += 6;
+                    adv!(6);
                 }
                 Op::MemoryInit => {
                     let data = w!(2) as usize;
@@ -706,11 +771,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     };
                     bytes[dr].copy_from_slice(&seg[sr]);
                     refresh_mem!();
-                    pc += 6;
+                    adv!(6);
                 }
                 Op::DataDrop => {
                     inst.dropped_datas[w!(1) as usize].set(true);
-                    pc += 2;
+                    adv!(2);
                 }
                 Op::TableGet => {
                     let table = &tables[inst.tables[w!(2) as usize] as usize];
@@ -718,7 +783,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         Some(&v) => s!(1) = v,
                         None => trap!(TrapKind::TableOutOfBounds),
                     }
-                    pc += 4;
+                    adv!(4);
                 }
                 Op::TableSet => {
                     let value = s!(3);
@@ -728,17 +793,17 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         Some(e) => *e = value,
                         None => trap!(TrapKind::TableOutOfBounds),
                     }
-                    pc += 4;
+                    adv!(4);
                 }
                 Op::TableSize => {
                     s!(1) = tables[inst.tables[w!(2) as usize] as usize].elems.len() as u64;
-                    pc += 3;
+                    adv!(3);
                 }
                 Op::TableGrow => {
                     let (init, delta) = (s!(3), s!(4) as u32);
                     let table = &mut tables[inst.tables[w!(2) as usize] as usize];
                     s!(1) = table.grow(delta, init).unwrap_or(u32::MAX) as u64;
-                    pc += 5;
+                    adv!(5);
                 }
                 Op::TableFill => {
                     let (d, v, n) = (s!(2) as u32 as u64, s!(3), s!(4) as u32 as u64);
@@ -747,7 +812,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         trap!(TrapKind::TableOutOfBounds)
                     };
                     table.elems[r].fill(v);
-                    pc += 5;
+                    adv!(5);
                 }
                 Op::TableCopy => {
                     let (dt, st) = (inst.tables[w!(1) as usize], inst.tables[w!(2) as usize]);
@@ -768,7 +833,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         let src = tables[st as usize].elems[sr].to_vec();
                         tables[dt as usize].elems[dr].copy_from_slice(&src);
                     }
-                    pc += 6;
+                    adv!(6);
                 }
                 Op::TableInit => {
                     let elem = w!(2) as usize;
@@ -793,11 +858,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         let v = eval_const(&module.elems[elem].items[si], inst, globals);
                         tables[t].elems[di] = v;
                     }
-                    pc += 6;
+                    adv!(6);
                 }
                 Op::ElemDrop => {
                     inst.dropped_elems[w!(1) as usize].set(true);
-                    pc += 2;
+                    adv!(2);
                 }
                 // i32
                 Op::I32Eqz => un!(u32, i32v, |a| b(a == 0)),
@@ -1036,18 +1101,18 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     let a = s!(2) as u32;
                     let b = s!(3) as u32;
                     s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
-                    pc += 5;
+                    adv!(5);
                 }
                 Op::I32ShrUAndImm => {
                     let a = s!(2) as u32;
                     s!(1) = (a.wrapping_shr(w!(3)) & w!(4)) as u64;
-                    pc += 5;
+                    adv!(5);
                 }
                 Op::F64MulAdd => {
                     let (a, x, y) = (f64v(s!(2)), f64v(s!(3)), f64v(s!(4)));
                     let product = x * y;
                     s!(1) = (a + product).to_bits();
-                    pc += 5;
+                    adv!(5);
                 }
                 Op::I32LoadShl => load_shl!(4, |r| u32::from_le_bytes(r) as u64),
                 Op::I64LoadShl => load_shl!(8, u64::from_le_bytes),
