@@ -4,7 +4,9 @@ pub mod image;
 pub mod isa;
 
 pub use image::*;
-pub use isa::{decode, disassemble, instr_len, Arg, DecodeError, Op, OpInfo, Operand, OPS};
+pub use isa::{
+    decode, disassemble, instr_len, pair_of, Arg, DecodeError, Op, OpInfo, Operand, OPS, PAIRS,
+};
 /// The archived little-endian word type of code streams.
 pub use rkyv::rend::u32_le as CodeWord;
 /// The archived little-endian type of a function's constants.

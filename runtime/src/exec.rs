@@ -331,6 +331,13 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 ip = ip.wrapping_add($n)
             };
         }
+        // Inside a pair: back one word, from the end of the first part, so that the second
+        // part's operands start at `ip + 1`.
+        macro_rules! then {
+            () => {
+                ip = ip.wrapping_sub(1)
+            };
+        }
         // Moves `ip` to the instruction at word `target` of this function's code.
         macro_rules! goto {
             ($target:expr) => {
@@ -1151,6 +1158,64 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::BrI64GeU => br_cmp64!(|x, y| x >= y),
                 Op::BrI32AndImmNez => br_cmp_imm!(|x, y| x & y != 0),
                 Op::BrI32AndImmEqz => br_cmp_imm!(|x, y| x & y == 0),
+                // Pairs (`chiwawa_format::PAIRS`): the first instruction's handler, then `ip`
+                // steps back one word so that the second's operands sit where its own handler
+                // reads them; that handler then moves `ip` past the pair (or jumps).
+                Op::I32AddImm2 => {
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                }
+                Op::I32AddImmBrIfNez => {
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    if s!(1) as u32 != 0 {
+                        goto!(w!(2) as usize)
+                    } else {
+                        adv!(3)
+                    }
+                }
+                Op::I32AddImmBrI32Ne => {
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    br_cmp!(|x, y| x != y);
+                }
+                Op::I32AddBrI32LeU => {
+                    bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    br_cmp!(|x, y| x <= y);
+                }
+                Op::I32AddImmI32Load => {
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    load!(4, |r| u32::from_le_bytes(r) as u64);
+                }
+                Op::I32AddImmI32Load8U => {
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    load!(1, |r| r[0] as u64);
+                }
+                Op::I32AddImmI64Load => {
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    load!(8, u64::from_le_bytes);
+                }
+                Op::I32LoadI32Store => {
+                    load!(4, |r| u32::from_le_bytes(r) as u64);
+                    then!();
+                    store!(4);
+                }
+                Op::Copy2 => {
+                    s!(1) = s!(2);
+                    s!(3) = s!(4);
+                    adv!(5);
+                }
+                Op::CopyI32AddImm => {
+                    s!(1) = s!(2);
+                    adv!(3);
+                    then!();
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                }
             }
         }
     }

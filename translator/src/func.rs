@@ -104,6 +104,7 @@ pub(crate) struct Scratch {
     fixup_pool: Vec<Vec<usize>>,
     depths: Vec<u32>,
     trampolines: Vec<(u32, u32)>,
+    pairs: crate::peephole::Scratch,
 }
 
 struct FuncTranslator<'a> {
@@ -475,6 +476,7 @@ impl<'a> FuncTranslator<'a> {
             if !self.consts.is_empty() {
                 relocate(&mut self.code, num_locals, self.consts.len() as u32);
             }
+            crate::peephole::join_pairs(&mut self.code, &mut scratch.pairs);
             Func {
                 ty,
                 num_locals,

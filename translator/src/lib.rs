@@ -5,6 +5,7 @@
 //! image schema of `chiwawa-format`, and each function body into register code (`func.rs`).
 
 mod func;
+mod peephole;
 
 use std::fmt;
 #[cfg(not(target_family = "wasm"))]

@@ -1,0 +1,219 @@
+//! The pair instructions (`chiwawa_format::PAIRS`), run: one function per pair, each checked
+//! against results computed here in plain Rust, on edge values (sums that wrap past 2^32,
+//! addresses that wrap, loops that count through zero). A test first checks that every pair
+//! really is in the translated code, so none of these passes by running the unpaired forms.
+
+use chiwawa_runtime::driver::Session;
+use chiwawa_runtime::Val;
+use chiwawa_translator::{translate, translate_module, Options};
+
+fn wat(text: &str) -> Vec<u8> {
+    let buf = wast::parser::ParseBuffer::new(text).expect("lex");
+    let mut module = wast::parser::parse::<wast::Wat>(&buf).expect("parse");
+    module.encode().expect("encode")
+}
+
+const MODULE: &str = r#"(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
+  (func $pick (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
+  ;; i32.add_imm; i32.add_imm
+  (func (export "add2") (param i32 i32) (result i32)
+    (local.set 0 (i32.add (local.get 0) (i32.const 5)))
+    (local.set 1 (i32.add (local.get 1) (i32.const -9)))
+    (i32.xor (local.get 0) (i32.rotl (local.get 1) (i32.const 16))))
+  ;; i32.add_imm; br_if_nez: count down through the loop
+  (func (export "countdown") (param i32) (result i32) (local i32)
+    (local.set 1 (i32.mul (local.get 0) (i32.const 3)))
+    (loop
+      (br_if 0 (local.tee 0 (i32.add (local.get 0) (i32.const -1)))))
+    (i32.add (local.get 0) (local.get 1)))
+  ;; i32.add_imm; br_if_i32.ne: count up to a bound, wrapping past 2^32
+  (func (export "count_to") (param i32 i32) (result i32) (local i32)
+    (loop
+      (local.set 2 (i32.xor (local.get 2) (local.get 0)))
+      (local.set 0 (i32.add (local.get 0) (i32.const 1)))
+      (br_if 0 (i32.ne (local.get 0) (local.get 1))))
+    (local.get 2))
+  ;; i32.add; br_if_i32.le_u: step by a variable amount while at or below a bound
+  (func (export "step_to") (param i32 i32 i32) (result i32) (local i32)
+    (loop
+      (local.set 3 (i32.add (local.get 3) (i32.const 1)))
+      (local.set 0 (i32.add (local.get 0) (local.get 2)))
+      (br_if 0 (i32.le_u (local.get 0) (local.get 1))))
+    (i32.add (i32.shl (local.get 3) (i32.const 16)) (local.get 0)))
+  ;; i32.add_imm; loads: the sum wraps before the offset is added
+  (func (export "load_imm") (param i32) (result i32)
+    (i32.load offset=1 (i32.add (local.get 0) (i32.const 6))))
+  (func (export "load8_imm") (param i32) (result i32)
+    (i32.load8_u offset=2 (local.tee 0 (i32.add (local.get 0) (i32.const -3)))))
+  (func (export "load64_imm") (param i32) (result i64)
+    (i64.load (i32.add (local.get 0) (i32.const 4))))
+  ;; i32.load; i32.store: a word moved, then read back from where it went
+  (func (export "move") (param i32 i32) (result i32)
+    (i32.store offset=32 (local.get 1) (i32.load offset=1 (local.get 0)))
+    (i32.load offset=32 (local.get 1)))
+  ;; copy; copy: two arguments from one local
+  (func (export "copy2") (param i32) (result i32)
+    (call $pick (local.get 0) (local.get 0)))
+  ;; copy; i32.add_imm
+  (func (export "copy_add") (param i32 i32) (result i32) (local i32)
+    (local.set 2 (local.get 0))
+    (local.set 1 (i32.add (local.get 1) (i32.const 7)))
+    (i32.sub (i32.mul (local.get 2) (local.get 1)) (local.get 0)))
+)"#;
+
+fn session() -> (Session, u32) {
+    let wasm = wat(MODULE);
+    let image = translate(&wasm, &Options::default()).expect("translate");
+    let mut s = Session::new();
+    let module = s.load(&image).expect("load");
+    let instance = s.instantiate(module).expect("instantiate");
+    (s, instance)
+}
+
+fn call(s: &mut Session, i: u32, name: &str, args: &[Val]) -> Val {
+    let out = s
+        .invoke(i, name, args)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.message()));
+    assert_eq!(out.len(), 1, "{name}");
+    out[0]
+}
+
+/// `n` bytes of memory from `at`, little-endian: byte k of the data segment is k + 1, zero
+/// past 16.
+fn mem(at: u32, n: usize) -> u64 {
+    (0..n).fold(0u64, |acc, k| {
+        let b = at as u64 + k as u64;
+        acc | (if b < 16 { b + 1 } else { 0 }) << (8 * k)
+    })
+}
+
+#[test]
+fn every_pair_is_emitted() {
+    let module = translate_module(&wat(MODULE)).expect("translate");
+    let mut seen = Vec::new();
+    for f in module.funcs.iter() {
+        let mut at = 0;
+        while at < f.code.len() {
+            let (op, _, next) = chiwawa_format::decode(&f.code, at).expect("decode");
+            seen.push(op);
+            at = next;
+        }
+    }
+    for &(_, _, pair) in chiwawa_format::PAIRS {
+        assert!(seen.contains(&pair), "{} not emitted", pair.name());
+    }
+}
+
+#[test]
+fn pairs_compute_what_the_two_instructions_do() {
+    let (mut s, i) = session();
+    let i32s = |v: u32| Val::I32(v as i32);
+    for (a, b) in [
+        (0u32, 0u32),
+        (u32::MAX - 2, 3),
+        (7, 1),
+        (0x8000_0000, 0x7fff_ffff),
+    ] {
+        let x = a.wrapping_add(5);
+        let y = b.wrapping_add(-9i32 as u32);
+        assert_eq!(
+            call(&mut s, i, "add2", &[i32s(a), i32s(b)]),
+            i32s(x ^ y.rotate_left(16)),
+            "add2 {a} {b}"
+        );
+    }
+    for n in [1u32, 2, 100] {
+        assert_eq!(
+            call(&mut s, i, "countdown", &[i32s(n)]),
+            i32s(n.wrapping_mul(3)),
+            "countdown {n}"
+        );
+    }
+    for (from, to) in [(0u32, 5u32), (u32::MAX - 1, 2), (10, 11)] {
+        let mut x = from;
+        let mut acc = 0u32;
+        loop {
+            acc ^= x;
+            x = x.wrapping_add(1);
+            if x == to {
+                break;
+            }
+        }
+        assert_eq!(
+            call(&mut s, i, "count_to", &[i32s(from), i32s(to)]),
+            i32s(acc),
+            "count_to {from} {to}"
+        );
+    }
+    for (from, bound, step) in [
+        (0u32, 10u32, 3u32),
+        (5, 5, 1),
+        (u32::MAX - 4, 100, 2),
+        (0, 0, 0x8000_0000),
+    ] {
+        let (mut x, mut n) = (from, 0u32);
+        loop {
+            n += 1;
+            x = x.wrapping_add(step);
+            if x > bound {
+                break;
+            }
+        }
+        assert_eq!(
+            call(&mut s, i, "step_to", &[i32s(from), i32s(bound), i32s(step)]),
+            i32s((n << 16).wrapping_add(x)),
+            "step_to {from} {bound} {step}"
+        );
+    }
+    // Addresses: (a + imm) mod 2^32, then + offset.
+    for a in [0u32, 3, u32::MAX - 5, u32::MAX - 1] {
+        let at = a.wrapping_add(6) + 1;
+        assert_eq!(
+            call(&mut s, i, "load_imm", &[i32s(a)]),
+            i32s(mem(at, 4) as u32),
+            "load_imm {a}"
+        );
+    }
+    for a in [0u32, 5, u32::MAX - 3, u32::MAX] {
+        let at = a.wrapping_add(4);
+        assert_eq!(
+            call(&mut s, i, "load64_imm", &[i32s(a)]),
+            Val::I64(mem(at, 8) as i64),
+            "load64_imm {a}"
+        );
+    }
+    for a in [3u32, 10, 1, 0] {
+        let at = a.wrapping_add(-3i32 as u32);
+        let result = s.invoke(i, "load8_imm", &[i32s(a)]);
+        if at.checked_add(2).is_some_and(|e| e < 65536) {
+            assert_eq!(
+                result.expect("in bounds")[0],
+                i32s(mem(at + 2, 1) as u32),
+                "load8_imm {a}"
+            );
+        } else {
+            // The sum wrapped high: out of bounds even though a + offset alone would not be.
+            assert!(result.is_err(), "load8_imm {a} must trap");
+        }
+    }
+    for (from, to) in [(0u32, 0u32), (2, 100), (12, 64)] {
+        assert_eq!(
+            call(&mut s, i, "move", &[i32s(from), i32s(to)]),
+            i32s(mem(from + 1, 4) as u32),
+            "move {from} {to}"
+        );
+    }
+    for a in [0u32, 9, u32::MAX] {
+        assert_eq!(call(&mut s, i, "copy2", &[i32s(a)]), i32s(0), "copy2 {a}");
+    }
+    for (a, b) in [(2u32, 3u32), (u32::MAX, 9), (0, u32::MAX - 6)] {
+        let b7 = b.wrapping_add(7);
+        assert_eq!(
+            call(&mut s, i, "copy_add", &[i32s(a), i32s(b)]),
+            i32s(a.wrapping_mul(b7).wrapping_sub(a)),
+            "copy_add {a} {b}"
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! Pairs: after a function is translated, two instructions in a row that form one of the ISA's
+//! pairs (`chiwawa_format::PAIRS`) become that pair instruction, so the interpreter dispatches
+//! once for both. Nothing else changes: the pair's operands are the two instructions' operands,
+//! in order. A pair is only made where no jump lands on its second instruction; jumps into the
+//! code that moves are renumbered.
+
+use chiwawa_format::{pair_of, Op, Operand};
+
+/// Joins the pairs in `code` (a function's finished register code). Returns whether it changed.
+pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
+    let Scratch {
+        starts,
+        targets,
+        moved,
+    } = scratch;
+    starts.clear();
+    targets.clear();
+    // One walk: where instructions start, where jumps land, and whether any pair is there.
+    let mut any = false;
+    let mut prev: Option<Op> = None;
+    let mut at = 0;
+    while at < code.len() {
+        let op = Op::from_word(code[at]).expect("the translator emits only valid opcodes");
+        starts.push(at as u32);
+        if let Some(first) = prev {
+            any |= pair_of(first, op).is_some();
+        }
+        prev = Some(op);
+        at += 1;
+        for kind in op.info().operands {
+            match kind {
+                Operand::Target => {
+                    targets.push(code[at]);
+                    at += 1;
+                }
+                Operand::Targets => {
+                    let n = code[at] as usize;
+                    targets.extend_from_slice(&code[at + 1..at + 1 + n]);
+                    at += 1 + n;
+                }
+                other => at += other.words().unwrap_or(1),
+            }
+        }
+    }
+    if !any {
+        return false;
+    }
+    targets.sort_unstable();
+    targets.dedup();
+    let is_target = |word: u32| targets.binary_search(&word).is_ok();
+
+    // Join in place (the code only shrinks): `moved[i]` is where instruction `i` now starts.
+    moved.clear();
+    let mut out = 0;
+    let mut i = 0;
+    while i < starts.len() {
+        let start = starts[i] as usize;
+        let end = starts.get(i + 1).map_or(code.len(), |&s| s as usize);
+        let op = Op::from_word(code[start]).expect("decoded above");
+        let pair = starts.get(i + 1).and_then(|&second| {
+            let second_op = Op::from_word(code[second as usize]).expect("decoded above");
+            pair_of(op, second_op).filter(|_| !is_target(second))
+        });
+        moved.push(out as u32);
+        match pair {
+            Some(pair) => {
+                // The pair's word, then both instructions' operands, contiguous already.
+                let second_end = starts.get(i + 2).map_or(code.len(), |&s| s as usize);
+                code[out] = pair as u32;
+                out += 1;
+                code.copy_within(start + 1..end, out);
+                out += end - start - 1;
+                code.copy_within(end + 1..second_end, out);
+                out += second_end - end - 1;
+                // The second instruction is no jump target: it needs no new place, but keeps
+                // `moved` indexed by instruction.
+                moved.push(u32::MAX);
+                i += 2;
+            }
+            None => {
+                code.copy_within(start..end, out);
+                out += end - start;
+                i += 1;
+            }
+        }
+    }
+    code.truncate(out);
+
+    // Renumber the jumps: a target is an instruction start, found by its old position.
+    let new_place = |old: u32| -> u32 {
+        let index = starts
+            .binary_search(&old)
+            .expect("jump targets are instruction starts");
+        moved[index]
+    };
+    let mut at = 0;
+    while at < code.len() {
+        let op = Op::from_word(code[at]).expect("joined above");
+        at += 1;
+        for kind in op.info().operands {
+            match kind {
+                Operand::Target => {
+                    code[at] = new_place(code[at]);
+                    at += 1;
+                }
+                Operand::Targets => {
+                    let n = code[at] as usize;
+                    for t in &mut code[at + 1..at + 1 + n] {
+                        *t = new_place(*t);
+                    }
+                    at += 1 + n;
+                }
+                other => at += other.words().unwrap_or(1),
+            }
+        }
+    }
+    true
+}
+
+/// Buffers `join_pairs` keeps from one function to the next.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    starts: Vec<u32>,
+    targets: Vec<u32>,
+    moved: Vec<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chiwawa_format::disassemble;
+
+    fn join(code: &[u32]) -> (Vec<u32>, bool) {
+        let mut code = code.to_vec();
+        let changed = join_pairs(&mut code, &mut Scratch::default());
+        (code, changed)
+    }
+
+    #[test]
+    fn joins_a_pair_and_renumbers_jumps() {
+        let add = Op::I32AddImm as u32;
+        let code = [
+            add,
+            1,
+            1,
+            5, // 0
+            add,
+            2,
+            2,
+            7, // 4: joined with the first
+            Op::Copy as u32,
+            3,
+            1, // 8
+            Op::BrIfNez as u32,
+            3,
+            0, // 11: back to the start
+            Op::Br as u32,
+            17, // 14: to the return
+            Op::Return as u32,
+            0,
+            1, // 16 (target 17 is off by one on purpose below)
+        ];
+        // Make the br target the return's start.
+        let mut code = code.to_vec();
+        code[15] = 16;
+        let (joined, changed) = join(&code);
+        assert!(changed);
+        let expected = [
+            Op::I32AddImm2 as u32,
+            1,
+            1,
+            5,
+            2,
+            2,
+            7, // 0
+            Op::Copy as u32,
+            3,
+            1, // 7
+            Op::BrIfNez as u32,
+            3,
+            0, // 10
+            Op::Br as u32,
+            15, // 13
+            Op::Return as u32,
+            0,
+            1, // 15
+        ];
+        assert_eq!(joined, expected, "{}", disassemble(&joined));
+    }
+
+    #[test]
+    fn no_pair_where_a_jump_lands_on_the_second() {
+        let add = Op::I32AddImm as u32;
+        let code = [
+            add,
+            1,
+            1,
+            5, // 0
+            add,
+            2,
+            2,
+            7, // 4: a loop head
+            Op::BrIfNez as u32,
+            2,
+            4, // 8: joins with nothing (the add before it is a target)
+            Op::Return as u32,
+            0,
+            1, // 11
+        ];
+        let (joined, _) = join(&code);
+        // The second add is a jump target, so it stays; it and the branch form a pair.
+        let expected = [
+            add,
+            1,
+            1,
+            5, // 0
+            Op::I32AddImmBrIfNez as u32,
+            2,
+            2,
+            7,
+            2,
+            4, // 4
+            Op::Return as u32,
+            0,
+            1, // 10
+        ];
+        assert_eq!(joined, expected, "{}", disassemble(&joined));
+    }
+
+    #[test]
+    fn br_table_targets_are_renumbered_and_unpaired_code_is_untouched() {
+        let code = [
+            Op::Copy as u32,
+            1,
+            0, // 0
+            Op::Copy as u32,
+            2,
+            0, // 3: joined
+            Op::BrTable as u32,
+            1,
+            2,
+            9,
+            12, // 6
+            Op::Return as u32,
+            0,
+            1, // 11 (the table's 12 is wrong: fixed below)
+        ];
+        let mut code = code.to_vec();
+        code[9] = 11;
+        code[10] = 0;
+        let (joined, changed) = join(&code);
+        assert!(changed);
+        let expected = [
+            Op::Copy2 as u32,
+            1,
+            0,
+            2,
+            0, // 0
+            Op::BrTable as u32,
+            1,
+            2,
+            10,
+            0, // 5
+            Op::Return as u32,
+            0,
+            1, // 10
+        ];
+        assert_eq!(joined, expected, "{}", disassemble(&joined));
+
+        let plain = [Op::Copy as u32, 1, 0, Op::Return as u32, 0, 1];
+        assert_eq!(join(&plain), (plain.to_vec(), false));
+    }
+}
