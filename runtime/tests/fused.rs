@@ -2,15 +2,11 @@
 //! results computed here in plain Rust, on values chosen for the edges (wrap-around addresses,
 //! shift counts past the width, i64 values that differ only in their upper half).
 
-use chiwawa_runtime::driver::Session;
-use chiwawa_runtime::Val;
-use chiwawa_translator::{translate, translate_module, Options};
+mod common;
 
-fn wat(text: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(text).expect("lex");
-    let mut module = wast::parser::parse::<wast::Wat>(&buf).expect("parse");
-    module.encode().expect("encode")
-}
+use chiwawa_runtime::Val;
+use chiwawa_translator::translate_module;
+use common::{call, mem, session, wat};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -72,31 +68,6 @@ const MODULE: &str = r#"(module
     (i64.add (local.get 1) (call $sum (i32.sub (local.get 0) (i32.const 1)))))
 )"#;
 
-fn session() -> (Session, u32) {
-    let wasm = wat(MODULE);
-    let image = translate(&wasm, &Options::default()).expect("translate");
-    let mut s = Session::new();
-    let module = s.load(&image).expect("load");
-    let instance = s.instantiate(module).expect("instantiate");
-    (s, instance)
-}
-
-fn call(s: &mut Session, i: u32, name: &str, args: &[Val]) -> Val {
-    let out = s
-        .invoke(i, name, args)
-        .unwrap_or_else(|e| panic!("{name}: {}", e.message()));
-    assert_eq!(out.len(), 1, "{name}");
-    out[0]
-}
-
-fn mem(at: u32, n: usize) -> u64 {
-    // The data segment: byte k is k + 1, zero past 16.
-    (0..n).fold(0u64, |acc, k| {
-        let b = at as u64 + k as u64;
-        acc | (if b < 16 { b + 1 } else { 0 }) << (8 * k)
-    })
-}
-
 #[test]
 fn fused_instructions_are_emitted() {
     let module = translate_module(&wat(MODULE)).expect("translate");
@@ -142,7 +113,7 @@ fn fused_instructions_are_emitted() {
 
 #[test]
 fn fused_instructions_compute_what_the_pairs_do() {
-    let (mut s, i) = session();
+    let (mut s, i) = session(MODULE);
     for (a, b) in [(5i32, 7i32), (-1, 3), (i32::MAX, i32::MIN), (0, -1)] {
         let (x, y) = (a as u32, b as u32);
         let want = x.wrapping_add(y.wrapping_shl(2)) as i32;

@@ -3,15 +3,10 @@
 //! addresses that wrap, loops that count through zero). A test first checks that every pair
 //! really is in the translated code, so none of these passes by running the unpaired forms.
 
-use chiwawa_runtime::driver::Session;
-use chiwawa_runtime::Val;
-use chiwawa_translator::{translate, translate_module, Options};
+mod common;
 
-fn wat(text: &str) -> Vec<u8> {
-    let buf = wast::parser::ParseBuffer::new(text).expect("lex");
-    let mut module = wast::parser::parse::<wast::Wat>(&buf).expect("parse");
-    module.encode().expect("encode")
-}
+use chiwawa_runtime::Val;
+use common::{call, mem, ops_of, session};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -63,44 +58,9 @@ const MODULE: &str = r#"(module
     (i32.sub (i32.mul (local.get 2) (local.get 1)) (local.get 0)))
 )"#;
 
-fn session() -> (Session, u32) {
-    let wasm = wat(MODULE);
-    let image = translate(&wasm, &Options::default()).expect("translate");
-    let mut s = Session::new();
-    let module = s.load(&image).expect("load");
-    let instance = s.instantiate(module).expect("instantiate");
-    (s, instance)
-}
-
-fn call(s: &mut Session, i: u32, name: &str, args: &[Val]) -> Val {
-    let out = s
-        .invoke(i, name, args)
-        .unwrap_or_else(|e| panic!("{name}: {}", e.message()));
-    assert_eq!(out.len(), 1, "{name}");
-    out[0]
-}
-
-/// `n` bytes of memory from `at`, little-endian: byte k of the data segment is k + 1, zero
-/// past 16.
-fn mem(at: u32, n: usize) -> u64 {
-    (0..n).fold(0u64, |acc, k| {
-        let b = at as u64 + k as u64;
-        acc | (if b < 16 { b + 1 } else { 0 }) << (8 * k)
-    })
-}
-
 #[test]
 fn every_pair_is_emitted() {
-    let module = translate_module(&wat(MODULE)).expect("translate");
-    let mut seen = Vec::new();
-    for f in module.funcs.iter() {
-        let mut at = 0;
-        while at < f.code.len() {
-            let (op, _, next) = chiwawa_format::decode(&f.code, at).expect("decode");
-            seen.push(op);
-            at = next;
-        }
-    }
+    let seen = ops_of(MODULE);
     for &(_, _, pair) in chiwawa_format::PAIRS {
         assert!(seen.contains(&pair), "{} not emitted", pair.name());
     }
@@ -108,7 +68,7 @@ fn every_pair_is_emitted() {
 
 #[test]
 fn pairs_compute_what_the_two_instructions_do() {
-    let (mut s, i) = session();
+    let (mut s, i) = session(MODULE);
     let i32s = |v: u32| Val::I32(v as i32);
     for (a, b) in [
         (0u32, 0u32),

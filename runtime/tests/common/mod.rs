@@ -1,0 +1,57 @@
+//! What the fused-instruction and pair tests share: a module from text, translated and
+//! instantiated; calls by export name; the data segment's bytes; the ops the translator emitted.
+// Each test crate that includes this uses only part of it.
+#![allow(dead_code)]
+
+use chiwawa_format::Op;
+use chiwawa_runtime::driver::Session;
+use chiwawa_runtime::Val;
+use chiwawa_translator::{translate, translate_module, Options};
+
+pub fn wat(text: &str) -> Vec<u8> {
+    let buf = wast::parser::ParseBuffer::new(text).expect("lex");
+    let mut module = wast::parser::parse::<wast::Wat>(&buf).expect("parse");
+    module.encode().expect("encode")
+}
+
+/// A session with the module `text` translated (default options), loaded and instantiated.
+pub fn session(text: &str) -> (Session, u32) {
+    let image = translate(&wat(text), &Options::default()).expect("translate");
+    let mut s = Session::new();
+    let module = s.load(&image).expect("load");
+    let instance = s.instantiate(module).expect("instantiate");
+    (s, instance)
+}
+
+/// Calls the export `name`, which must return one value.
+pub fn call(s: &mut Session, i: u32, name: &str, args: &[Val]) -> Val {
+    let out = s
+        .invoke(i, name, args)
+        .unwrap_or_else(|e| panic!("{name}: {}", e.message()));
+    assert_eq!(out.len(), 1, "{name}");
+    out[0]
+}
+
+/// `n` bytes of memory from `at`, little-endian, for modules whose data segment at 0 holds
+/// bytes 1 to 16 (byte k is k + 1; zero past 16).
+pub fn mem(at: u32, n: usize) -> u64 {
+    (0..n).fold(0u64, |acc, k| {
+        let b = at as u64 + k as u64;
+        acc | (if b < 16 { b + 1 } else { 0 }) << (8 * k)
+    })
+}
+
+/// Every instruction of every function of the module `text`, as translated.
+pub fn ops_of(text: &str) -> Vec<Op> {
+    let module = translate_module(&wat(text)).expect("translate");
+    let mut ops = Vec::new();
+    for f in module.funcs.iter() {
+        let mut at = 0;
+        while at < f.code.len() {
+            let (op, _, next) = chiwawa_format::decode(&f.code, at).expect("decode");
+            ops.push(op);
+            at = next;
+        }
+    }
+    ops
+}
