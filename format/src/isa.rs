@@ -341,6 +341,16 @@ macro_rules! for_each_op {
             I32LoadI32Store "i32.load+i32.store" (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
             Copy2 "copy+copy" (dst: Slot, src: Slot, dst2: Slot, src2: Slot);
             CopyI32AddImm "copy+i32.add_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32);
+            I32LoadI32Load "i32.load+i32.load" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, addr2: Slot, offset2: Imm32);
+            I64LoadI64Load "i64.load+i64.load" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, addr2: Slot, offset2: Imm32);
+            I32LoadI32Add "i32.load+i32.add" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
+            I32AddImmI32Store "i32.add_imm+i32.store" (dst: Slot, a: Slot, imm: Imm32, addr: Slot, src: Slot, offset: Imm32);
+            I32AddI32Store8 "i32.add+i32.store8" (dst: Slot, a: Slot, b: Slot, addr: Slot, src: Slot, offset: Imm32);
+            I32AddShlImmI32Load "i32.add_shl_imm+i32.load" (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            CopyI32AddShlImm "copy+i32.add_shl_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, b: Slot, shift: Imm32);
+            I32ShrUImmI32Xor "i32.shr_u_imm+i32.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
+            I64ShrUImmI64Xor "i64.shr_u_imm+i64.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
+            F64ConvertI32UF64Div "f64.convert_i32_u+f64.div" (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot);
         }
     };
 }
@@ -566,6 +576,16 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
     (Op::I32Load, Op::I32Store, Op::I32LoadI32Store),
     (Op::Copy, Op::Copy, Op::Copy2),
     (Op::Copy, Op::I32AddImm, Op::CopyI32AddImm),
+    (Op::I32Load, Op::I32Load, Op::I32LoadI32Load),
+    (Op::I64Load, Op::I64Load, Op::I64LoadI64Load),
+    (Op::I32Load, Op::I32Add, Op::I32LoadI32Add),
+    (Op::I32AddImm, Op::I32Store, Op::I32AddImmI32Store),
+    (Op::I32Add, Op::I32Store8, Op::I32AddI32Store8),
+    (Op::I32AddShlImm, Op::I32Load, Op::I32AddShlImmI32Load),
+    (Op::Copy, Op::I32AddShlImm, Op::CopyI32AddShlImm),
+    (Op::I32ShrUImm, Op::I32Xor, Op::I32ShrUImmI32Xor),
+    (Op::I64ShrUImm, Op::I64Xor, Op::I64ShrUImmI64Xor),
+    (Op::F64ConvertI32U, Op::F64Div, Op::F64ConvertI32UF64Div),
 ];
 
 /// The pair instruction that does `first` then `second`, if there is one.

@@ -1216,6 +1216,61 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     then!();
                     imm32!(|x, y| x.wrapping_add(y) as u64);
                 }
+                Op::I32LoadI32Load => {
+                    load!(4, |r| u32::from_le_bytes(r) as u64);
+                    then!();
+                    load!(4, |r| u32::from_le_bytes(r) as u64);
+                }
+                Op::I64LoadI64Load => {
+                    load!(8, u64::from_le_bytes);
+                    then!();
+                    load!(8, u64::from_le_bytes);
+                }
+                Op::I32LoadI32Add => {
+                    load!(4, |r| u32::from_le_bytes(r) as u64);
+                    then!();
+                    bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64);
+                }
+                Op::I32AddImmI32Store => {
+                    imm32!(|x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    store!(4);
+                }
+                Op::I32AddI32Store8 => {
+                    bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64);
+                    then!();
+                    store!(1);
+                }
+                Op::I32AddShlImmI32Load => {
+                    let a = s!(2) as u32;
+                    let b = s!(3) as u32;
+                    s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
+                    adv!(4);
+                    load!(4, |r| u32::from_le_bytes(r) as u64);
+                }
+                Op::CopyI32AddShlImm => {
+                    s!(1) = s!(2);
+                    adv!(2);
+                    let a = s!(2) as u32;
+                    let b = s!(3) as u32;
+                    s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
+                    adv!(5);
+                }
+                Op::I32ShrUImmI32Xor => {
+                    imm32!(|x, y| x.wrapping_shr(y) as u64);
+                    then!();
+                    bin!(u32, i32v, |x, y| (x ^ y) as u64);
+                }
+                Op::I64ShrUImmI64Xor => {
+                    imm64!(|x, y| x.wrapping_shr(y as u32));
+                    then!();
+                    bin!(u64, u64::from, |x, y| x ^ y);
+                }
+                Op::F64ConvertI32UF64Div => {
+                    un!(u32, i32v, |a| (a as f64).to_bits());
+                    then!();
+                    bin!(f64, f64v, |x, y| (x / y).to_bits());
+                }
             }
         }
     }

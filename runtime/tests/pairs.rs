@@ -56,6 +56,40 @@ const MODULE: &str = r#"(module
     (local.set 2 (local.get 0))
     (local.set 1 (i32.add (local.get 1) (i32.const 7)))
     (i32.sub (i32.mul (local.get 2) (local.get 1)) (local.get 0)))
+  ;; i32.load; i32.load and i64.load; i64.load
+  (func (export "load_load") (param i32 i32) (result i32)
+    (i32.sub (i32.load offset=1 (local.get 0)) (i32.load offset=5 (local.get 1))))
+  (func (export "load64_load64") (param i32 i32) (result i64)
+    (i64.xor (i64.load (local.get 0)) (i64.load offset=3 (local.get 1))))
+  ;; i32.load; i32.add
+  (func (export "load_then_add") (param i32 i32) (result i32)
+    (i32.add (local.get 1) (i32.load offset=2 (local.get 0))))
+  ;; i32.add_imm; i32.store, then read back
+  (func (export "add_store") (param i32 i32) (result i32)
+    (i32.store offset=200 (local.get 1) (i32.add (local.get 0) (i32.const 77)))
+    (i32.load offset=200 (local.get 1)))
+  ;; i32.add; i32.store8, then read back
+  (func (export "add_store8") (param i32 i32 i32) (result i32)
+    (i32.store8 offset=300 (local.get 1) (i32.add (local.get 0) (local.get 2)))
+    (i32.load8_u offset=300 (local.get 1)))
+  ;; i32.add_shl_imm (kept in a local); i32.load
+  (func (export "shl_load") (param i32 i32) (result i32) (local i32)
+    (i32.load offset=1 (local.tee 2 (i32.add (local.get 0) (i32.shl (local.get 1) (i32.const 2)))))
+    (i32.shl (local.get 2) (i32.const 8))
+    i32.add)
+  ;; copy; i32.add_shl_imm
+  (func (export "copy_shl") (param i32 i32) (result i32) (local i32 i32)
+    (local.set 2 (local.get 0))
+    (local.set 3 (i32.add (local.get 1) (i32.shl (local.get 2) (i32.const 3))))
+    (i32.xor (local.get 3) (i32.rotl (local.get 2) (i32.const 5))))
+  ;; i32.shr_u_imm; i32.xor and i64.shr_u_imm; i64.xor
+  (func (export "shr_xor") (param i32 i32) (result i32)
+    (i32.xor (local.get 1) (i32.shr_u (local.get 0) (i32.const 7))))
+  (func (export "shr_xor64") (param i64) (result i64)
+    (i64.xor (local.get 0) (i64.shr_u (local.get 0) (i64.const 33))))
+  ;; f64.convert_i32_u; f64.div
+  (func (export "recip") (param i32 f64) (result f64)
+    (f64.div (local.get 1) (f64.convert_i32_u (local.get 0))))
 )"#;
 
 #[test]
@@ -175,5 +209,75 @@ fn pairs_compute_what_the_two_instructions_do() {
             i32s(a.wrapping_mul(b7).wrapping_sub(a)),
             "copy_add {a} {b}"
         );
+    }
+
+    for (a, b) in [(0u32, 3u32), (7, 0), (11, 11)] {
+        let want = (mem(a + 1, 4) as u32).wrapping_sub(mem(b + 5, 4) as u32);
+        assert_eq!(
+            call(&mut s, i, "load_load", &[i32s(a), i32s(b)]),
+            i32s(want),
+            "load_load"
+        );
+        let want = mem(a, 8) ^ mem(b + 3, 8);
+        assert_eq!(
+            call(&mut s, i, "load64_load64", &[i32s(a), i32s(b)]),
+            Val::I64(want as i64),
+            "load64_load64"
+        );
+        let want = b.wrapping_add(mem(a + 2, 4) as u32);
+        assert_eq!(
+            call(&mut s, i, "load_then_add", &[i32s(a), i32s(b)]),
+            i32s(want)
+        );
+    }
+    for (v, at) in [(0u32, 0u32), (u32::MAX - 10, 4), (5, 1000)] {
+        assert_eq!(
+            call(&mut s, i, "add_store", &[i32s(v), i32s(at)]),
+            i32s(v.wrapping_add(77)),
+            "add_store {v}"
+        );
+        assert_eq!(
+            call(&mut s, i, "add_store8", &[i32s(v), i32s(at), i32s(0x1ff)]),
+            i32s(v.wrapping_add(0x1ff) & 0xff),
+            "add_store8 {v}"
+        );
+    }
+    for (a, k) in [(0u32, 1u32), (2, 2), (u32::MAX - 3, 1)] {
+        let at = a.wrapping_add(k << 2);
+        let want = (mem(at + 1, 4) as u32).wrapping_add(at << 8);
+        assert_eq!(
+            call(&mut s, i, "shl_load", &[i32s(a), i32s(k)]),
+            i32s(want),
+            "shl_load {a}"
+        );
+    }
+    for (a, b) in [(1u32, 2u32), (u32::MAX, 7), (0x2000_0001, u32::MAX)] {
+        let want = b.wrapping_add(a << 3) ^ a.rotate_left(5);
+        assert_eq!(
+            call(&mut s, i, "copy_shl", &[i32s(a), i32s(b)]),
+            i32s(want),
+            "copy_shl"
+        );
+        assert_eq!(
+            call(&mut s, i, "shr_xor", &[i32s(a), i32s(b)]),
+            i32s(b ^ (a >> 7)),
+            "shr_xor"
+        );
+    }
+    for x in [0u64, u64::MAX, 0x8000_0000_0000_0001, 0x1234_5678_9abc_def0] {
+        assert_eq!(
+            call(&mut s, i, "shr_xor64", &[Val::I64(x as i64)]),
+            Val::I64((x ^ (x >> 33)) as i64),
+            "shr_xor64 {x:#x}"
+        );
+    }
+    for (n, x) in [(3u32, 1.0f64), (0, -2.5), (u32::MAX, 1e300), (7, f64::NAN)] {
+        let got = call(&mut s, i, "recip", &[i32s(n), Val::F64(x.to_bits())]);
+        let want = x / n as f64;
+        match got {
+            Val::F64(bits) if want.is_nan() => assert!(f64::from_bits(bits).is_nan(), "recip"),
+            Val::F64(bits) => assert_eq!(bits, want.to_bits(), "recip {n} {x}"),
+            other => panic!("recip returned {other:?}"),
+        }
     }
 }
