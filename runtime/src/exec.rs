@@ -511,6 +511,82 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 adv!(4);
             }};
         }
+        // The handlers of the instructions that are part of a pair, written once: each one's own
+        // arm and the pair arms (`pair!`) expand the same code.
+        macro_rules! op {
+            (Copy) => {{
+                s!(1) = s!(2);
+                adv!(3);
+            }};
+            (BrIfNez) => {{
+                if s!(1) as u32 != 0 {
+                    goto!(w!(2) as usize)
+                } else {
+                    adv!(3)
+                }
+            }};
+            (BrI32Ne) => {{
+                br_cmp!(|x, y| x != y)
+            }};
+            (BrI32LeU) => {{
+                br_cmp!(|x, y| x <= y)
+            }};
+            (I32Load) => {{
+                load!(4, |r| u32::from_le_bytes(r) as u64)
+            }};
+            (I32Load8U) => {{
+                load!(1, |r| r[0] as u64)
+            }};
+            (I64Load) => {{
+                load!(8, u64::from_le_bytes)
+            }};
+            (I32Store) => {{
+                store!(4)
+            }};
+            (I32Store8) => {{
+                store!(1)
+            }};
+            (I32Add) => {{
+                bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64)
+            }};
+            (I32AddImm) => {{
+                imm32!(|x, y| x.wrapping_add(y) as u64)
+            }};
+            (I32AddShlImm) => {{
+                let a = s!(2) as u32;
+                let b = s!(3) as u32;
+                s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
+                adv!(5);
+            }};
+            (I32ShrUImm) => {{
+                imm32!(|x, y| x.wrapping_shr(y) as u64)
+            }};
+            (I32Xor) => {{
+                bin!(u32, i32v, |x, y| (x ^ y) as u64)
+            }};
+            (I64ShrUImm) => {{
+                imm64!(|x, y| x.wrapping_shr(y as u32))
+            }};
+            (I64Xor) => {{
+                bin!(u64, u64::from, |x, y| x ^ y)
+            }};
+            (F64ConvertI32U) => {{
+                un!(u32, i32v, |a| (a as f64).to_bits())
+            }};
+            (F64Div) => {{
+                bin!(f64, f64v, |x, y| (x / y).to_bits())
+            }};
+        }
+        // A pair (`chiwawa_format::PAIRS`): the first instruction's handler, then `ip` steps
+        // back one word so that the second's operands sit where its own handler reads them;
+        // that handler then moves `ip` past the pair (or jumps).
+        macro_rules! pair {
+            ($first:ident, $second:ident) => {{
+                op!($first);
+                then!();
+                op!($second);
+            }};
+        }
 
         #[cfg(feature = "op-stats")]
         let mut prev_word = u32::MAX;
@@ -527,13 +603,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             match op {
                 Op::Unreachable => trap!(TrapKind::Unreachable),
                 Op::Br => goto!(w!(1) as usize),
-                Op::BrIfNez => {
-                    if s!(1) as u32 != 0 {
-                        goto!(w!(2) as usize)
-                    } else {
-                        adv!(3)
-                    }
-                }
+                Op::BrIfNez => op!(BrIfNez),
                 Op::BrIfEqz => {
                     if s!(1) as u32 == 0 {
                         goto!(w!(2) as usize)
@@ -682,10 +752,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     s!(1) = v;
                     adv!(5);
                 }
-                Op::Copy => {
-                    s!(1) = s!(2);
-                    adv!(3);
-                }
+                Op::Copy => op!(Copy),
                 Op::Const32 => {
                     s!(1) = w!(2) as u64;
                     adv!(3);
@@ -706,10 +773,10 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     s!(1) = inst.funcs[w!(2) as usize] as u64 + 1;
                     adv!(3);
                 }
-                Op::I32Load => load!(4, |r| u32::from_le_bytes(r) as u64),
-                Op::I64Load => load!(8, u64::from_le_bytes),
+                Op::I32Load => op!(I32Load),
+                Op::I64Load => op!(I64Load),
                 Op::I32Load8S => load!(1, |r| r[0] as i8 as i32 as u32 as u64),
-                Op::I32Load8U => load!(1, |r| r[0] as u64),
+                Op::I32Load8U => op!(I32Load8U),
                 Op::I32Load16S => load!(2, |r| i16::from_le_bytes(r) as i32 as u32 as u64),
                 Op::I32Load16U => load!(2, |r| u16::from_le_bytes(r) as u64),
                 Op::I64Load8S => load!(1, |r| r[0] as i8 as i64 as u64),
@@ -718,9 +785,9 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64Load16U => load!(2, |r| u16::from_le_bytes(r) as u64),
                 Op::I64Load32S => load!(4, |r| i32::from_le_bytes(r) as i64 as u64),
                 Op::I64Load32U => load!(4, |r| u32::from_le_bytes(r) as u64),
-                Op::I32Store => store!(4),
+                Op::I32Store => op!(I32Store),
                 Op::I64Store => store!(8),
-                Op::I32Store8 => store!(1),
+                Op::I32Store8 => op!(I32Store8),
                 Op::I32Store16 => store!(2),
                 Op::I64Store32 => store!(4),
                 Op::MemorySize => {
@@ -886,7 +953,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I32Clz => un!(u32, i32v, |a| a.leading_zeros() as u64),
                 Op::I32Ctz => un!(u32, i32v, |a| a.trailing_zeros() as u64),
                 Op::I32Popcnt => un!(u32, i32v, |a| a.count_ones() as u64),
-                Op::I32Add => bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64),
+                Op::I32Add => op!(I32Add),
                 Op::I32Sub => bin!(u32, i32v, |x, y| x.wrapping_sub(y) as u64),
                 Op::I32Mul => bin!(u32, i32v, |x, y| x.wrapping_mul(y) as u64),
                 Op::I32DivS => bin_trap!(u32, i32v, |x, y| {
@@ -918,7 +985,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 }),
                 Op::I32And => bin!(u32, i32v, |x, y| (x & y) as u64),
                 Op::I32Or => bin!(u32, i32v, |x, y| (x | y) as u64),
-                Op::I32Xor => bin!(u32, i32v, |x, y| (x ^ y) as u64),
+                Op::I32Xor => op!(I32Xor),
                 Op::I32Shl => bin!(u32, i32v, |x, y| x.wrapping_shl(y) as u64),
                 Op::I32ShrS => bin!(u32, i32v, |x, y| (x as i32).wrapping_shr(y) as u32 as u64),
                 Op::I32ShrU => bin!(u32, i32v, |x, y| x.wrapping_shr(y) as u64),
@@ -967,7 +1034,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 }),
                 Op::I64And => bin!(u64, u64::from, |x, y| x & y),
                 Op::I64Or => bin!(u64, u64::from, |x, y| x | y),
-                Op::I64Xor => bin!(u64, u64::from, |x, y| x ^ y),
+                Op::I64Xor => op!(I64Xor),
                 Op::I64Shl => bin!(u64, u64::from, |x, y| x.wrapping_shl(y as u32)),
                 Op::I64ShrS => bin!(u64, u64::from, |x, y| (x as i64).wrapping_shr(y as u32)
                     as u64),
@@ -1015,7 +1082,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::F64Add => bin!(f64, f64v, |x, y| (x + y).to_bits()),
                 Op::F64Sub => bin!(f64, f64v, |x, y| (x - y).to_bits()),
                 Op::F64Mul => bin!(f64, f64v, |x, y| (x * y).to_bits()),
-                Op::F64Div => bin!(f64, f64v, |x, y| (x / y).to_bits()),
+                Op::F64Div => op!(F64Div),
                 Op::F64Min => bin!(f64, f64v, |x, y| f64_min(x, y).to_bits()),
                 Op::F64Max => bin!(f64, f64v, |x, y| f64_max(x, y).to_bits()),
                 Op::F64Copysign => bin!(u64, u64::from, |x, y| {
@@ -1058,7 +1125,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::F32ConvertI64U => un!(u64, u64::from, |a| (a as f32).to_bits() as u64),
                 Op::F32DemoteF64 => un!(f64, f64v, |a| (a as f32).to_bits() as u64),
                 Op::F64ConvertI32S => un!(u32, i32v, |a| (a as i32 as f64).to_bits()),
-                Op::F64ConvertI32U => un!(u32, i32v, |a| (a as f64).to_bits()),
+                Op::F64ConvertI32U => op!(F64ConvertI32U),
                 Op::F64ConvertI64S => un!(u64, u64::from, |a| (a as i64 as f64).to_bits()),
                 Op::F64ConvertI64U => un!(u64, u64::from, |a| (a as f64).to_bits()),
                 Op::F64PromoteF32 => un!(f32, f32v, |a| (a as f64).to_bits()),
@@ -1076,14 +1143,14 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64TruncSatF64S => un!(f64, f64v, |a| a as i64 as u64),
                 Op::I64TruncSatF64U => un!(f64, f64v, |a| a as u64),
                 // superinstructions
-                Op::I32AddImm => imm32!(|x, y| x.wrapping_add(y) as u64),
+                Op::I32AddImm => op!(I32AddImm),
                 Op::I32MulImm => imm32!(|x, y| x.wrapping_mul(y) as u64),
                 Op::I32AndImm => imm32!(|x, y| (x & y) as u64),
                 Op::I32OrImm => imm32!(|x, y| (x | y) as u64),
                 Op::I32XorImm => imm32!(|x, y| (x ^ y) as u64),
                 Op::I32ShlImm => imm32!(|x, y| x.wrapping_shl(y) as u64),
                 Op::I32ShrSImm => imm32!(|x, y| (x as i32).wrapping_shr(y) as u32 as u64),
-                Op::I32ShrUImm => imm32!(|x, y| x.wrapping_shr(y) as u64),
+                Op::I32ShrUImm => op!(I32ShrUImm),
                 Op::I32EqImm => imm32!(|x, y| b(x == y)),
                 Op::I32NeImm => imm32!(|x, y| b(x != y)),
                 Op::I32LtSImm => imm32!(|x, y| b((x as i32) < (y as i32))),
@@ -1097,19 +1164,14 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64AddImm => imm64!(|x, y| x.wrapping_add(y)),
                 Op::I64AndImm => imm64!(|x, y| x & y),
                 Op::I64ShlImm => imm64!(|x, y| x.wrapping_shl(y as u32)),
-                Op::I64ShrUImm => imm64!(|x, y| x.wrapping_shr(y as u32)),
+                Op::I64ShrUImm => op!(I64ShrUImm),
                 Op::I64MulImm => imm64!(|x, y| x.wrapping_mul(y)),
                 Op::I64OrImm => imm64!(|x, y| x | y),
                 Op::I64XorImm => imm64!(|x, y| x ^ y),
                 Op::I64ShrSImm => imm64!(|x, y| (x as i64).wrapping_shr(y as u32) as u64),
                 Op::I64RotlImm => imm64!(|x, y| x.rotate_left((y & 63) as u32)),
                 Op::I32RotlImm => imm32!(|x, y| x.rotate_left(y) as u64),
-                Op::I32AddShlImm => {
-                    let a = s!(2) as u32;
-                    let b = s!(3) as u32;
-                    s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
-                    adv!(5);
-                }
+                Op::I32AddShlImm => op!(I32AddShlImm),
                 Op::I32ShrUAndImm => {
                     let a = s!(2) as u32;
                     s!(1) = (a.wrapping_shr(w!(3)) & w!(4)) as u64;
@@ -1127,13 +1189,13 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I32Load8UAdd => load_add!(1, |r| r[0] as u64),
                 Op::I64LoadAdd => load_add!(8, u64::from_le_bytes),
                 Op::BrI32Eq => br_cmp!(|x, y| x == y),
-                Op::BrI32Ne => br_cmp!(|x, y| x != y),
+                Op::BrI32Ne => op!(BrI32Ne),
                 Op::BrI32LtS => br_cmp!(|x, y| (x as i32) < (y as i32)),
                 Op::BrI32LtU => br_cmp!(|x, y| x < y),
                 Op::BrI32GtS => br_cmp!(|x, y| (x as i32) > (y as i32)),
                 Op::BrI32GtU => br_cmp!(|x, y| x > y),
                 Op::BrI32LeS => br_cmp!(|x, y| (x as i32) <= (y as i32)),
-                Op::BrI32LeU => br_cmp!(|x, y| x <= y),
+                Op::BrI32LeU => op!(BrI32LeU),
                 Op::BrI32GeS => br_cmp!(|x, y| (x as i32) >= (y as i32)),
                 Op::BrI32GeU => br_cmp!(|x, y| x >= y),
                 Op::BrI32EqImm => br_cmp_imm!(|x, y| x == y),
@@ -1158,119 +1220,27 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::BrI64GeU => br_cmp64!(|x, y| x >= y),
                 Op::BrI32AndImmNez => br_cmp_imm!(|x, y| x & y != 0),
                 Op::BrI32AndImmEqz => br_cmp_imm!(|x, y| x & y == 0),
-                // Pairs (`chiwawa_format::PAIRS`): the first instruction's handler, then `ip`
-                // steps back one word so that the second's operands sit where its own handler
-                // reads them; that handler then moves `ip` past the pair (or jumps).
-                Op::I32AddImm2 => {
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                }
-                Op::I32AddImmBrIfNez => {
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    if s!(1) as u32 != 0 {
-                        goto!(w!(2) as usize)
-                    } else {
-                        adv!(3)
-                    }
-                }
-                Op::I32AddImmBrI32Ne => {
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    br_cmp!(|x, y| x != y);
-                }
-                Op::I32AddBrI32LeU => {
-                    bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    br_cmp!(|x, y| x <= y);
-                }
-                Op::I32AddImmI32Load => {
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    load!(4, |r| u32::from_le_bytes(r) as u64);
-                }
-                Op::I32AddImmI32Load8U => {
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    load!(1, |r| r[0] as u64);
-                }
-                Op::I32AddImmI64Load => {
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    load!(8, u64::from_le_bytes);
-                }
-                Op::I32LoadI32Store => {
-                    load!(4, |r| u32::from_le_bytes(r) as u64);
-                    then!();
-                    store!(4);
-                }
-                Op::Copy2 => {
-                    s!(1) = s!(2);
-                    s!(3) = s!(4);
-                    adv!(5);
-                }
-                Op::CopyI32AddImm => {
-                    s!(1) = s!(2);
-                    adv!(3);
-                    then!();
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                }
-                Op::I32LoadI32Load => {
-                    load!(4, |r| u32::from_le_bytes(r) as u64);
-                    then!();
-                    load!(4, |r| u32::from_le_bytes(r) as u64);
-                }
-                Op::I64LoadI64Load => {
-                    load!(8, u64::from_le_bytes);
-                    then!();
-                    load!(8, u64::from_le_bytes);
-                }
-                Op::I32LoadI32Add => {
-                    load!(4, |r| u32::from_le_bytes(r) as u64);
-                    then!();
-                    bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64);
-                }
-                Op::I32AddImmI32Store => {
-                    imm32!(|x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    store!(4);
-                }
-                Op::I32AddI32Store8 => {
-                    bin!(u32, i32v, |x, y| x.wrapping_add(y) as u64);
-                    then!();
-                    store!(1);
-                }
-                Op::I32AddShlImmI32Load => {
-                    let a = s!(2) as u32;
-                    let b = s!(3) as u32;
-                    s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
-                    adv!(4);
-                    load!(4, |r| u32::from_le_bytes(r) as u64);
-                }
-                Op::CopyI32AddShlImm => {
-                    s!(1) = s!(2);
-                    adv!(2);
-                    let a = s!(2) as u32;
-                    let b = s!(3) as u32;
-                    s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
-                    adv!(5);
-                }
-                Op::I32ShrUImmI32Xor => {
-                    imm32!(|x, y| x.wrapping_shr(y) as u64);
-                    then!();
-                    bin!(u32, i32v, |x, y| (x ^ y) as u64);
-                }
-                Op::I64ShrUImmI64Xor => {
-                    imm64!(|x, y| x.wrapping_shr(y as u32));
-                    then!();
-                    bin!(u64, u64::from, |x, y| x ^ y);
-                }
-                Op::F64ConvertI32UF64Div => {
-                    un!(u32, i32v, |a| (a as f64).to_bits());
-                    then!();
-                    bin!(f64, f64v, |x, y| (x / y).to_bits());
-                }
+                // Pairs: see `pair!`.
+                Op::I32AddImm2 => pair!(I32AddImm, I32AddImm),
+                Op::I32AddImmBrIfNez => pair!(I32AddImm, BrIfNez),
+                Op::I32AddImmBrI32Ne => pair!(I32AddImm, BrI32Ne),
+                Op::I32AddBrI32LeU => pair!(I32Add, BrI32LeU),
+                Op::I32AddImmI32Load => pair!(I32AddImm, I32Load),
+                Op::I32AddImmI32Load8U => pair!(I32AddImm, I32Load8U),
+                Op::I32AddImmI64Load => pair!(I32AddImm, I64Load),
+                Op::I32LoadI32Store => pair!(I32Load, I32Store),
+                Op::Copy2 => pair!(Copy, Copy),
+                Op::CopyI32AddImm => pair!(Copy, I32AddImm),
+                Op::I32LoadI32Load => pair!(I32Load, I32Load),
+                Op::I64LoadI64Load => pair!(I64Load, I64Load),
+                Op::I32LoadI32Add => pair!(I32Load, I32Add),
+                Op::I32AddImmI32Store => pair!(I32AddImm, I32Store),
+                Op::I32AddI32Store8 => pair!(I32Add, I32Store8),
+                Op::I32AddShlImmI32Load => pair!(I32AddShlImm, I32Load),
+                Op::CopyI32AddShlImm => pair!(Copy, I32AddShlImm),
+                Op::I32ShrUImmI32Xor => pair!(I32ShrUImm, I32Xor),
+                Op::I64ShrUImmI64Xor => pair!(I64ShrUImm, I64Xor),
+                Op::F64ConvertI32UF64Div => pair!(F64ConvertI32U, F64Div),
             }
         }
     }
