@@ -114,16 +114,32 @@ mod lazy_tests {
     use super::*;
     use chiwawa_format::{extern_kind, features, write_image, Export, Func, FuncType, Module, Op};
 
+    /// A module of functions of type `[] -> []` with frames of one slot, `codes` their code.
+    fn module(codes: Vec<Vec<u32>>, exports: Vec<Export>) -> Module {
+        Module {
+            types: vec![FuncType {
+                params: vec![],
+                results: vec![],
+            }],
+            func_types: vec![0; codes.len()],
+            funcs: codes
+                .into_iter()
+                .map(|code| Func {
+                    ty: 0,
+                    num_locals: 0,
+                    frame_size: 1,
+                    consts: Vec::new(),
+                    code,
+                })
+                .collect(),
+            exports,
+            ..Module::default()
+        }
+    }
+
     /// `good` calls `bad`, whose code writes slot 1000 of a 1-slot frame; `never` is as bad and
     /// never called; `leaf` is fine.
     fn image() -> Vec<u8> {
-        let func = |code: Vec<u32>| Func {
-            ty: 0,
-            num_locals: 0,
-            frame_size: 1,
-            consts: Vec::new(),
-            code,
-        };
         let ret = [Op::Return as u32, 0, 0];
         let bad = [&[Op::Copy as u32, 1000, 0][..], &ret].concat();
         let export = |name: &str, index| Export {
@@ -131,27 +147,21 @@ mod lazy_tests {
             kind: extern_kind::FUNC,
             index,
         };
-        let module = Module {
-            types: vec![FuncType {
-                params: vec![],
-                results: vec![],
-            }],
-            func_types: vec![0; 5],
-            funcs: vec![
-                func([&[Op::Call as u32, 1, 0][..], &ret].concat()),
-                func(bad.clone()),
-                func(bad),
-                func(ret.to_vec()),
-                func([&[Op::Call as u32, 3, 0][..], &ret].concat()),
+        let module = module(
+            vec![
+                [&[Op::Call as u32, 1, 0][..], &ret].concat(),
+                bad.clone(),
+                bad,
+                ret.to_vec(),
+                [&[Op::Call as u32, 3, 0][..], &ret].concat(),
             ],
-            exports: vec![
+            vec![
                 export("good", 0),
                 export("never", 2),
                 export("leaf", 3),
                 export("calls_leaf", 4),
             ],
-            ..Module::default()
-        };
+        );
         write_image(&module, 1, features::WASM2, 0, 0).unwrap()
     }
 
@@ -214,30 +224,13 @@ mod lazy_tests {
         let image = load_image(&image(), VerifyMode::Lazy).unwrap();
         assert_eq!(image.module().funcs.len(), 5);
         // Only the fine functions: `leaf` and `calls_leaf` become functions 0 and 1.
-        let module = Module {
-            types: vec![FuncType {
-                params: vec![],
-                results: vec![],
-            }],
-            func_types: vec![0; 2],
-            funcs: vec![
-                Func {
-                    ty: 0,
-                    num_locals: 0,
-                    frame_size: 1,
-                    consts: Vec::new(),
-                    code: vec![Op::Return as u32, 0, 0],
-                },
-                Func {
-                    ty: 0,
-                    num_locals: 0,
-                    frame_size: 1,
-                    consts: Vec::new(),
-                    code: vec![Op::Call as u32, 0, 0, Op::Return as u32, 0, 0],
-                },
+        let module = module(
+            vec![
+                vec![Op::Return as u32, 0, 0],
+                vec![Op::Call as u32, 0, 0, Op::Return as u32, 0, 0],
             ],
-            ..Module::default()
-        };
+            vec![],
+        );
         let bytes = write_image(&module, 1, features::WASM2, 0, 0).unwrap();
         let image = load_image(&bytes, VerifyMode::Eager).unwrap();
         assert_eq!(image.mode(), VerifyMode::Eager);
