@@ -18,7 +18,6 @@
 //! alignment rkyv needs.
 
 use rkyv::rancor::BoxedError;
-pub use rkyv::util::AlignedVec;
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub const MAGIC: [u8; 8] = *b"CHIWAWA\0";
