@@ -466,6 +466,37 @@ impl OpInfo {
     }
 }
 
+/// Calls `f` on each operand word of the instruction at `at`, with its kind, and returns where
+/// the next instruction starts; `instr_len`'s errors. Each target of a `Targets` operand is
+/// visited as a `Target` (its count is not visited); an `Imm64` is visited once, at its first
+/// word. For passes that rewrite operands in place: slots, jump targets.
+pub fn visit_operands(
+    code: &mut [u32],
+    at: usize,
+    mut f: impl FnMut(Operand, &mut u32),
+) -> Result<usize, DecodeError> {
+    let next = at + instr_len(code, at)?;
+    let op = Op::from_word(code[at]).ok_or(DecodeError::BadOpcode { at, word: code[at] })?;
+    let mut pos = at + 1;
+    for &kind in op.info().operands {
+        match kind {
+            Operand::Targets => {
+                let n = code[pos] as usize;
+                for word in &mut code[pos + 1..pos + 1 + n] {
+                    f(Operand::Target, word);
+                }
+                pos += 1 + n;
+            }
+            kind => {
+                f(kind, &mut code[pos]);
+                pos += kind.words().unwrap_or(1);
+            }
+        }
+    }
+    debug_assert_eq!(pos, next);
+    Ok(next)
+}
+
 /// The length in words of the instruction at `at` (opcode and operands), without decoding its
 /// operands or allocating; `decode`'s errors for an unknown opcode or a truncated instruction.
 /// Words are `u32` or anything that converts to one (an archived image's `u32_le`).
@@ -706,5 +737,47 @@ mod tests {
             // A pair is never itself part of a pair.
             assert!(PAIRS.iter().all(|&(a, b, _)| a != pair && b != pair));
         }
+    }
+
+    #[test]
+    fn visit_operands_sees_every_operand_word() {
+        let mut code = vec![
+            Op::Const64 as u32,
+            3,
+            0xdead_beef,
+            0x1,
+            Op::BrTable as u32,
+            5,
+            2,
+            0,
+            4,
+            Op::Return as u32,
+            6,
+            1,
+        ];
+        let mut seen = Vec::new();
+        let mut at = 0;
+        while at < code.len() {
+            at = visit_operands(&mut code, at, |kind, word| {
+                seen.push((kind, *word));
+                *word += 100;
+            })
+            .unwrap();
+        }
+        assert_eq!(
+            seen,
+            [
+                (Operand::Slot, 3),
+                (Operand::Imm64, 0xdead_beef),
+                (Operand::Slot, 5),
+                (Operand::Target, 0),
+                (Operand::Target, 4),
+                (Operand::Slot, 6),
+                (Operand::Imm32, 1),
+            ]
+        );
+        assert_eq!(code[8], 104, "targets are rewritten in place");
+        assert_eq!(code[6], 2, "the count is left alone");
+        assert!(visit_operands(&mut code[..7], 4, |_, _| {}).is_err());
     }
 }

@@ -5,7 +5,8 @@ pub mod isa;
 
 pub use image::*;
 pub use isa::{
-    decode, disassemble, instr_len, pair_of, Arg, DecodeError, Op, OpInfo, Operand, OPS, PAIRS,
+    decode, disassemble, instr_len, pair_of, visit_operands, Arg, DecodeError, Op, OpInfo, Operand,
+    OPS, PAIRS,
 };
 /// The archived little-endian word type of code streams.
 pub use rkyv::rend::u32_le as CodeWord;

@@ -389,18 +389,12 @@ fn relocate(code: &mut [u32], num_locals: u32, count: u32) {
         let (len, mut mask) = SLOT_LAYOUT[word];
         if len == 0 {
             // Variable length: walk the operands.
-            let op = Op::from_word(code[at]).expect("the translator emits only valid opcodes");
-            at += 1;
-            for kind in op.info().operands {
-                match kind {
-                    Operand::Slot => {
-                        code[at] = fix(code[at]);
-                        at += 1;
-                    }
-                    Operand::Targets => at += 1 + code[at] as usize,
-                    other => at += other.words().unwrap_or(1),
+            at = chiwawa_format::visit_operands(code, at, |kind, word| {
+                if kind == Operand::Slot {
+                    *word = fix(*word);
                 }
-            }
+            })
+            .expect("the translator emits whole instructions");
             continue;
         }
         while mask != 0 {

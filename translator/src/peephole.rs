@@ -4,7 +4,7 @@
 //! in order. A pair is only made where no jump lands on its second instruction; jumps into the
 //! code that moves are renumbered.
 
-use chiwawa_format::{pair_of, Op, Operand};
+use chiwawa_format::{pair_of, visit_operands, Op, Operand};
 
 /// Joins the pairs in `code` (a function's finished register code). Returns whether it changed.
 pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
@@ -26,21 +26,12 @@ pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
             any |= pair_of(first, op).is_some();
         }
         prev = Some(op);
-        at += 1;
-        for kind in op.info().operands {
-            match kind {
-                Operand::Target => {
-                    targets.push(code[at]);
-                    at += 1;
-                }
-                Operand::Targets => {
-                    let n = code[at] as usize;
-                    targets.extend_from_slice(&code[at + 1..at + 1 + n]);
-                    at += 1 + n;
-                }
-                other => at += other.words().unwrap_or(1),
+        at = visit_operands(code, at, |kind, word| {
+            if kind == Operand::Target {
+                targets.push(*word);
             }
-        }
+        })
+        .expect("the translator emits whole instructions");
     }
     if !any {
         return false;
@@ -95,24 +86,12 @@ pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
     };
     let mut at = 0;
     while at < code.len() {
-        let op = Op::from_word(code[at]).expect("joined above");
-        at += 1;
-        for kind in op.info().operands {
-            match kind {
-                Operand::Target => {
-                    code[at] = new_place(code[at]);
-                    at += 1;
-                }
-                Operand::Targets => {
-                    let n = code[at] as usize;
-                    for t in &mut code[at + 1..at + 1 + n] {
-                        *t = new_place(*t);
-                    }
-                    at += 1 + n;
-                }
-                other => at += other.words().unwrap_or(1),
+        at = visit_operands(code, at, |kind, word| {
+            if kind == Operand::Target {
+                *word = new_place(*word);
             }
-        }
+        })
+        .expect("joined above");
     }
     true
 }
