@@ -21,7 +21,7 @@ use rkyv::rancor::BoxedError;
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub const MAGIC: [u8; 8] = *b"CHIWAWA\0";
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 pub const HEADER_LEN: usize = 64;
 
 /// Wasm feature bits an image can claim (the translator validates with exactly these).
@@ -125,7 +125,8 @@ pub struct Func {
     /// Constants the code reads as slots: written to slots `num_locals..num_locals + len` on
     /// entry, after the locals are zeroed, and never written by the code.
     pub consts: Vec<u64>,
-    pub code: Vec<u32>,
+    /// The code in units (see `isa`).
+    pub code: Vec<u16>,
 }
 
 pub mod extern_kind {
@@ -335,7 +336,7 @@ fn payload_len_estimate(module: &Module) -> usize {
     let funcs: usize = module
         .funcs
         .iter()
-        .map(|f| f.code.len() * 4 + f.consts.len() * 8 + PER_ITEM)
+        .map(|f| f.code.len() * 2 + f.consts.len() * 8 + PER_ITEM)
         .sum();
     let types: usize = (module.types.iter())
         .map(|t| t.params.len() + t.results.len() + PER_ITEM)
@@ -614,7 +615,7 @@ mod tests {
             let mut bytes = write_image(&module, 1, features::WASM2, 0, 7).unwrap();
             let before = bytes.clone();
             let header = read_header(&bytes).unwrap();
-            assert_eq!(checksum_in_place(&mut bytes), header.checksum, "{n} words");
+            assert_eq!(checksum_in_place(&mut bytes), header.checksum, "{n} units");
             assert_eq!(bytes, before, "the image is put back");
         }
     }

@@ -1,18 +1,32 @@
 //! The register instruction set, defined once.
 //!
-//! Code is a dense stream of little-endian `u32` words. An instruction is one opcode word followed
-//! by its operand words, in the order the table below lists them. Operand kinds:
+//! An image holds a function's code as a dense stream of little-endian `u16` *units*. An
+//! instruction is one opcode unit followed by its operands, in the order the table below lists
+//! them. Operand kinds, and the units each takes:
 //!
-//! - `Slot`: an index into the current frame (locals first, then temporaries); below the frame size.
-//! - `Imm32`: a 32-bit immediate (memory offsets, i32/f32 bits, counts).
-//! - `Imm64`: a 64-bit immediate in two words, low word first.
-//! - `Target`: an absolute word offset inside the same function; must start an instruction.
-//! - `Func`, `Type`, `Table`, `Global`, `Memory`, `Data`, `Elem`: module index spaces.
-//! - `Targets`: a count word `n` (n >= 1) followed by `n` targets (`br_table`: cases, then default).
+//! - `Slot` (1): an index into the current frame (locals first, then temporaries); below the
+//!   frame size, which is at most [`MAX_FRAME`].
+//! - `Imm32` (2): a 32-bit immediate (memory offsets, i32/f32 bits, counts), low half first.
+//! - `Imm64` (4): a 64-bit immediate, low half first.
+//! - `Target` (2): an absolute unit offset inside the same function; must start an instruction.
+//! - `Func`, `Type`, `Table`, `Global`, `Memory`, `Data`, `Elem` (2): module index spaces.
+//! - `Targets`: a count `n` (2 units, n >= 1) followed by `n` targets (`br_table`: cases, then
+//!   default).
+//!
+//! Halving the slot operands (two thirds of all operands) keeps images about half the size of a
+//! `u32` stream, which matters because start-up is dominated by reading the image into fresh
+//! memory; reading a unit costs the interpreter the same as reading a word.
+//!
+//! The translator builds code in *word form* first: one `u32` word per operand (an `Imm64` two,
+//! low first; `Targets` a count word then one word per target, targets counted in words), which
+//! is easy to patch and rewrite; [`encode`] then packs it into units.
 //!
 //! The translator's encoder, the runtime's executor and verifier, and the disassembler all take
 //! their view of an instruction from this one table, so a new instruction is one row here plus
 //! one handler in the executor.
+
+/// Frames have at most this many slots, so that a slot operand fits one unit.
+pub const MAX_FRAME: u32 = 1 << 16;
 
 /// The kind of one operand word (or word group) of an instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,12 +46,22 @@ pub enum Operand {
 }
 
 impl Operand {
-    /// Words this operand takes, when fixed (`Targets` is variable).
+    /// Words this operand takes in word form, when fixed (`Targets` is variable).
     pub const fn words(self) -> Option<usize> {
         match self {
             Operand::Imm64 => Some(2),
             Operand::Targets => None,
             _ => Some(1),
+        }
+    }
+
+    /// Units this operand takes in an image, when fixed (`Targets` is variable).
+    pub const fn units(self) -> Option<usize> {
+        match self {
+            Operand::Slot => Some(1),
+            Operand::Imm64 => Some(4),
+            Operand::Targets => None,
+            _ => Some(2),
         }
     }
 }
@@ -357,7 +381,7 @@ macro_rules! for_each_op {
 
 macro_rules! define_ops {
     ($($name:ident $text:literal ($($arg:ident: $kind:ident),*);)*) => {
-        /// Every instruction's opcode; the discriminant is the opcode word.
+        /// Every instruction's opcode; the discriminant is the opcode unit.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
         pub enum Op {
@@ -440,18 +464,17 @@ pub enum DecodeError {
 impl std::fmt::Display for DecodeError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            DecodeError::BadOpcode { at, word } => write!(f, "unknown opcode {word} at word {at}"),
+            DecodeError::BadOpcode { at, word } => write!(f, "unknown opcode {word} at unit {at}"),
             DecodeError::Truncated { at } => {
-                write!(f, "instruction at word {at} runs past the end")
+                write!(f, "instruction at unit {at} runs past the end")
             }
         }
     }
 }
 
 impl OpInfo {
-    /// Words of the instruction, its opcode included, when they are fixed (`None` when an operand
-    /// is `Targets`). Allocation-free, and usable in constants: the verifier derives its per-op
-    /// tables from this and `operands` at compile time.
+    /// Words of the instruction in word form, its opcode included, when they are fixed (`None`
+    /// when an operand is `Targets`).
     pub const fn fixed_words(&self) -> Option<usize> {
         let mut words = 1;
         let mut i = 0;
@@ -464,18 +487,49 @@ impl OpInfo {
         }
         Some(words)
     }
+
+    /// Units of the instruction in an image, its opcode included, when they are fixed (`None`
+    /// when an operand is `Targets`). Allocation-free, and usable in constants: the verifier and
+    /// the executor derive their per-op tables from this and `operands` at compile time.
+    pub const fn fixed_units(&self) -> Option<usize> {
+        let mut units = 1;
+        let mut i = 0;
+        while i < self.operands.len() {
+            match self.operands[i].units() {
+                Some(n) => units += n,
+                None => return None,
+            }
+            i += 1;
+        }
+        Some(units)
+    }
+
+    /// The unit offset, from the opcode, of operand `k` (`k` before any `Targets` operand).
+    pub const fn unit_offset(&self, k: usize) -> usize {
+        let mut at = 1;
+        let mut i = 0;
+        while i < k {
+            match self.operands[i].units() {
+                Some(n) => at += n,
+                None => panic!("no fixed offset after a Targets operand"),
+            }
+            i += 1;
+        }
+        at
+    }
 }
 
-/// Calls `f` on each operand word of the instruction at `at`, with its kind, and returns where
-/// the next instruction starts; `instr_len`'s errors. Each target of a `Targets` operand is
-/// visited as a `Target` (its count is not visited); an `Imm64` is visited once, at its first
-/// word. For passes that rewrite operands in place: slots, jump targets.
+/// Calls `f` on each operand word of the word-form instruction at `at`, with its kind, and
+/// returns where the next instruction starts; `instr_len`'s errors. Each target of a `Targets`
+/// operand is visited as a `Target` (its count is not visited); an `Imm64` is visited once, at
+/// its first word. For the translator's passes that rewrite operands in place: slots, jump
+/// targets.
 pub fn visit_operands(
     code: &mut [u32],
     at: usize,
     mut f: impl FnMut(Operand, &mut u32),
 ) -> Result<usize, DecodeError> {
-    let next = at + instr_len(code, at)?;
+    let next = at + instr_words(code, at)?;
     let op = Op::from_word(code[at]).ok_or(DecodeError::BadOpcode { at, word: code[at] })?;
     let mut pos = at + 1;
     for &kind in op.info().operands {
@@ -497,23 +551,19 @@ pub fn visit_operands(
     Ok(next)
 }
 
-/// The length in words of the instruction at `at` (opcode and operands), without decoding its
-/// operands or allocating; `decode`'s errors for an unknown opcode or a truncated instruction.
-/// Words are `u32` or anything that converts to one (an archived image's `u32_le`).
-pub fn instr_len<W: Copy + Into<u32>>(code: &[W], at: usize) -> Result<usize, DecodeError> {
-    let word: u32 = (*code.get(at).ok_or(DecodeError::Truncated { at })?).into();
+/// The length in words of the word-form instruction at `at`.
+fn instr_words(code: &[u32], at: usize) -> Result<usize, DecodeError> {
+    let word = *code.get(at).ok_or(DecodeError::Truncated { at })?;
     let op = Op::from_word(word).ok_or(DecodeError::BadOpcode { at, word })?;
     let len = match op.info().fixed_words() {
         Some(len) => len,
         None => {
-            // Only a `Targets` operand varies: walk the operands before it, then its count.
             let mut pos = at + 1;
             for &kind in op.info().operands {
                 match kind.words() {
                     Some(n) => pos += n,
                     None => {
-                        let n: u32 = (*code.get(pos).ok_or(DecodeError::Truncated { at })?).into();
-                        let n = n as usize;
+                        let n = *code.get(pos).ok_or(DecodeError::Truncated { at })? as usize;
                         if n == 0 || n > code.len() - pos - 1 {
                             return Err(DecodeError::Truncated { at });
                         }
@@ -530,41 +580,221 @@ pub fn instr_len<W: Copy + Into<u32>>(code: &[W], at: usize) -> Result<usize, De
     Ok(len)
 }
 
-/// Decodes the instruction at `at`; returns it, its operands and the offset of the next one.
-pub fn decode(code: &[u32], at: usize) -> Result<(Op, Vec<Arg>, usize), DecodeError> {
-    let word = *code.get(at).ok_or(DecodeError::Truncated { at })?;
-    let op = Op::from_word(word).ok_or(DecodeError::BadOpcode { at, word })?;
+/// The 32-bit value of the two units at `pos` (low half first); `pos + 1` must be in `code`.
+#[inline(always)]
+pub fn unit_pair<U: Copy + Into<u16>>(code: &[U], pos: usize) -> u32 {
+    let lo: u16 = code[pos].into();
+    let hi: u16 = code[pos + 1].into();
+    lo as u32 | (hi as u32) << 16
+}
+
+/// The length in units of the instruction at `at` (opcode and operands), without decoding its
+/// operands or allocating; `decode`'s errors for an unknown opcode or a truncated instruction.
+/// Units are `u16` or anything that converts to one (an archived image's `u16_le`).
+pub fn instr_len<U: Copy + Into<u16>>(code: &[U], at: usize) -> Result<usize, DecodeError> {
+    let unit: u16 = (*code.get(at).ok_or(DecodeError::Truncated { at })?).into();
+    let op = Op::from_word(unit as u32).ok_or(DecodeError::BadOpcode {
+        at,
+        word: unit as u32,
+    })?;
+    let len = match op.info().fixed_units() {
+        Some(len) => len,
+        None => {
+            // Only a `Targets` operand varies: walk the operands before it, then its count.
+            let mut pos = at + 1;
+            for &kind in op.info().operands {
+                match kind.units() {
+                    Some(n) => pos += n,
+                    None => {
+                        if pos + 2 > code.len() {
+                            return Err(DecodeError::Truncated { at });
+                        }
+                        let n = unit_pair(code, pos) as usize;
+                        if n == 0 || n > (code.len() - pos - 2) / 2 {
+                            return Err(DecodeError::Truncated { at });
+                        }
+                        pos += 2 + 2 * n;
+                    }
+                }
+            }
+            pos - at
+        }
+    };
+    if len > code.len() - at {
+        return Err(DecodeError::Truncated { at });
+    }
+    Ok(len)
+}
+
+/// Decodes the instruction at unit `at`; returns it, its operands and the offset of the next
+/// one.
+pub fn decode(code: &[u16], at: usize) -> Result<(Op, Vec<Arg>, usize), DecodeError> {
+    let next = at + instr_len(code, at)?;
+    let op = Op::from_word(code[at] as u32).expect("instr_len checked the opcode");
+    // `instr_len` proved every operand below lies inside `code`.
     let mut pos = at + 1;
     let mut args = Vec::with_capacity(op.info().operands.len());
-    let get = |pos: usize| code.get(pos).copied().ok_or(DecodeError::Truncated { at });
     for &kind in op.info().operands {
         match kind {
+            Operand::Slot => {
+                args.push(Arg::Word(kind, code[pos] as u32));
+                pos += 1;
+            }
             Operand::Imm64 => {
-                let lo = get(pos)? as u64;
-                let hi = get(pos + 1)? as u64;
+                let lo = unit_pair(code, pos) as u64;
+                let hi = unit_pair(code, pos + 2) as u64;
                 args.push(Arg::Imm64(lo | (hi << 32)));
-                pos += 2;
+                pos += 4;
             }
             Operand::Targets => {
-                let n = get(pos)? as usize;
-                if n == 0 || n > code.len() - pos - 1 {
-                    return Err(DecodeError::Truncated { at });
-                }
-                let targets = code[pos + 1..pos + 1 + n].to_vec();
+                let n = unit_pair(code, pos) as usize;
+                let targets = (0..n).map(|i| unit_pair(code, pos + 2 + 2 * i)).collect();
                 args.push(Arg::Targets(targets));
-                pos += 1 + n;
+                pos += 2 + 2 * n;
             }
             _ => {
-                args.push(Arg::Word(kind, get(pos)?));
-                pos += 1;
+                args.push(Arg::Word(kind, unit_pair(code, pos)));
+                pos += 2;
             }
         }
     }
-    Ok((op, args, pos))
+    debug_assert_eq!(pos, next);
+    Ok((op, args, next))
 }
 
-/// Renders a function's code as text, one instruction a line.
-pub fn disassemble(code: &[u32]) -> String {
+/// Why word-form code cannot be packed into units.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EncodeError {
+    Decode(DecodeError),
+    /// A slot operand at or above [`MAX_FRAME`].
+    Slot {
+        at: usize,
+        slot: u32,
+    },
+    /// A jump target that is not the start of an instruction.
+    Target {
+        at: usize,
+        target: u32,
+    },
+}
+
+impl std::fmt::Display for EncodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EncodeError::Decode(e) => e.fmt(f),
+            EncodeError::Slot { at, slot } => write!(
+                f,
+                "slot {slot} at word {at} is past the {MAX_FRAME} slots a frame may have"
+            ),
+            EncodeError::Target { at, target } => {
+                write!(f, "jump at word {at} to word {target}, not an instruction")
+            }
+        }
+    }
+}
+
+/// Packs word-form code into units, into `out` (cleared first): the image's code. Jump targets
+/// are renumbered from words to units; `starts` is scratch space, kept for the next call.
+pub fn encode_into(
+    words: &[u32],
+    out: &mut Vec<u16>,
+    starts: &mut Vec<(u32, u32)>,
+) -> Result<(), EncodeError> {
+    // First the unit offset of every instruction, by its word offset.
+    starts.clear();
+    let mut at = 0;
+    let mut units = 0usize;
+    while at < words.len() {
+        let len = instr_words(words, at).map_err(EncodeError::Decode)?;
+        starts.push((at as u32, units as u32));
+        let op = Op::from_word(words[at]).expect("instr_words checked the opcode");
+        units += match op.info().fixed_units() {
+            Some(n) => n,
+            None => {
+                let mut n = 1;
+                let mut pos = at + 1;
+                for &kind in op.info().operands {
+                    match kind {
+                        Operand::Targets => {
+                            n += 2 + 2 * words[pos] as usize;
+                            pos += 1 + words[pos] as usize;
+                        }
+                        kind => {
+                            n += kind.units().unwrap_or(0);
+                            pos += kind.words().unwrap_or(0);
+                        }
+                    }
+                }
+                n
+            }
+        };
+        at += len;
+    }
+    let unit_of = |at: usize, target: u32| -> Result<u32, EncodeError> {
+        starts
+            .binary_search_by_key(&target, |&(w, _)| w)
+            .map(|i| starts[i].1)
+            .map_err(|_| EncodeError::Target { at, target })
+    };
+    out.clear();
+    out.reserve(units);
+    let pair = |out: &mut Vec<u16>, v: u32| {
+        out.push(v as u16);
+        out.push((v >> 16) as u16);
+    };
+    let mut at = 0;
+    while at < words.len() {
+        let op = Op::from_word(words[at]).expect("walked above");
+        out.push(op as u16);
+        let mut pos = at + 1;
+        for &kind in op.info().operands {
+            match kind {
+                Operand::Slot => {
+                    let slot = words[pos];
+                    if slot >= MAX_FRAME {
+                        return Err(EncodeError::Slot { at: pos, slot });
+                    }
+                    out.push(slot as u16);
+                    pos += 1;
+                }
+                Operand::Imm64 => {
+                    pair(out, words[pos]);
+                    pair(out, words[pos + 1]);
+                    pos += 2;
+                }
+                Operand::Target => {
+                    pair(out, unit_of(pos, words[pos])?);
+                    pos += 1;
+                }
+                Operand::Targets => {
+                    let n = words[pos] as usize;
+                    pair(out, n as u32);
+                    for i in 0..n {
+                        pair(out, unit_of(pos + 1 + i, words[pos + 1 + i])?);
+                    }
+                    pos += 1 + n;
+                }
+                _ => {
+                    pair(out, words[pos]);
+                    pos += 1;
+                }
+            }
+        }
+        at = pos;
+    }
+    debug_assert_eq!(out.len(), units);
+    Ok(())
+}
+
+/// [`encode_into`] with fresh buffers.
+pub fn encode(words: &[u32]) -> Result<Vec<u16>, EncodeError> {
+    let mut out = Vec::new();
+    encode_into(words, &mut out, &mut Vec::new())?;
+    Ok(out)
+}
+
+/// Renders a function's code as text, one instruction a line, each at its unit offset.
+pub fn disassemble(code: &[u16]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let mut at = 0;
@@ -642,47 +872,76 @@ mod tests {
         assert_eq!(Op::from_word(OPS.len() as u32), None);
     }
 
+    /// Word form: `const64 s3, 0x1_dead_beef` (words 0-3), `br_table s0 [@0, @4]` (4-8),
+    /// `return s0, 1` (9-11).
+    const WORDS: [u32; 12] = [
+        Op::Const64 as u32,
+        3,
+        0xdead_beef,
+        0x1,
+        Op::BrTable as u32,
+        0,
+        2,
+        0,
+        4,
+        Op::Return as u32,
+        0,
+        1,
+    ];
+
+    #[test]
+    fn encode_packs_operands_and_renumbers_targets() {
+        let code = encode(&WORDS).unwrap();
+        // const64: 1 + 1 + 4 units; br_table: 1 + 1 + 2 + 2 * 2; return: 1 + 1 + 2.
+        assert_eq!(code.len(), 6 + 8 + 4);
+        assert_eq!(
+            code[..6],
+            [Op::Const64 as u16, 3, 0xbeef, 0xdead, 1, 0],
+            "slot one unit, immediate four, low half first"
+        );
+        // Word targets 0 and 4 are units 0 and 6.
+        assert_eq!(code[6..14], [Op::BrTable as u16, 0, 2, 0, 0, 0, 6, 0]);
+        assert_eq!(code[14..], [Op::Return as u16, 0, 1, 0]);
+
+        let mut bad = WORDS;
+        bad[8] = 5;
+        assert_eq!(encode(&bad), Err(EncodeError::Target { at: 8, target: 5 }));
+        bad = WORDS;
+        bad[1] = MAX_FRAME;
+        assert_eq!(
+            encode(&bad),
+            Err(EncodeError::Slot {
+                at: 1,
+                slot: MAX_FRAME
+            })
+        );
+        bad[1] = MAX_FRAME - 1;
+        assert!(encode(&bad).is_ok());
+        assert!(encode(&WORDS[..11]).is_err(), "truncated");
+    }
+
     #[test]
     fn decode_reads_operands_and_rejects_truncation() {
-        let code = [
-            Op::Const64 as u32,
-            3,
-            0xdead_beef,
-            0x1,
-            Op::BrTable as u32,
-            0,
-            2,
-            0,
-            4,
-        ];
+        let code = encode(&WORDS).unwrap();
         let (op, args, next) = decode(&code, 0).unwrap();
         assert_eq!(op, Op::Const64);
         assert_eq!(args[1], Arg::Imm64(0x1_dead_beef));
-        assert_eq!(next, 4);
-        let (op, args, next) = decode(&code, 4).unwrap();
+        assert_eq!(next, 6);
+        let (op, args, next) = decode(&code, 6).unwrap();
         assert_eq!(op, Op::BrTable);
-        assert_eq!(args[1], Arg::Targets(vec![0, 4]));
-        assert_eq!(next, 9);
-        assert!(decode(&code[..8], 4).is_err());
-        assert!(decode(&[u32::MAX], 0).is_err());
+        assert_eq!(args[1], Arg::Targets(vec![0, 6]));
+        assert_eq!(next, 14);
+        assert!(decode(&code[..13], 6).is_err());
+        assert!(decode(&[u16::MAX], 0).is_err());
+        // A count that claims more targets than there are units.
+        let mut huge = code.clone();
+        huge[8] = 0xffff;
+        assert!(decode(&huge, 6).is_err());
     }
 
     #[test]
     fn instr_len_agrees_with_decode() {
-        let code = [
-            Op::Const64 as u32,
-            3,
-            0xdead_beef,
-            0x1,
-            Op::BrTable as u32,
-            0,
-            2,
-            0,
-            4,
-            Op::Return as u32,
-            0,
-            1,
-        ];
+        let code = encode(&WORDS).unwrap();
         let mut at = 0;
         while at < code.len() {
             let (_, _, next) = decode(&code, at).unwrap();
@@ -704,16 +963,26 @@ mod tests {
             }
         }
         assert_eq!(
-            instr_len(&[9999u32], 0),
+            instr_len(&[9999u16], 0),
             Err(DecodeError::BadOpcode { at: 0, word: 9999 })
         );
         for info in OPS {
-            let fixed = info
+            let words = info
                 .operands
                 .iter()
                 .map(|k| k.words())
                 .sum::<Option<usize>>();
-            assert_eq!(info.fixed_words(), fixed.map(|n| n + 1), "{}", info.name);
+            assert_eq!(info.fixed_words(), words.map(|n| n + 1), "{}", info.name);
+            let units = info
+                .operands
+                .iter()
+                .map(|k| k.units())
+                .sum::<Option<usize>>();
+            assert_eq!(info.fixed_units(), units.map(|n| n + 1), "{}", info.name);
+            if let Some(units) = info.fixed_units() {
+                let last = info.operands.len();
+                assert_eq!(info.unit_offset(last), units, "{}", info.name);
+            }
         }
     }
 
@@ -741,20 +1010,9 @@ mod tests {
 
     #[test]
     fn visit_operands_sees_every_operand_word() {
-        let mut code = vec![
-            Op::Const64 as u32,
-            3,
-            0xdead_beef,
-            0x1,
-            Op::BrTable as u32,
-            5,
-            2,
-            0,
-            4,
-            Op::Return as u32,
-            6,
-            1,
-        ];
+        let mut code = WORDS.to_vec();
+        code[5] = 5;
+        code[10] = 6;
         let mut seen = Vec::new();
         let mut at = 0;
         while at < code.len() {

@@ -5,11 +5,11 @@ pub mod isa;
 
 pub use image::*;
 pub use isa::{
-    decode, disassemble, instr_len, pair_of, visit_operands, Arg, DecodeError, Op, OpInfo, Operand,
-    OPS, PAIRS,
+    decode, disassemble, encode, encode_into, instr_len, pair_of, unit_pair, visit_operands, Arg,
+    DecodeError, EncodeError, Op, OpInfo, Operand, MAX_FRAME, OPS, PAIRS,
 };
-/// The archived little-endian word type of code streams.
-pub use rkyv::rend::u32_le as CodeWord;
+/// The archived little-endian unit type of code streams.
+pub use rkyv::rend::u16_le as CodeUnit;
 /// The archived little-endian type of a function's constants.
 pub use rkyv::rend::u64_le as ConstWord;
 

@@ -18,7 +18,7 @@
 
 use std::mem::size_of;
 
-use chiwawa_format::{ArchivedConstExpr, ArchivedConstOp, CodeWord, Op};
+use chiwawa_format::{ArchivedConstExpr, ArchivedConstOp, CodeUnit, Op};
 
 use crate::store::{Caller, FuncInst, Instance, Store};
 use crate::trap::{Trap, TrapKind};
@@ -259,11 +259,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             });
         }};
     }
-    // The code words of a Wasm function.
+    // The code units of a Wasm function.
     macro_rules! code_of {
         ($entry:expr) => {{
             let entry: &crate::store::WasmEntry = $entry;
-            // SAFETY: `WasmEntry`'s invariant: the words live in the instance's image, which the
+            // SAFETY: `WasmEntry`'s invariant: the units live in the instance's image, which the
             // store keeps alive and never mutates.
             unsafe { std::slice::from_raw_parts(entry.code, entry.code_len as usize) }
         }};
@@ -280,7 +280,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             FuncInst::Host { .. } => unreachable!("host functions are called directly"),
         };
         let inst = &instances[inst_id];
-        let mut code: &[CodeWord] = code_of!(&entry);
+        let mut code: &[CodeUnit] = code_of!(&entry);
         if entering {
             activate!(inst_id, defined, &entry);
             entering = false;
@@ -303,42 +303,54 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
         refresh_mem!();
 
         // SAFETY of the unchecked accesses below. The verifier proved, for this function's
-        // code: every instruction's operand words lie inside `code`, control only reaches
+        // code: every instruction's operand units lie inside `code`, control only reaches
         // instruction starts (jump targets checked, the last instruction never falls through),
         // and every `Slot` operand is below `frame_size`. On entry `stack.len()` was made at
         // least `base + frame_size`, and the stack never shrinks while the frame is live. `sp`
         // is re-derived (`refresh!`) after anything that may reallocate or re-borrow `stack`.
         //
         // Inside the loop the position is a pointer, `ip`, to the current instruction's first
-        // word: operand reads need no index arithmetic (in a Wasm build each is one load with a
+        // unit: operand reads need no index arithmetic (in a Wasm build each is one load with a
         // constant offset). It only moves by `wrapping_add`, and is dereferenced only where the
-        // invariant above puts a word of `code`. `pc` is written back where a frame is saved.
-        let mut ip: *const CodeWord = code.as_ptr().wrapping_add(pc);
+        // invariant above puts a unit of `code`. `pc` is written back where a frame is saved.
+        //
+        // Operand positions below are unit offsets from the opcode: a `Slot` takes one unit
+        // (`s!`, `w!`), every other operand two (`w32!`), an `Imm64` four (see `chiwawa_format`).
+        let mut ip: *const CodeUnit = code.as_ptr().wrapping_add(pc);
         macro_rules! pc_now {
             () => {
-                (ip as usize - code.as_ptr() as usize) / size_of::<CodeWord>()
+                (ip as usize - code.as_ptr() as usize) / size_of::<CodeUnit>()
             };
         }
+        // The one-unit operand at `$i` (a slot).
         macro_rules! w {
             ($i:expr) => {{
                 debug_assert!(pc_now!() + $i < code.len());
-                unsafe { *ip.add($i) }.to_native()
+                unsafe { *ip.add($i) }.to_native() as u32
             }};
         }
-        // Moves `ip` on by `n` words, to the next instruction.
+        // The two-unit operand at `$i` (an immediate, target or index), low half first.
+        macro_rules! w32 {
+            ($i:expr) => {{
+                debug_assert!(pc_now!() + $i + 1 < code.len());
+                // SAFETY: as for `w!`; the read is unaligned because units are 2-aligned.
+                u32::from_le(unsafe { ip.add($i).cast::<u32>().read_unaligned() })
+            }};
+        }
+        // Moves `ip` on by `n` units, to the next instruction.
         macro_rules! adv {
             ($n:expr) => {
                 ip = ip.wrapping_add($n)
             };
         }
-        // Inside a pair: back one word, from the end of the first part, so that the second
+        // Inside a pair: back one unit, from the end of the first part, so that the second
         // part's operands start at `ip + 1`.
         macro_rules! then {
             () => {
                 ip = ip.wrapping_sub(1)
             };
         }
-        // Moves `ip` to the instruction at word `target` of this function's code.
+        // Moves `ip` to the instruction at unit `target` of this function's code.
         macro_rules! goto {
             ($target:expr) => {
                 ip = code.as_ptr().wrapping_add($target)
@@ -409,19 +421,19 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
         macro_rules! imm32 {
             ($f:expr) => {{
                 let a = s!(2) as u32;
-                let y = w!(3);
+                let y = w32!(3);
                 let f: fn(u32, u32) -> u64 = $f;
                 s!(1) = f(a, y);
-                adv!(4);
+                adv!(5);
             }};
         }
         macro_rules! imm64 {
             ($f:expr) => {{
                 let a = s!(2);
-                let y = w!(3) as i32 as i64 as u64;
+                let y = w32!(3) as i32 as i64 as u64;
                 let f: fn(u64, u64) -> u64 = $f;
                 s!(1) = f(a, y);
-                adv!(4);
+                adv!(5);
             }};
         }
         macro_rules! br_cmp {
@@ -430,9 +442,9 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let b = s!(2) as u32;
                 let f: fn(u32, u32) -> bool = $f;
                 if f(a, b) {
-                    goto!(w!(3) as usize)
+                    goto!(w32!(3) as usize)
                 } else {
-                    adv!(4)
+                    adv!(5)
                 }
             }};
         }
@@ -442,21 +454,21 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let b = s!(2);
                 let f: fn(u64, u64) -> bool = $f;
                 if f(a, b) {
-                    goto!(w!(3) as usize)
+                    goto!(w32!(3) as usize)
                 } else {
-                    adv!(4)
+                    adv!(5)
                 }
             }};
         }
         macro_rules! br_cmp_imm {
             ($f:expr) => {{
                 let a = s!(1) as u32;
-                let b = w!(2);
+                let b = w32!(2);
                 let f: fn(u32, u32) -> bool = $f;
                 if f(a, b) {
-                    goto!(w!(3) as usize)
+                    goto!(w32!(4) as usize)
                 } else {
-                    adv!(4)
+                    adv!(6)
                 }
             }};
         }
@@ -470,31 +482,19 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
         }
         macro_rules! load {
             ($n:literal, $conv:expr) => {{
-                let at = tri!(effective(s!(2), w!(3), mem_len, $n));
+                let at = tri!(effective(s!(2), w32!(3), mem_len, $n));
                 // SAFETY: `effective` proved `at + $n <= mem_len`, and `mem_base` points to
                 // `mem_len` bytes of memory 0 (see `refresh_mem!`).
-                let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
-                let f: fn([u8; $n]) -> u64 = $conv;
-                s!(1) = f(raw);
-                adv!(4);
-            }};
-        }
-        macro_rules! load_add {
-            ($n:literal, $conv:expr) => {{
-                let addr = (s!(2) as u32).wrapping_add(s!(3) as u32) as u64;
-                let at = tri!(effective(addr, w!(4), mem_len, $n));
-                // SAFETY: as in `load!`.
                 let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
                 let f: fn([u8; $n]) -> u64 = $conv;
                 s!(1) = f(raw);
                 adv!(5);
             }};
         }
-        macro_rules! load_shl {
+        macro_rules! load_add {
             ($n:literal, $conv:expr) => {{
-                let index = (s!(3) as u32).wrapping_shl(w!(4));
-                let addr = (s!(2) as u32).wrapping_add(index) as u64;
-                let at = tri!(effective(addr, w!(5), mem_len, $n));
+                let addr = (s!(2) as u32).wrapping_add(s!(3) as u32) as u64;
+                let at = tri!(effective(addr, w32!(4), mem_len, $n));
                 // SAFETY: as in `load!`.
                 let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
                 let f: fn([u8; $n]) -> u64 = $conv;
@@ -502,13 +502,25 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 adv!(6);
             }};
         }
+        macro_rules! load_shl {
+            ($n:literal, $conv:expr) => {{
+                let index = (s!(3) as u32).wrapping_shl(w32!(4));
+                let addr = (s!(2) as u32).wrapping_add(index) as u64;
+                let at = tri!(effective(addr, w32!(6), mem_len, $n));
+                // SAFETY: as in `load!`.
+                let raw: [u8; $n] = unsafe { mem_base.add(at).cast::<[u8; $n]>().read_unaligned() };
+                let f: fn([u8; $n]) -> u64 = $conv;
+                s!(1) = f(raw);
+                adv!(8);
+            }};
+        }
         macro_rules! store {
             ($n:literal) => {{
                 let value = s!(2).to_le_bytes();
-                let at = tri!(effective(s!(1), w!(3), mem_len, $n));
+                let at = tri!(effective(s!(1), w32!(3), mem_len, $n));
                 // SAFETY: as in `load!`.
                 unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), mem_base.add(at), $n) };
-                adv!(4);
+                adv!(5);
             }};
         }
         // The handlers of the instructions that are part of a pair, written once: each one's own
@@ -520,9 +532,9 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             }};
             (BrIfNez) => {{
                 if s!(1) as u32 != 0 {
-                    goto!(w!(2) as usize)
+                    goto!(w32!(2) as usize)
                 } else {
-                    adv!(3)
+                    adv!(4)
                 }
             }};
             (BrI32Ne) => {{
@@ -555,8 +567,8 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             (I32AddShlImm) => {{
                 let a = s!(2) as u32;
                 let b = s!(3) as u32;
-                s!(1) = a.wrapping_add(b.wrapping_shl(w!(4))) as u64;
-                adv!(5);
+                s!(1) = a.wrapping_add(b.wrapping_shl(w32!(4))) as u64;
+                adv!(6);
             }};
             (I32ShrUImm) => {{
                 imm32!(|x, y| x.wrapping_shr(y) as u64)
@@ -590,7 +602,15 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
 
         #[cfg(feature = "op-stats")]
         let mut prev_word = u32::MAX;
+        // Debug builds check each handler's advance against the ISA table: a straight-line
+        // instruction must end exactly where the next one starts.
+        #[cfg(debug_assertions)]
+        let mut expected: Option<(*const CodeUnit, Op)> = None;
         loop {
+            #[cfg(debug_assertions)]
+            if let Some((next, prev)) = expected.take() {
+                assert!(ip == next, "{} moved ip to the wrong unit", prev.name());
+            }
             // SAFETY: the verifier decoded every instruction start with `Op::from_word`, and
             // control only reaches instruction starts (see the invariant above).
             let word = w!(0);
@@ -600,26 +620,30 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 prev_word = word;
             }
             let op = unsafe { Op::from_word_unchecked(word) };
+            #[cfg(debug_assertions)]
+            {
+                expected = straight_len(op).map(|n| (ip.wrapping_add(n), op));
+            }
             match op {
                 Op::Unreachable => trap!(TrapKind::Unreachable),
-                Op::Br => goto!(w!(1) as usize),
+                Op::Br => goto!(w32!(1) as usize),
                 Op::BrIfNez => op!(BrIfNez),
                 Op::BrIfEqz => {
                     if s!(1) as u32 == 0 {
-                        goto!(w!(2) as usize)
+                        goto!(w32!(2) as usize)
                     } else {
-                        adv!(3)
+                        adv!(4)
                     }
                 }
                 Op::BrTable => {
                     let index = s!(1) as u32 as usize;
-                    let n = w!(2) as usize;
+                    let n = w32!(2) as usize;
                     let i = index.min(n - 1);
-                    goto!(w!(3 + i) as usize);
+                    goto!(w32!(4 + 2 * i) as usize);
                 }
                 Op::Return => {
                     let src = w!(1) as usize;
-                    let count = w!(2) as usize;
+                    let count = w32!(2) as usize;
                     // Ascending copy: `src >= 0`, so no source is overwritten before it is read.
                     // In bounds: the verifier proved `src + count <= frame_size`.
                     for i in 0..count {
@@ -650,20 +674,20 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 }
                 Op::Call
                     if matches!(
-                        funcs[inst.funcs[w!(1) as usize] as usize],
+                        funcs[inst.funcs[w32!(1) as usize] as usize],
                         FuncInst::Wasm { instance, .. } if instance as usize == inst_id
                     ) =>
                 {
                     // The common case, a direct call of a Wasm function of the same instance:
                     // push the caller and enter the callee, whose frame starts at the argument
                     // slots. Memory and instance stay, so the inner loop goes on.
-                    let callee = inst.funcs[w!(1) as usize];
+                    let callee = inst.funcs[w32!(1) as usize];
                     let FuncInst::Wasm { defined, entry, .. } = &funcs[callee as usize] else {
                         unreachable!("the guard matched a Wasm function")
                     };
-                    push_frame!(pc_now!() + 3);
+                    push_frame!(pc_now!() + 4);
                     cur = callee;
-                    base += w!(2) as usize;
+                    base += w!(3) as usize;
                     activate!(inst_id, *defined as usize, entry);
                     code = code_of!(entry);
                     goto!(0);
@@ -672,12 +696,12 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::Call | Op::CallIndirect | Op::ReturnCall | Op::ReturnCallIndirect => {
                     let (callee, arg_base, next) = match op {
                         Op::Call | Op::ReturnCall => {
-                            (inst.funcs[w!(1) as usize], w!(2) as usize, pc_now!() + 3)
+                            (inst.funcs[w32!(1) as usize], w!(3) as usize, pc_now!() + 4)
                         }
                         _ => {
-                            let ty = inst.types[w!(1) as usize];
-                            let table = &tables[inst.tables[w!(2) as usize] as usize];
-                            let index = s!(3) as u32 as usize;
+                            let ty = inst.types[w32!(1) as usize];
+                            let table = &tables[inst.tables[w32!(3) as usize] as usize];
+                            let index = s!(5) as u32 as usize;
                             let entry = match table.elems.get(index) {
                                 Some(&e) => e,
                                 None => trap!(TrapKind::TableOutOfBounds),
@@ -689,7 +713,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                             if funcs[callee as usize].type_id() != ty {
                                 trap!(TrapKind::IndirectCallTypeMismatch);
                             }
-                            (callee, w!(4) as usize, pc_now!() + 5)
+                            (callee, w!(6) as usize, pc_now!() + 7)
                         }
                     };
                     let tail = matches!(op, Op::ReturnCall | Op::ReturnCallIndirect);
@@ -754,24 +778,24 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 }
                 Op::Copy => op!(Copy),
                 Op::Const32 => {
-                    s!(1) = w!(2) as u64;
-                    adv!(3);
-                }
-                Op::Const64 => {
-                    s!(1) = w!(2) as u64 | ((w!(3) as u64) << 32);
+                    s!(1) = w32!(2) as u64;
                     adv!(4);
                 }
+                Op::Const64 => {
+                    s!(1) = w32!(2) as u64 | ((w32!(4) as u64) << 32);
+                    adv!(6);
+                }
                 Op::GlobalGet => {
-                    s!(1) = globals[inst.globals[w!(2) as usize] as usize].value;
-                    adv!(3);
+                    s!(1) = globals[inst.globals[w32!(2) as usize] as usize].value;
+                    adv!(4);
                 }
                 Op::GlobalSet => {
-                    globals[inst.globals[w!(1) as usize] as usize].value = s!(2);
-                    adv!(3);
+                    globals[inst.globals[w32!(1) as usize] as usize].value = s!(3);
+                    adv!(4);
                 }
                 Op::RefFunc => {
-                    s!(1) = inst.funcs[w!(2) as usize] as u64 + 1;
-                    adv!(3);
+                    s!(1) = inst.funcs[w32!(2) as usize] as u64 + 1;
+                    adv!(4);
                 }
                 Op::I32Load => op!(I32Load),
                 Op::I64Load => op!(I64Load),
@@ -792,30 +816,30 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64Store32 => store!(4),
                 Op::MemorySize => {
                     s!(1) = mem!().pages() as u64;
-                    adv!(3);
+                    adv!(4);
                 }
                 Op::MemoryGrow => {
-                    let delta = s!(3) as u32;
+                    let delta = s!(4) as u32;
                     let old = mem!().grow(delta);
                     refresh_mem!();
                     s!(1) = old.unwrap_or(u32::MAX) as u64;
-                    adv!(4);
+                    adv!(5);
                 }
                 Op::MemoryFill => {
-                    let (d, v, n) = (s!(2) as u32 as u64, s!(3) as u8, s!(4) as u32 as u64);
+                    let (d, v, n) = (s!(3) as u32 as u64, s!(4) as u8, s!(5) as u32 as u64);
                     let bytes = mem!().bytes_mut();
                     let Some(r) = range(d, n, bytes.len()) else {
                         trap!(TrapKind::MemoryOutOfBounds)
                     };
                     bytes[r].fill(v);
                     refresh_mem!();
-                    adv!(5);
+                    adv!(6);
                 }
                 Op::MemoryCopy => {
                     let (d, s, n) = (
-                        s!(3) as u32 as u64,
-                        s!(4) as u32 as u64,
                         s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
                     );
                     let bytes = mem!().bytes_mut();
                     let (Some(dr), Some(sr)) = (range(d, n, bytes.len()), range(s, n, bytes.len()))
@@ -824,14 +848,14 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     };
                     bytes.copy_within(sr, dr.start);
                     refresh_mem!();
-                    adv!(6);
+                    adv!(8);
                 }
                 Op::MemoryInit => {
-                    let data = w!(2) as usize;
+                    let data = w32!(3) as usize;
                     let (d, s, n) = (
-                        s!(3) as u32 as u64,
-                        s!(4) as u32 as u64,
                         s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
                     );
                     let seg: &[u8] = if inst.dropped_datas[data].get() {
                         &[]
@@ -845,55 +869,55 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     };
                     bytes[dr].copy_from_slice(&seg[sr]);
                     refresh_mem!();
-                    adv!(6);
+                    adv!(8);
                 }
                 Op::DataDrop => {
-                    inst.dropped_datas[w!(1) as usize].set(true);
-                    adv!(2);
+                    inst.dropped_datas[w32!(1) as usize].set(true);
+                    adv!(3);
                 }
                 Op::TableGet => {
-                    let table = &tables[inst.tables[w!(2) as usize] as usize];
-                    match table.elems.get(s!(3) as u32 as usize) {
+                    let table = &tables[inst.tables[w32!(2) as usize] as usize];
+                    match table.elems.get(s!(4) as u32 as usize) {
                         Some(&v) => s!(1) = v,
                         None => trap!(TrapKind::TableOutOfBounds),
                     }
-                    adv!(4);
+                    adv!(5);
                 }
                 Op::TableSet => {
-                    let value = s!(3);
-                    let index = s!(2) as u32 as usize;
-                    let table = &mut tables[inst.tables[w!(1) as usize] as usize];
+                    let value = s!(4);
+                    let index = s!(3) as u32 as usize;
+                    let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
                     match table.elems.get_mut(index) {
                         Some(e) => *e = value,
                         None => trap!(TrapKind::TableOutOfBounds),
                     }
-                    adv!(4);
-                }
-                Op::TableSize => {
-                    s!(1) = tables[inst.tables[w!(2) as usize] as usize].elems.len() as u64;
-                    adv!(3);
-                }
-                Op::TableGrow => {
-                    let (init, delta) = (s!(3), s!(4) as u32);
-                    let table = &mut tables[inst.tables[w!(2) as usize] as usize];
-                    s!(1) = table.grow(delta, init).unwrap_or(u32::MAX) as u64;
                     adv!(5);
                 }
+                Op::TableSize => {
+                    s!(1) = tables[inst.tables[w32!(2) as usize] as usize].elems.len() as u64;
+                    adv!(4);
+                }
+                Op::TableGrow => {
+                    let (init, delta) = (s!(4), s!(5) as u32);
+                    let table = &mut tables[inst.tables[w32!(2) as usize] as usize];
+                    s!(1) = table.grow(delta, init).unwrap_or(u32::MAX) as u64;
+                    adv!(6);
+                }
                 Op::TableFill => {
-                    let (d, v, n) = (s!(2) as u32 as u64, s!(3), s!(4) as u32 as u64);
-                    let table = &mut tables[inst.tables[w!(1) as usize] as usize];
+                    let (d, v, n) = (s!(3) as u32 as u64, s!(4), s!(5) as u32 as u64);
+                    let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
                     let Some(r) = range(d, n, table.elems.len()) else {
                         trap!(TrapKind::TableOutOfBounds)
                     };
                     table.elems[r].fill(v);
-                    adv!(5);
+                    adv!(6);
                 }
                 Op::TableCopy => {
-                    let (dt, st) = (inst.tables[w!(1) as usize], inst.tables[w!(2) as usize]);
+                    let (dt, st) = (inst.tables[w32!(1) as usize], inst.tables[w32!(3) as usize]);
                     let (d, s, n) = (
-                        s!(3) as u32 as u64,
-                        s!(4) as u32 as u64,
                         s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
                     );
                     let (Some(dr), Some(sr)) = (
                         range(d, n, tables[dt as usize].elems.len()),
@@ -907,14 +931,14 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         let src = tables[st as usize].elems[sr].to_vec();
                         tables[dt as usize].elems[dr].copy_from_slice(&src);
                     }
-                    adv!(6);
+                    adv!(8);
                 }
                 Op::TableInit => {
-                    let elem = w!(2) as usize;
+                    let elem = w32!(3) as usize;
                     let (d, s, n) = (
-                        s!(3) as u32 as u64,
-                        s!(4) as u32 as u64,
                         s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
                     );
                     let module = inst.image.module();
                     let items = if inst.dropped_elems[elem].get() {
@@ -922,7 +946,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     } else {
                         module.elems[elem].items.len()
                     };
-                    let t = inst.tables[w!(1) as usize] as usize;
+                    let t = inst.tables[w32!(1) as usize] as usize;
                     let (Some(dr), Some(sr)) =
                         (range(d, n, tables[t].elems.len()), range(s, n, items))
                     else {
@@ -932,11 +956,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         let v = eval_const(&module.elems[elem].items[si], inst, globals);
                         tables[t].elems[di] = v;
                     }
-                    adv!(6);
+                    adv!(8);
                 }
                 Op::ElemDrop => {
-                    inst.dropped_elems[w!(1) as usize].set(true);
-                    adv!(2);
+                    inst.dropped_elems[w32!(1) as usize].set(true);
+                    adv!(3);
                 }
                 // i32
                 Op::I32Eqz => un!(u32, i32v, |a| b(a == 0)),
@@ -1174,8 +1198,8 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I32AddShlImm => op!(I32AddShlImm),
                 Op::I32ShrUAndImm => {
                     let a = s!(2) as u32;
-                    s!(1) = (a.wrapping_shr(w!(3)) & w!(4)) as u64;
-                    adv!(5);
+                    s!(1) = (a.wrapping_shr(w32!(3)) & w32!(5)) as u64;
+                    adv!(7);
                 }
                 Op::F64MulAdd => {
                     let (a, x, y) = (f64v(s!(2)), f64v(s!(3)), f64v(s!(4)));
@@ -1243,6 +1267,31 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::F64ConvertI32UF64Div => pair!(F64ConvertI32U, F64Div),
             }
         }
+    }
+}
+
+/// The length in units of `op` when it always goes on to the next instruction (no jump, call
+/// or return), for the debug check of each handler's advance.
+#[cfg(debug_assertions)]
+fn straight_len(op: Op) -> Option<usize> {
+    use chiwawa_format::Operand;
+    let info = op.info();
+    let leaves = matches!(
+        op,
+        Op::Unreachable
+            | Op::Return
+            | Op::Call
+            | Op::CallIndirect
+            | Op::ReturnCall
+            | Op::ReturnCallIndirect
+    ) || info
+        .operands
+        .iter()
+        .any(|k| matches!(k, Operand::Target | Operand::Targets));
+    if leaves {
+        None
+    } else {
+        info.fixed_units()
     }
 }
 

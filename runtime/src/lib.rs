@@ -129,7 +129,7 @@ mod lazy_tests {
                     num_locals: 0,
                     frame_size: 1,
                     consts: Vec::new(),
-                    code,
+                    code: chiwawa_format::encode(&code).expect("test code encodes"),
                 })
                 .collect(),
             exports,
@@ -176,7 +176,7 @@ mod lazy_tests {
     fn eager_mode_refuses_the_image_at_load() {
         match load_image(&image(), VerifyMode::Eager) {
             Err(LoadError::Verify(e)) => assert!(
-                e.0.starts_with("function 1 (defined 1): word 0: slot 1000 out of frame"),
+                e.0.starts_with("function 1 (defined 1): unit 0: slot 1000 out of frame"),
                 "{e}"
             ),
             other => panic!("expected a verify error, got {:?}", other.map(|_| ())),
@@ -201,7 +201,7 @@ mod lazy_tests {
             panic!("expected InvalidCode, got {trap}")
         };
         assert!(
-            msg.starts_with("function 1 (defined 1): word 0: slot 1000 out of frame (size 1)"),
+            msg.starts_with("function 1 (defined 1): unit 0: slot 1000 out of frame (size 1)"),
             "{msg}"
         );
         let text = trap.to_string();

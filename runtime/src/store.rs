@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use chiwawa_format::{CodeWord, ConstWord};
+use chiwawa_format::{CodeUnit, ConstWord};
 use chiwawa_format::{FuncType, GlobalType, LoadedImage, TableType};
 
 use crate::trap::{Trap, TrapKind};
@@ -310,10 +310,10 @@ impl FuncInst {
 /// that a call is a few loads, not a walk through the archived module.
 #[derive(Clone, Copy)]
 pub struct WasmEntry {
-    /// The function's code words, inside the instance's image. Valid for the life of the store:
+    /// The function's code units, inside the instance's image. Valid for the life of the store:
     /// the image is held by an `Rc` in the instance, the store never drops an instance, and the
     /// image buffer is never mutated or moved after loading (`LoadedImage`'s invariant).
-    pub(crate) code: *const CodeWord,
+    pub(crate) code: *const CodeUnit,
     pub(crate) code_len: u32,
     /// The function's constants, in the same image (same validity).
     pub(crate) consts: *const ConstWord,

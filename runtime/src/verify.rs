@@ -17,16 +17,16 @@
 //! checks the module (types, imports, exports, segments, globals, every function's type and frame)
 //! and returns the index [`Spaces`]; [`verify_code`] checks one function's code against them.
 //! [`verify_module`] does both for every function. The code pass is one linear walk over the code
-//! words with no allocation per instruction: each op's shape (length, which words are slots and
+//! units with no allocation per instruction: each op's shape (length, which units are slots and
 //! targets, whether it needs more checks) comes from a table derived at compile time from the ISA
 //! table (`chiwawa_format::OPS`), so a new op needs no change here unless it needs a new check.
 
 use std::collections::HashSet;
 
 use chiwawa_format::{
-    extern_kind, instr_len, valtype, ArchivedConstExpr, ArchivedConstOp, ArchivedDataMode,
-    ArchivedElemMode, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType, ArchivedModule,
-    ArchivedTableType, DecodeError, Op, Operand, OPS,
+    extern_kind, instr_len, unit_pair, valtype, ArchivedConstExpr, ArchivedConstOp,
+    ArchivedDataMode, ArchivedElemMode, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType,
+    ArchivedModule, ArchivedTableType, CodeUnit, DecodeError, Op, OpInfo, Operand, OPS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,8 +46,8 @@ impl From<String> for VerifyError {
     }
 }
 
-/// A sanity bound on a frame, in slots; real functions are far smaller.
-pub const MAX_FRAME_SIZE: u32 = 1 << 20;
+/// The bound on a frame, in slots: a slot operand is one code unit.
+pub const MAX_FRAME_SIZE: u32 = chiwawa_format::MAX_FRAME;
 /// Wasm32 memories hold at most 65536 pages.
 const MAX_PAGES: u32 = 65536;
 
@@ -366,11 +366,11 @@ fn check_func_header(m: &ArchivedModule, index: u64, defined: usize) -> Check {
 #[derive(Clone, Copy)]
 struct Shape {
     op: Op,
-    /// Words of the instruction, opcode included; 0 when it varies (a `Targets` operand).
-    words: u32,
-    /// Bit `i` set: word `pc + i` is a `Slot` operand.
+    /// Units of the instruction, opcode included; 0 when it varies (a `Targets` operand).
+    units: u32,
+    /// Bit `i` set: unit `pc + i` is a `Slot` operand.
     slots: u32,
-    /// Bit `i` set: word `pc + i` is a `Target` operand.
+    /// Bit `i` set: units `pc + i` and `pc + i + 1` are a `Target` operand.
     targets: u32,
     flags: u8,
 }
@@ -403,7 +403,7 @@ const fn shape_of(op: usize) -> Shape {
     let info = &OPS[op];
     let mut shape = Shape {
         op: info.op,
-        words: 0,
+        units: 0,
         slots: 0,
         targets: 0,
         flags: 0,
@@ -427,7 +427,7 @@ const fn shape_of(op: usize) -> Shape {
             | Operand::Data
             | Operand::Elem => shape.flags |= GENERIC,
         }
-        pos += match info.operands[k].words() {
+        pos += match info.operands[k].units() {
             Some(n) => n,
             None => 1,
         };
@@ -435,9 +435,9 @@ const fn shape_of(op: usize) -> Shape {
     }
     assert!(
         pos <= 32,
-        "an instruction longer than 32 words needs wider masks"
+        "an instruction longer than 32 units needs wider masks"
     );
-    shape.words = match info.fixed_words() {
+    shape.units = match info.fixed_units() {
         Some(n) => n as u32,
         None => 0,
     };
@@ -464,7 +464,7 @@ const fn shape_of(op: usize) -> Shape {
 static SHAPES: [Shape; OPS.len()] = {
     let mut table = [Shape {
         op: Op::Unreachable,
-        words: 0,
+        units: 0,
         slots: 0,
         targets: 0,
         flags: 0,
@@ -480,7 +480,7 @@ static SHAPES: [Shape; OPS.len()] = {
 /// Buffers the code pass reuses from one function to the next.
 #[derive(Default)]
 pub struct Scratch {
-    /// Bit `pc` set: an instruction starts at word `pc`.
+    /// Bit `pc` set: an instruction starts at unit `pc`.
     starts: Vec<u64>,
     /// `(pc, target)` of every jump, in code order.
     jumps: Vec<(u32, u32)>,
@@ -517,7 +517,7 @@ pub fn verify_code_with(
 /// Prefixes a problem of one instruction with where it is.
 #[cold]
 fn in_instr(pc: usize, op: Op, problem: String) -> String {
-    format!("word {pc}: {problem} in {}", op.name())
+    format!("unit {pc}: {problem} in {}", op.name())
 }
 
 fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scratch) -> Check {
@@ -535,20 +535,26 @@ fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scra
     let mut pc = 0;
     let mut last = None;
     while pc < len {
-        let word = code[pc].to_native();
-        let Some(&shape) = SHAPES.get(word as usize) else {
-            bail!("{}", DecodeError::BadOpcode { at: pc, word });
+        let unit = code[pc].to_native();
+        let Some(&shape) = SHAPES.get(unit as usize) else {
+            bail!(
+                "{}",
+                DecodeError::BadOpcode {
+                    at: pc,
+                    word: unit as u32
+                }
+            );
         };
         let op = shape.op;
         starts[pc / 64] |= 1 << (pc % 64);
         let next = if shape.flags & GENERIC == 0 {
-            let n = shape.words as usize;
+            let n = shape.units as usize;
             if n > len - pc {
                 bail!("{}", DecodeError::Truncated { at: pc });
             }
             let mut slots = shape.slots;
             while slots != 0 {
-                let v = code[pc + slots.trailing_zeros() as usize].to_native();
+                let v = code[pc + slots.trailing_zeros() as usize].to_native() as u32;
                 if v >= frame {
                     let problem = format!("slot {v} out of frame (size {frame})");
                     return Err(in_instr(pc, op, problem));
@@ -557,7 +563,7 @@ fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scra
             }
             let mut targets = shape.targets;
             while targets != 0 {
-                let t = code[pc + targets.trailing_zeros() as usize].to_native();
+                let t = unit_pair(code, pc + targets.trailing_zeros() as usize);
                 jumps.push((pc as u32, t));
                 targets &= targets - 1;
             }
@@ -569,8 +575,9 @@ fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scra
             pc + n
         };
         if shape.flags & extra != 0 {
-            let word = |i: usize| code[pc + 1 + i].to_native() as u64;
-            check_special(m, s, op, word, shape.flags, frame as u64, results)
+            let info = op.info();
+            let value = |k: usize| operand(code, pc, info, k);
+            check_special(m, s, op, value, shape.flags, frame as u64, results)
                 .map_err(|e| in_instr(pc, op, e))?;
         }
         last = Some(op);
@@ -582,13 +589,13 @@ fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scra
     };
     if let Some(&(pc, target)) = jumps.iter().find(|&&(_, t)| !is_start(t)) {
         let problem = if target as usize >= len {
-            format!("past the end ({len} words)")
+            format!("past the end ({len} units)")
         } else {
             "inside an instruction".to_string()
         };
         let op = OPS[code[pc as usize].to_native() as usize].op;
         bail!(
-            "word {pc}: jump target {target} is {problem} in {}",
+            "unit {pc}: jump target {target} is {problem} in {}",
             op.name()
         );
     }
@@ -603,12 +610,22 @@ fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scra
     }
 }
 
+/// The value of operand `k` (not `Imm64` or `Targets`, and before any `Targets`) of the
+/// instruction at `pc`, whose units `instr_len` or the shape proved inside `code`.
+fn operand(code: &[CodeUnit], pc: usize, info: &OpInfo, k: usize) -> u64 {
+    let at = pc + info.unit_offset(k);
+    match info.operands[k] {
+        Operand::Slot => code[at].to_native() as u64,
+        _ => unit_pair(code, at) as u64,
+    }
+}
+
 /// Checks one instruction's operands one by one against the index spaces and the frame and
-/// records its jumps; `instr_len` has proved its words lie inside `code`.
+/// records its jumps; `instr_len` has proved its units lie inside `code`.
 fn check_operands(
     m: &ArchivedModule,
     s: &Spaces,
-    code: &[chiwawa_format::CodeWord],
+    code: &[CodeUnit],
     pc: usize,
     op: Op,
     frame: u64,
@@ -616,26 +633,32 @@ fn check_operands(
 ) -> Check {
     let mut pos = pc + 1;
     for &kind in op.info().operands {
-        let v = code[pos].to_native() as u64;
         let (count, what, noun) = match kind {
-            Operand::Slot if v >= frame => bail!("slot {v} out of frame (size {frame})"),
-            Operand::Target => {
-                jumps.push((pc as u32, v as u32));
+            Operand::Slot => {
+                let v = code[pos].to_native() as u64;
+                if v >= frame {
+                    bail!("slot {v} out of frame (size {frame})");
+                }
                 pos += 1;
                 continue;
             }
-            Operand::Targets => {
-                let targets = &code[pos + 1..pos + 1 + v as usize];
-                jumps.extend(targets.iter().map(|t| (pc as u32, t.to_native())));
-                pos += 1 + v as usize;
-                continue;
-            }
-            Operand::Imm64 => {
+            Operand::Target => {
+                jumps.push((pc as u32, unit_pair(code, pos)));
                 pos += 2;
                 continue;
             }
-            Operand::Slot | Operand::Imm32 => {
-                pos += 1;
+            Operand::Targets => {
+                let n = unit_pair(code, pos) as usize;
+                jumps.extend((0..n).map(|i| (pc as u32, unit_pair(code, pos + 2 + 2 * i))));
+                pos += 2 + 2 * n;
+                continue;
+            }
+            Operand::Imm64 => {
+                pos += 4;
+                continue;
+            }
+            Operand::Imm32 => {
+                pos += 2;
                 continue;
             }
             Operand::Func => (s.funcs, "function", "functions"),
@@ -646,16 +669,16 @@ fn check_operands(
             Operand::Data => (m.datas.len() as u64, "data segment", "data segments"),
             Operand::Elem => (m.elems.len() as u64, "element segment", "element segments"),
         };
+        let v = unit_pair(code, pos) as u64;
         if v >= count {
             bail!("{what} index {v} out of range ({count} {noun})");
         }
-        pos += 1;
+        pos += 2;
     }
     Ok(())
 }
 
-/// The checks beyond operand ranges, after those passed; `word(i)` is operand word `i` (an
-/// `Imm64` takes two, so these ops must keep their index operands before any `Imm64`).
+/// The checks beyond operand ranges, after those passed; `word(i)` is the value of operand `i`.
 fn check_special(
     m: &ArchivedModule,
     s: &Spaces,
@@ -726,18 +749,20 @@ mod tests {
     };
     use valtype::{FUNCREF, I32};
 
-    fn asm(instrs: &[(Op, &[u32])]) -> Vec<u32> {
-        instrs
+    /// Code from word-form instructions (targets in words), packed into units.
+    fn asm(instrs: &[(Op, &[u32])]) -> Vec<u16> {
+        let words: Vec<u32> = instrs
             .iter()
             .flat_map(|(op, args)| std::iter::once(*op as u32).chain(args.iter().copied()))
-            .collect()
+            .collect();
+        chiwawa_format::encode(&words).expect("test code encodes")
     }
 
     fn konst(ops: &[ConstOp]) -> ConstExpr {
         ConstExpr { ops: ops.to_vec() }
     }
 
-    fn func(ty: u32, num_locals: u32, frame_size: u32, code: Vec<u32>) -> chiwawa_format::Func {
+    fn func(ty: u32, num_locals: u32, frame_size: u32, code: Vec<u16>) -> chiwawa_format::Func {
         chiwawa_format::Func {
             ty,
             num_locals,
@@ -747,21 +772,21 @@ mod tests {
         }
     }
 
-    /// Function 0 is imported, 1 is `main` (words noted below), 2 is `add`; global 0 is imported
-    /// and immutable, global 1 defined and mutable.
+    /// Function 0 is imported, 1 is `main` (words, then units, noted below), 2 is `add`;
+    /// global 0 is imported and immutable, global 1 defined and mutable.
     fn sample() -> Module {
         use Op::*;
         let main = asm(&[
-            (Const32, &[0, 1]),            // 0
-            (Const32, &[1, 2]),            // 3
-            (Call, &[2, 0]),               // 6
-            (BrIfEqz, &[0, 32]),           // 9
-            (GlobalSet, &[1, 0]),          // 12
-            (I32Load, &[1, 1, 4]),         // 15
-            (Const32, &[2, 0]),            // 19
-            (CallIndirect, &[1, 0, 2, 0]), // 22
-            (BrTable, &[0, 2, 32, 32]),    // 27
-            (Return, &[0, 1]),             // 32, ends at 35
+            (Const32, &[0, 1]),            // 0, units 0: slot 1, imm 2-3
+            (Const32, &[1, 2]),            // 3, units 4
+            (Call, &[2, 0]),               // 6, units 8: func 9-10, base 11
+            (BrIfEqz, &[0, 32]),           // 9, units 12: slot 13, target 14-15
+            (GlobalSet, &[1, 0]),          // 12, units 16: global 17-18, src 19
+            (I32Load, &[1, 1, 4]),         // 15, units 20
+            (Const32, &[2, 0]),            // 19, units 25
+            (CallIndirect, &[1, 0, 2, 0]), // 22, units 29: type 30-31, table 32-33, 34, base 35
+            (BrTable, &[0, 2, 32, 32]),    // 27, units 36: slot 37, count 38-39, 40-41, 42-43
+            (Return, &[0, 1]),             // 32, units 44: src 45, count 46-47; ends at 48
         ]);
         let add = asm(&[(I32Add, &[2, 0, 1]), (Return, &[2, 1])]);
         let import = |name: &str, kind| Import {
@@ -866,8 +891,14 @@ mod tests {
         }
     }
 
-    fn main_code(m: &mut Module) -> &mut Vec<u32> {
+    fn main_code(m: &mut Module) -> &mut Vec<u16> {
         &mut m.funcs[0].code
+    }
+
+    /// Sets the two units at `at` of `main` to `v`.
+    fn set_pair(m: &mut Module, at: usize, v: u32) {
+        main_code(m)[at] = v as u16;
+        main_code(m)[at + 1] = (v >> 16) as u16;
     }
 
     #[test]
@@ -880,48 +911,52 @@ mod tests {
     fn slot_outside_frame() {
         let mut module = sample();
         main_code(&mut module)[1] = 4;
-        let msg = "function 1 (defined 0): word 0: slot 4 out of frame (size 4) in const32";
+        let msg = "function 1 (defined 0): unit 0: slot 4 out of frame (size 4) in const32";
         assert_eq!(verify(&module), Err(VerifyError(msg.into())));
         rejects(
-            |m| main_code(m)[33] = u32::MAX,
-            "slot 4294967295 out of frame",
+            |m| main_code(m)[45] = u16::MAX,
+            "unit 44: slot 65535 out of frame",
         );
     }
 
     #[test]
     fn jump_into_an_instruction() {
-        let msg = "word 9: jump target 33 is inside an instruction in br_if_eqz";
-        rejects(|m| main_code(m)[11] = 33, msg);
+        let msg = "unit 12: jump target 45 is inside an instruction in br_if_eqz";
+        rejects(|m| set_pair(m, 14, 45), msg);
     }
 
     #[test]
     fn jump_past_the_end() {
         rejects(
-            |m| main_code(m)[31] = 35,
-            "word 27: jump target 35 is past the end (35 words)",
+            |m| set_pair(m, 42, 48),
+            "unit 36: jump target 48 is past the end (48 units)",
         );
         rejects(
-            |m| main_code(m)[30] = u32::MAX,
+            |m| set_pair(m, 40, u32::MAX),
             "jump target 4294967295 is past the end",
         );
     }
 
     #[test]
     fn function_index_out_of_range() {
-        let msg = "word 6: function index 3 out of range (3 functions) in call";
-        rejects(|m| main_code(m)[7] = 3, msg);
+        let msg = "unit 8: function index 3 out of range (3 functions) in call";
+        rejects(|m| set_pair(m, 9, 3), msg);
+        rejects(
+            |m| set_pair(m, 9, 1 << 16),
+            "function index 65536 out of range",
+        );
     }
 
     #[test]
     fn type_and_other_indices_out_of_range() {
-        let msg = "word 22: type index 3 out of range (3 types) in call_indirect";
-        rejects(|m| main_code(m)[23] = 3, msg);
+        let msg = "unit 29: type index 3 out of range (3 types) in call_indirect";
+        rejects(|m| set_pair(m, 30, 3), msg);
         rejects(
-            |m| main_code(m)[24] = 1,
+            |m| set_pair(m, 32, 1),
             "table index 1 out of range (1 tables)",
         );
         rejects(
-            |m| main_code(m)[13] = 2,
+            |m| set_pair(m, 17, 2),
             "global index 2 out of range (2 globals)",
         );
         rejects(
@@ -938,9 +973,9 @@ mod tests {
     fn call_arguments_overflow_the_frame() {
         // `add` takes 2 params: at base 3 they would need slots 3 and 4 of a 4-slot frame.
         let msg = "call at slot 3 with 2 params, 1 results overflows the frame (size 4) in call";
-        rejects(|m| main_code(m)[8] = 3, msg);
+        rejects(|m| main_code(m)[11] = 3, msg);
         rejects(
-            |m| main_code(m)[26] = 3,
+            |m| main_code(m)[35] = 3,
             "overflows the frame (size 4) in call_indirect",
         );
     }
@@ -948,11 +983,11 @@ mod tests {
     #[test]
     fn return_count_must_match_and_fit() {
         rejects(
-            |m| main_code(m)[34] = 0,
-            "word 32: returns 0 values, the type has 1 in return",
+            |m| set_pair(m, 46, 0),
+            "unit 44: returns 0 values, the type has 1 in return",
         );
         rejects(
-            |m| main_code(m)[34] = u32::MAX,
+            |m| set_pair(m, 46, u32::MAX),
             "4294967295 values from slot 0 overflow the frame",
         );
         // A tail call from a function without results to one with a result.
@@ -962,15 +997,15 @@ mod tests {
                 m.funcs
                     .push(func(2, 0, 2, asm(&[(Op::ReturnCall, &[2, 0])])));
             },
-            "function 3 (defined 2): word 0: tail callee has 1 results, this function 0",
+            "function 3 (defined 2): unit 0: tail callee has 1 results, this function 0",
         );
     }
 
     #[test]
     fn immutable_global_cannot_be_set() {
         rejects(
-            |m| main_code(m)[13] = 0,
-            "word 12: global 0 is immutable in global.set",
+            |m| set_pair(m, 17, 0),
+            "unit 16: global 0 is immutable in global.set",
         );
     }
 
@@ -989,7 +1024,7 @@ mod tests {
     fn unknown_opcode() {
         rejects(
             |m| m.funcs[1].code[4] = 9999,
-            "function 2 (defined 1): unknown opcode 9999 at word 4",
+            "function 2 (defined 1): unknown opcode 9999 at unit 4",
         );
     }
 
@@ -997,11 +1032,11 @@ mod tests {
     fn truncated_instruction() {
         rejects(
             |m| m.funcs[1].code.truncate(6),
-            "instruction at word 4 runs past the end",
+            "instruction at unit 4 runs past the end",
         );
         rejects(
-            |m| main_code(m)[29] = 7,
-            "instruction at word 27 runs past the end",
+            |m| main_code(m)[38] = 7,
+            "instruction at unit 36 runs past the end",
         );
     }
 
@@ -1014,7 +1049,7 @@ mod tests {
         rejects(|m| m.funcs[1].frame_size = 1, "bad frame");
         rejects(
             |m| m.funcs[0].frame_size = u32::MAX,
-            "frame size 4294967295 (limit 1048576)",
+            "frame size 4294967295 (limit 65536)",
         );
         rejects(
             |m| m.funcs[1].ty = 0,
@@ -1106,7 +1141,7 @@ mod tests {
                 m.datas.clear();
                 m.exports.remove(1);
             },
-            "word 15: memory access without a memory in i32.load",
+            "unit 20: memory access without a memory in i32.load",
         );
     }
 
@@ -1153,7 +1188,7 @@ mod tests {
                 m.tables[0].elem = valtype::EXTERNREF;
                 m.elems[0].ty = valtype::EXTERNREF;
             },
-            "word 22: table 0 does not hold funcref in call_indirect",
+            "unit 29: table 0 does not hold funcref in call_indirect",
         );
     }
 
@@ -1163,8 +1198,8 @@ mod tests {
             let shape = SHAPES[i];
             assert_eq!(shape.op, info.op);
             assert_eq!(
-                shape.words as usize,
-                info.fixed_words().unwrap_or(0),
+                shape.units as usize,
+                info.fixed_units().unwrap_or(0),
                 "{}",
                 info.name
             );
@@ -1176,11 +1211,11 @@ mod tests {
                     Operand::Imm32 | Operand::Imm64 | Operand::Targets => {}
                     _ => index = true,
                 }
-                pos += kind.words().unwrap_or(1);
+                pos += kind.units().unwrap_or(1);
             }
             assert_eq!(shape.slots, slots, "{}", info.name);
             assert_eq!(shape.targets, targets, "{}", info.name);
-            let generic = index || info.fixed_words().is_none();
+            let generic = index || info.fixed_units().is_none();
             assert_eq!(shape.flags & GENERIC != 0, generic, "{}", info.name);
             let memory = info.name.contains(".load") || info.name.contains(".store");
             assert_eq!(shape.flags & MEMORY != 0, memory, "{}", info.name);
@@ -1196,7 +1231,7 @@ mod tests {
         let m = image.module();
         let spaces = verify_structure(m).expect("the structure is fine");
         assert_eq!(verify_code(m, &spaces, 0), Ok(()));
-        let msg = "function 2 (defined 1): word 0: slot 7 out of frame (size 3) in i32.add";
+        let msg = "function 2 (defined 1): unit 0: slot 7 out of frame (size 3) in i32.add";
         assert_eq!(verify_code(m, &spaces, 1), Err(VerifyError(msg.into())));
         assert!(verify_code(m, &spaces, 2).is_err(), "no function 2 defined");
         assert_eq!(verify_module(m), Err(VerifyError(msg.into())));
@@ -1205,16 +1240,16 @@ mod tests {
     #[test]
     fn variable_length_ops_check_their_operands() {
         rejects(
-            |m| main_code(m)[28] = 9,
-            "word 27: slot 9 out of frame (size 4) in br_table",
+            |m| main_code(m)[37] = 9,
+            "unit 36: slot 9 out of frame (size 4) in br_table",
         );
         rejects(
-            |m| main_code(m)[29] = 0,
-            "instruction at word 27 runs past the end",
+            |m| set_pair(m, 38, 0),
+            "instruction at unit 36 runs past the end",
         );
     }
 
-    /// Whatever single word of `main` is changed, the verifier must not panic, and code it accepts
+    /// Whatever single unit of `main` is changed, the verifier must not panic, and code it accepts
     /// must have the properties the interpreter's unchecked accesses rely on, checked here
     /// independently with `decode`.
     #[test]
@@ -1222,9 +1257,9 @@ mod tests {
         let base = sample();
         let len = base.funcs[0].code.len();
         let frame = base.funcs[0].frame_size;
-        let mut values: Vec<u32> = (0..40).collect();
-        values.extend([u32::MAX, u32::MAX - 1, 1 << 31, OPS.len() as u32]);
-        values.extend(OPS.iter().map(|info| info.op as u32));
+        let mut values: Vec<u16> = (0..50).collect();
+        values.extend([u16::MAX, u16::MAX - 1, 1 << 15, OPS.len() as u16]);
+        values.extend(OPS.iter().map(|info| info.op as u16));
         let mut accepted = 0;
         for i in 0..len {
             for &v in &values {

@@ -232,8 +232,9 @@ fn random_bytes(len: usize) -> Vec<u8> {
     bytes
 }
 
-/// An image built by hand: one function `_start` of type [] -> [] with `code`.
+/// An image built by hand: one function `_start` of type [] -> [] with `code` (word form).
 fn hand_image(code: Vec<u32>, frame_size: u32) -> Vec<u8> {
+    let code = chiwawa_format::encode(&code).expect("hand code encodes");
     let module = Module {
         types: vec![FuncType {
             params: vec![],
@@ -526,7 +527,7 @@ fn rt_crafted_image_fails_in_both_verify_modes() {
         let out = rt_in(dir.path(), &args);
         let line = assert_one_error(&out, "chiwawa-rt: error: crafted.cwi: ");
         assert!(
-            line.contains("invalid image code: function 0 (defined 0): word 0: slot 1000"),
+            line.contains("invalid image code: function 0 (defined 0): unit 0: slot 1000"),
             "{mode}: {line}"
         );
     }

@@ -16,7 +16,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-use chiwawa_format::{Func, FuncType, Op, Operand, OPS};
+use chiwawa_format::{Func, FuncType, Op, Operand, MAX_FRAME, OPS};
 use wasmparser::{
     BinaryReaderError, BlockType, FrameKind, FrameStack, FuncValidator, FunctionBody, Operator,
     VisitOperator, VisitSimdOperator, WasmModuleResources,
@@ -105,6 +105,9 @@ pub(crate) struct Scratch {
     depths: Vec<u32>,
     trampolines: Vec<(u32, u32)>,
     pairs: crate::peephole::Scratch,
+    /// The code in units, and `encode_into`'s instruction starts.
+    units: Vec<u16>,
+    starts: Vec<(u32, u32)>,
 }
 
 struct FuncTranslator<'a> {
@@ -462,23 +465,26 @@ impl<'a> FuncTranslator<'a> {
         // One slot of headroom: a call or return with no values names the slot just past the
         // stack top as its base, and every slot operand must be inside the frame.
         let frame_size = num_locals as usize + self.consts.len() + self.max_height.max(results) + 1;
-        let frame_size = u32::try_from(frame_size)
-            .ok()
-            .filter(|&f| f < CONST_MARK)
-            .ok_or_else(|| crate::unsupported("function frame too large"));
-        let func = frame_size.map(|frame_size| {
+        let func = if frame_size > MAX_FRAME as usize {
+            Err(crate::unsupported(&format!(
+                "function frame too large ({frame_size} slots for locals, constants and operand \
+                 stack; images allow {MAX_FRAME})"
+            )))
+        } else {
             if !self.consts.is_empty() {
                 relocate(&mut self.code, num_locals, self.consts.len() as u32);
             }
             crate::peephole::join_pairs(&mut self.code, &mut scratch.pairs);
-            Func {
-                ty,
-                num_locals,
-                frame_size,
-                consts: self.consts.to_vec(),
-                code: self.code.to_vec(),
-            }
-        });
+            chiwawa_format::encode_into(&self.code, &mut scratch.units, &mut scratch.starts)
+                .map_err(|e| crate::unsupported(&format!("encoding its code: {e}")))
+                .map(|()| Func {
+                    ty,
+                    num_locals,
+                    frame_size: frame_size as u32,
+                    consts: self.consts.to_vec(),
+                    code: scratch.units.to_vec(),
+                })
+        };
         self.recycle(scratch);
         func
     }

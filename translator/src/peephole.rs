@@ -107,7 +107,14 @@ pub(crate) struct Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chiwawa_format::disassemble;
+
+    /// Word-form code as text, for assertion messages.
+    fn disassemble(words: &[u32]) -> String {
+        match chiwawa_format::encode(words) {
+            Ok(units) => chiwawa_format::disassemble(&units),
+            Err(e) => format!("<{e}>"),
+        }
+    }
 
     fn join(code: &[u32]) -> (Vec<u32>, bool) {
         let mut code = code.to_vec();
