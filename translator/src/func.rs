@@ -126,6 +126,8 @@ struct FuncTranslator<'a> {
     last_cmp: Option<(usize, Cond)>,
     /// Nesting depth of blocks inside unreachable code (skipped entirely).
     dead: Option<usize>,
+    /// The `else` or `end` being translated closes unreachable code: nothing falls through.
+    dead_end: bool,
     /// Loops enclosing the current instruction.
     loops: usize,
     /// Constants read as slots (see `pop`), and where each value is.
@@ -443,6 +445,7 @@ impl<'a> FuncTranslator<'a> {
             last_dst: None,
             last_cmp: None,
             dead: None,
+            dead_end: false,
             loops: 0,
             consts: std::mem::take(&mut scratch.consts),
             const_index: std::mem::take(&mut scratch.const_index),
@@ -668,8 +671,12 @@ impl FuncTranslator<'_> {
         (c.label_arity(), c.height)
     }
 
-    /// Copies the branch values and jumps to label `depth` (unconditionally).
+    /// Copies the branch values and jumps to label `depth` (unconditionally). A branch to the
+    /// function's own label is a return.
     fn branch(&mut self, depth: u32) {
+        if depth as usize == self.ctrl.len() - 1 {
+            return self.return_top();
+        }
         let (arity, height) = self.label(depth);
         self.copy_top_to(arity, height);
         self.emit(Op::Br, &[0]);
@@ -685,19 +692,42 @@ impl FuncTranslator<'_> {
         }
     }
 
+    /// Returns the function's results, the top values of the stack, without changing the
+    /// stack model (a conditional return leaves it to the code after it): from where they are
+    /// when that is one slot or consecutive slots, else copied to the result slots first.
+    fn return_top(&mut self) {
+        let n = self.ctrl[0].results;
+        let first = self.stack.len() - n;
+        let src = match &self.stack[first..] {
+            [Entry::Local(l)] => *l,
+            top if top.iter().all(|e| *e == Entry::Temp) => self.slot(first),
+            _ => {
+                self.copy_top_to(n, 0);
+                self.slot(0)
+            }
+        };
+        self.emit(Op::Return, &[src, n as u32]);
+    }
+
     fn end(&mut self) {
         let ctrl = self.ctrl.pop().expect("control frame");
+        let dead = std::mem::take(&mut self.dead_end);
         if ctrl.kind == Kind::Loop {
             self.loops -= 1;
         }
         if ctrl.kind == Kind::Function {
-            // Fallthrough results are in place; branches to the function label copied theirs.
-            for pos in ctrl.height..self.stack.len() {
-                self.materialize(pos);
+            // The fallthrough returns its results from where they are; branches that left
+            // theirs in the result slots come to one shared return after it.
+            self.ctrl.push(ctrl);
+            if !dead {
+                self.return_top();
             }
-            self.patch_fixups(&ctrl.fixups);
-            let src = self.slot(0);
-            self.emit(Op::Return, &[src, ctrl.results as u32]);
+            let ctrl = self.ctrl.pop().expect("pushed above");
+            if !ctrl.fixups.is_empty() || self.code.is_empty() {
+                self.patch_fixups(&ctrl.fixups);
+                let src = self.slot(0);
+                self.emit(Op::Return, &[src, ctrl.results as u32]);
+            }
             self.fixup_pool.push(ctrl.fixups);
             return;
         }
@@ -971,7 +1001,11 @@ impl FuncTranslator<'_> {
                     self.dead = Some(depth - 1);
                     return Ok(());
                 }
-                Operator::Else | Operator::End => self.dead = None,
+                Operator::Else => self.dead = None,
+                Operator::End => {
+                    self.dead = None;
+                    self.dead_end = true;
+                }
                 _ => return Ok(()),
             }
         }
@@ -1053,9 +1087,7 @@ impl FuncTranslator<'_> {
                 self.set_dead();
             }
             O::Return => {
-                let n = self.ctrl[0].results;
-                let src = self.args(n);
-                self.emit(Op::Return, &[src, n as u32]);
+                self.return_top();
                 self.set_dead();
             }
             O::Call { function_index } => self.call(function_index),

@@ -158,3 +158,41 @@ fn a_comparison_before_a_label_is_not_fused() {
     assert!(ops.contains(&Op::I32LtSImm), "{text}");
     assert!(ops.contains(&Op::BrIfEqz), "{text}");
 }
+
+#[test]
+fn a_local_is_returned_from_its_own_slot() {
+    // `local.get; end` and `return` of a local: no copy into a result slot first.
+    for body in ["local.get 1", "local.get 1 return"] {
+        let (ops, text) = func_ops(
+            &format!("(module (func (param i32 i32) (result i32) {body}))"),
+            0,
+        );
+        assert_eq!(ops, [Op::Return], "{body}: {text}");
+        assert!(text.contains("return src=s1 count=1"), "{body}: {text}");
+    }
+}
+
+#[test]
+fn a_branch_to_the_function_label_returns() {
+    // `br 1` out of a block to the function's label: a return, not a jump to one.
+    let (ops, text) = func_ops(
+        "(module (func (param i32) (result i32)
+            (block (br 1 (local.get 0))) i32.const 7))",
+        0,
+    );
+    assert_eq!(ops, [Op::Return, Op::Const32, Op::Return], "{text}");
+    assert!(text.starts_with("    0: return src=s0 count=1"), "{text}");
+    // A conditional one skips over its return; the fallthrough still sees its values.
+    let (ops, text) = func_ops(
+        "(module (func (param i32 i32) (result i32)
+            local.get 1 local.get 0 br_if 0 i32.const 3 i32.add))",
+        0,
+    );
+    assert_eq!(
+        ops,
+        [Op::BrIfEqz, Op::Return, Op::I32AddImm, Op::Return],
+        "{text}"
+    );
+    assert!(text.contains("return src=s1 count=1"), "{text}");
+    assert!(text.contains("i32.add_imm dst=s2 a=s1 imm=3"), "{text}");
+}
