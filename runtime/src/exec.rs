@@ -167,7 +167,7 @@ fn range(start: u64, len: u64, size: usize) -> Option<std::ops::Range<usize>> {
 pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
     let result = run_inner(store, func, args);
     #[cfg(feature = "op-stats")]
-    crate::opstats::dump();
+    crate::opstats::dump(|f| crate::store::func_name(&store.instances, &store.funcs, f));
     result
 }
 
@@ -616,7 +616,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             let word = w!(0);
             #[cfg(feature = "op-stats")]
             {
-                crate::opstats::record(prev_word, word);
+                crate::opstats::record(prev_word, word, cur);
                 prev_word = word;
             }
             let op = unsafe { Op::from_word_unchecked(word) };

@@ -8,27 +8,35 @@ use std::collections::HashMap;
 
 use chiwawa_format::OPS;
 
-/// Executions per opcode, and per (previous, next) opcode pair.
-type Counts = (Vec<u64>, HashMap<(u32, u32), u64>);
+/// Executions per opcode, per (previous, next) opcode pair, and per function (store address).
+type Counts = (Vec<u64>, HashMap<(u32, u32), u64>, Vec<u64>);
 
 thread_local! {
-    static COUNTS: RefCell<Counts> = RefCell::new((vec![0; OPS.len()], HashMap::new()));
+    static COUNTS: RefCell<Counts> =
+        RefCell::new((vec![0; OPS.len()], HashMap::new(), Vec::new()));
 }
 
-/// Records that `op` executed after `prev` (`u32::MAX`: first of an activation).
-pub(crate) fn record(prev: u32, op: u32) {
+/// Records that `op` executed after `prev` (`u32::MAX`: first of an activation), in function
+/// `func` (a store address).
+pub(crate) fn record(prev: u32, op: u32, func: u32) {
     COUNTS.with(|c| {
         let mut c = c.borrow_mut();
         c.0[op as usize] += 1;
         if prev != u32::MAX {
             *c.1.entry((prev, op)).or_insert(0) += 1;
         }
+        let f = func as usize;
+        if f >= c.2.len() {
+            c.2.resize(f + 1, 0);
+        }
+        c.2[f] += 1;
     });
 }
 
 /// Writes the counts so far to `$CHIWAWA_OP_STATS`, if set: `op COUNT NAME` lines, then
-/// `pair COUNT FIRST SECOND` lines, most frequent first.
-pub(crate) fn dump() {
+/// `pair COUNT FIRST SECOND` lines, then `func COUNT ADDRESS NAME` lines (instructions executed
+/// in each function; `name` gives a store address's name), most frequent first.
+pub(crate) fn dump(name: impl Fn(u32) -> String) {
     let Some(path) = std::env::var_os("CHIWAWA_OP_STATS") else {
         return;
     };
@@ -52,6 +60,14 @@ pub(crate) fn dump() {
         }
         for (n, a, b) in pairs {
             out += &format!("pair {n} {a} {b}\n");
+        }
+        let mut funcs: Vec<(u64, u32)> = (c.2.iter().enumerate())
+            .filter(|(_, &n)| n > 0)
+            .map(|(f, &n)| (n, f as u32))
+            .collect();
+        funcs.sort_by(|a, b| b.cmp(a));
+        for (n, f) in funcs {
+            out += &format!("func {n} {f} {}\n", name(f));
         }
         out
     });

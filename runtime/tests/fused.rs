@@ -56,6 +56,19 @@ const MODULE: &str = r#"(module
   (func (export "mix64") (param i64) (result i64)
     local.get 0 i64.const -7 i64.mul i64.const 0x5555 i64.xor i64.const -3 i64.shr_s
     i64.const 9 i64.or i64.const 17 i64.rotl)
+  ;; x << k >> k: sign extensions and a mask (the shifts by 56 and 40 are by 24 and 8 in i32)
+  (func (export "sext8") (param i32) (result i32)
+    local.get 0 i32.const 24 i32.shl i32.const 56 i32.shr_s)
+  (func (export "sext16") (param i32) (result i32)
+    local.get 0 i32.const 16 i32.shl i32.const 16 i32.shr_s)
+  (func (export "zext24") (param i32) (result i32)
+    local.get 0 i32.const 40 i32.shl i32.const 8 i32.shr_u)
+  (func (export "sext64_8") (param i64) (result i64)
+    local.get 0 i64.const 56 i64.shl i64.const 56 i64.shr_s)
+  (func (export "sext64_16") (param i64) (result i64)
+    local.get 0 i64.const 48 i64.shl i64.const 48 i64.shr_s)
+  (func (export "sext64_32") (param i64) (result i64)
+    local.get 0 i64.const 32 i64.shl i64.const 32 i64.shr_s)
   ;; constants read from slots inside a loop, in a recursive function: a callee's frame
   ;; starts above the caller's constants, so they survive every call
   (func $sum (export "sum") (param i32) (result i64) (local i64 i32)
@@ -104,6 +117,11 @@ fn fused_instructions_are_emitted() {
         "f64.mul_add",
         "i32.load_shl",
         "i64.load_shl",
+        "i32.extend8_s",
+        "i32.extend16_s",
+        "i64.extend8_s",
+        "i64.extend16_s",
+        "i64.extend32_s",
     ] {
         assert!(names.contains(&op), "{op} not emitted: {names:?}");
     }
@@ -172,6 +190,43 @@ fn fused_instructions_compute_what_the_pairs_do() {
         assert_eq!(
             call(&mut s, i, "load64_shl", &args),
             Val::I64(mem(at, 8) as i64)
+        );
+    }
+    for a in [
+        0u32,
+        0x7f,
+        0x80,
+        0xff,
+        0x7fff,
+        0x8000,
+        0xdead_beef,
+        u32::MAX,
+    ] {
+        let arg = [Val::I32(a as i32)];
+        assert_eq!(call(&mut s, i, "sext8", &arg), Val::I32(a as i8 as i32));
+        assert_eq!(call(&mut s, i, "sext16", &arg), Val::I32(a as i16 as i32));
+        assert_eq!(
+            call(&mut s, i, "zext24", &arg),
+            Val::I32((a & 0xff_ffff) as i32)
+        );
+    }
+    for a in [
+        0u64,
+        0x80,
+        0x8000,
+        0x8000_0000,
+        0x1234_5678_9abc_def0,
+        u64::MAX,
+    ] {
+        let arg = [Val::I64(a as i64)];
+        assert_eq!(call(&mut s, i, "sext64_8", &arg), Val::I64(a as i8 as i64));
+        assert_eq!(
+            call(&mut s, i, "sext64_16", &arg),
+            Val::I64(a as i16 as i64)
+        );
+        assert_eq!(
+            call(&mut s, i, "sext64_32", &arg),
+            Val::I64(a as i32 as i64)
         );
     }
     // Out of bounds after the add: a trap, not a read elsewhere.

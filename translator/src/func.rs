@@ -798,11 +798,61 @@ impl FuncTranslator<'_> {
         false
     }
 
+    /// `x << k` then `>> k` by the same constant, when the left shift was just computed:
+    /// a sign extension (`shr_s` by 24 or 16, i64 by 56, 48 or 32) or a mask (`i32.shr_u`),
+    /// one instruction instead of two. C compilers without the sign-extension feature emit
+    /// these for every narrowing cast.
+    fn fuse_shift_pair(&mut self, shr: Op, amount: u32) -> bool {
+        let (shl, bits) = match shr {
+            Op::I32ShrSImm | Op::I32ShrUImm => (Op::I32ShlImm, 32),
+            Op::I64ShrSImm => (Op::I64ShlImm, 64),
+            _ => return false,
+        };
+        let n = self.stack.len();
+        let Some(start) = self.last_producer(n - 2, shl) else {
+            return false;
+        };
+        let k = amount & (bits - 1);
+        if self.code[start + 3] & (bits - 1) != k {
+            return false;
+        }
+        let (fused, mask) = match (shr, k) {
+            (Op::I32ShrSImm, 24) => (Op::I32Extend8S, None),
+            (Op::I32ShrSImm, 16) => (Op::I32Extend16S, None),
+            (Op::I32ShrUImm, 1..) => (Op::I32AndImm, Some(u32::MAX >> k)),
+            (Op::I64ShrSImm, 56) => (Op::I64Extend8S, None),
+            (Op::I64ShrSImm, 48) => (Op::I64Extend16S, None),
+            (Op::I64ShrSImm, 32) => (Op::I64Extend32S, None),
+            _ => return false,
+        };
+        let src = self.code[start + 2];
+        self.code.truncate(start);
+        self.stack.truncate(n - 2);
+        let dst = self.push_temp();
+        match mask {
+            Some(mask) => {
+                self.emit_result(fused, &[dst, src, mask]);
+                // A flag test, as for any `i32.and_imm`.
+                let cond = Cond::Cmp {
+                    op: Op::BrI32AndImmNez,
+                    a: src,
+                    b: mask,
+                };
+                self.last_cmp = Some((start, cond));
+            }
+            None => self.emit_result(fused, &[dst, src]),
+        }
+        true
+    }
+
     fn binary(&mut self, op: Op) {
         let n = self.stack.len();
         // A constant right operand becomes an immediate (`x - c` is `x + -c`).
         if let Entry::Const(c) = self.stack[n - 1] {
             if let Some((imm_op, imm)) = immediate_form(op, c) {
+                if self.fuse_shift_pair(imm_op, imm) {
+                    return;
+                }
                 if imm_op == Op::I32AndImm {
                     // `i32.shr_u_imm; i32.and_imm`: one bit-field extract.
                     if let Some(start) = self.last_producer(n - 2, Op::I32ShrUImm) {

@@ -196,3 +196,43 @@ fn a_branch_to_the_function_label_returns() {
     assert!(text.contains("return src=s1 count=1"), "{text}");
     assert!(text.contains("i32.add_imm dst=s2 a=s1 imm=3"), "{text}");
 }
+
+#[test]
+fn shifting_left_then_right_by_the_same_amount_is_one_instruction() {
+    let cases = [
+        ("i32", "i32.shr_s", 24, Op::I32Extend8S),
+        ("i32", "i32.shr_s", 16, Op::I32Extend16S),
+        ("i32", "i32.shr_u", 20, Op::I32AndImm),
+        ("i64", "i64.shr_s", 56, Op::I64Extend8S),
+        ("i64", "i64.shr_s", 48, Op::I64Extend16S),
+        ("i64", "i64.shr_s", 32, Op::I64Extend32S),
+    ];
+    for (ty, shr, k, fused) in cases {
+        let (ops, text) = func_ops(
+            &format!(
+                "(module (func (param {ty}) (result {ty})
+                    local.get 0 {ty}.const {k} {ty}.shl {ty}.const {k} {shr}))"
+            ),
+            0,
+        );
+        assert_eq!(ops, [fused, Op::Return], "{shr} {k}: {text}");
+    }
+    assert!(func_ops(
+        "(module (func (param i32) (result i32)
+            local.get 0 i32.const 20 i32.shl i32.const 20 i32.shr_u))",
+        0
+    )
+    .1
+    .contains("imm=4095"));
+    // Different amounts, or a left shift kept in a local, stay two shifts.
+    for body in [
+        "local.get 0 i32.const 24 i32.shl i32.const 16 i32.shr_s",
+        "local.get 0 i32.const 24 i32.shl local.tee 0 i32.const 24 i32.shr_s local.get 0 i32.add",
+    ] {
+        let (ops, text) = func_ops(
+            &format!("(module (func (param i32) (result i32) {body}))"),
+            0,
+        );
+        assert!(ops.contains(&Op::I32ShlImm), "{body}: {text}");
+    }
+}
