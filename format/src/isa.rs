@@ -375,6 +375,8 @@ macro_rules! for_each_op {
             I32ShrUImmI32Xor "i32.shr_u_imm+i32.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
             I64ShrUImmI64Xor "i64.shr_u_imm+i64.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
             F64ConvertI32UF64Div "f64.convert_i32_u+f64.div" (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot);
+            I32AddImmGlobalSet "i32.add_imm+global.set" (dst: Slot, a: Slot, imm: Imm32, global: Global, src: Slot);
+            I32AddImmBrTable "i32.add_imm+br_table" (dst: Slot, a: Slot, imm: Imm32, index: Slot, targets: Targets);
         }
     };
 }
@@ -847,6 +849,8 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
     (Op::I32ShrUImm, Op::I32Xor, Op::I32ShrUImmI32Xor),
     (Op::I64ShrUImm, Op::I64Xor, Op::I64ShrUImmI64Xor),
     (Op::F64ConvertI32U, Op::F64Div, Op::F64ConvertI32UF64Div),
+    (Op::I32AddImm, Op::GlobalSet, Op::I32AddImmGlobalSet),
+    (Op::I32AddImm, Op::BrTable, Op::I32AddImmBrTable),
 ];
 
 /// The pair instruction that does `first` then `second`, if there is one.

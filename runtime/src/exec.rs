@@ -588,6 +588,16 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             (F64Div) => {{
                 bin!(f64, f64v, |x, y| (x / y).to_bits())
             }};
+            (GlobalSet) => {{
+                globals[inst.globals[w32!(1) as usize] as usize].value = s!(3);
+                adv!(4);
+            }};
+            (BrTable) => {{
+                let index = s!(1) as u32 as usize;
+                let n = w32!(2) as usize;
+                let i = index.min(n - 1);
+                goto!(w32!(4 + 2 * i) as usize);
+            }};
         }
         // A pair (`chiwawa_format::PAIRS`): the first instruction's handler, then `ip` steps
         // back one word so that the second's operands sit where its own handler reads them;
@@ -635,12 +645,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                         adv!(4)
                     }
                 }
-                Op::BrTable => {
-                    let index = s!(1) as u32 as usize;
-                    let n = w32!(2) as usize;
-                    let i = index.min(n - 1);
-                    goto!(w32!(4 + 2 * i) as usize);
-                }
+                Op::BrTable => op!(BrTable),
                 Op::Return => {
                     let src = w!(1) as usize;
                     let count = w32!(2) as usize;
@@ -789,10 +794,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     s!(1) = globals[inst.globals[w32!(2) as usize] as usize].value;
                     adv!(4);
                 }
-                Op::GlobalSet => {
-                    globals[inst.globals[w32!(1) as usize] as usize].value = s!(3);
-                    adv!(4);
-                }
+                Op::GlobalSet => op!(GlobalSet),
                 Op::RefFunc => {
                     s!(1) = inst.funcs[w32!(2) as usize] as u64 + 1;
                     adv!(4);
@@ -1265,6 +1267,8 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I32ShrUImmI32Xor => pair!(I32ShrUImm, I32Xor),
                 Op::I64ShrUImmI64Xor => pair!(I64ShrUImm, I64Xor),
                 Op::F64ConvertI32UF64Div => pair!(F64ConvertI32U, F64Div),
+                Op::I32AddImmGlobalSet => pair!(I32AddImm, GlobalSet),
+                Op::I32AddImmBrTable => pair!(I32AddImm, BrTable),
             }
         }
     }

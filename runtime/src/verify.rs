@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use chiwawa_format::{
     extern_kind, instr_len, unit_pair, valtype, ArchivedConstExpr, ArchivedConstOp,
     ArchivedDataMode, ArchivedElemMode, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType,
-    ArchivedModule, ArchivedTableType, CodeUnit, DecodeError, Op, OpInfo, Operand, OPS,
+    ArchivedModule, ArchivedTableType, CodeUnit, DecodeError, Op, OpInfo, Operand, OPS, PAIRS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -441,8 +441,31 @@ const fn shape_of(op: usize) -> Shape {
         Some(n) => n as u32,
         None => 0,
     };
-    if matches!(
-        info.op,
+    // A pair's special checks are its second part's (its first part is never special: the
+    // format's tests keep calls, returns and global writes out of first parts).
+    let checked = match pair_parts(info.op) {
+        Some((first, second)) => {
+            assert!(
+                !is_special(first),
+                "a pair's first part needs no special check"
+            );
+            second
+        }
+        None => info.op,
+    };
+    if is_special(checked) {
+        shape.flags |= SPECIAL;
+    }
+    if name_contains(info.name, ".load") || name_contains(info.name, ".store") {
+        shape.flags |= MEMORY;
+    }
+    shape
+}
+
+/// Whether `op` needs [`check_special`].
+const fn is_special(op: Op) -> bool {
+    matches!(
+        op,
         Op::Return
             | Op::Call
             | Op::ReturnCall
@@ -451,13 +474,20 @@ const fn shape_of(op: usize) -> Shape {
             | Op::GlobalSet
             | Op::TableInit
             | Op::TableCopy
-    ) {
-        shape.flags |= SPECIAL;
+    )
+}
+
+/// The two parts of a pair instruction (`chiwawa_format::PAIRS`).
+const fn pair_parts(op: Op) -> Option<(Op, Op)> {
+    let mut i = 0;
+    while i < PAIRS.len() {
+        let (first, second, pair) = PAIRS[i];
+        if pair as u32 == op as u32 {
+            return Some((first, second));
+        }
+        i += 1;
     }
-    if name_contains(info.name, ".load") || name_contains(info.name, ".store") {
-        shape.flags |= MEMORY;
-    }
-    shape
+    None
 }
 
 /// Every op's shape, indexed by opcode.
@@ -576,8 +606,13 @@ fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scra
         };
         if shape.flags & extra != 0 {
             let info = op.info();
-            let value = |k: usize| operand(code, pc, info, k);
-            check_special(m, s, op, value, shape.flags, frame as u64, results)
+            // A pair is checked as its second part, whose operands follow the first's.
+            let (checked, skip) = match pair_parts(op) {
+                Some((first, second)) => (second, first.info().operands.len()),
+                None => (op, 0),
+            };
+            let value = |k: usize| operand(code, pc, info, skip + k);
+            check_special(m, s, checked, value, shape.flags, frame as u64, results)
                 .map_err(|e| in_instr(pc, op, e))?;
         }
         last = Some(op);
@@ -1007,6 +1042,20 @@ mod tests {
             |m| set_pair(m, 17, 0),
             "unit 16: global 0 is immutable in global.set",
         );
+        // Nor through a pair whose second part sets it.
+        let pair = |global: u32| {
+            asm(&[
+                (Op::I32AddImmGlobalSet, &[0, 0, 5, global, 0]),
+                (Op::Return, &[0, 1]),
+            ])
+        };
+        rejects(
+            |m| m.funcs[0].code = pair(0),
+            "unit 0: global 0 is immutable in i32.add_imm+global.set",
+        );
+        let mut module = sample();
+        module.funcs[0].code = pair(1);
+        assert_eq!(verify(&module), Ok(()));
     }
 
     #[test]

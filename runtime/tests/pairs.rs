@@ -10,6 +10,7 @@ use common::{call, mem, ops_of, session};
 
 const MODULE: &str = r#"(module
   (memory 1)
+  (global $sp (mut i32) (i32.const 4096))
   (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
   (func $pick (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
   ;; i32.add_imm; i32.add_imm
@@ -90,6 +91,20 @@ const MODULE: &str = r#"(module
   ;; f64.convert_i32_u; f64.div
   (func (export "recip") (param i32 f64) (result f64)
     (f64.div (local.get 1) (f64.convert_i32_u (local.get 0))))
+  ;; i32.add_imm; global.set: a stack frame taken and given back, as C compilers emit
+  (func (export "frame") (param i32) (result i32) (local i32 i32)
+    (global.set $sp (local.tee 1 (i32.sub (global.get $sp) (local.get 0))))
+    (local.set 2 (global.get $sp))
+    (global.set $sp (i32.add (local.get 1) (i32.const 16)))
+    (i32.sub (local.get 2) (global.get $sp)))
+  ;; i32.add_imm; br_table: a switch on a value minus its lowest case
+  (func (export "switch") (param i32) (result i32)
+    (block (block (block (block
+      (br_table 0 1 2 3 (i32.add (local.get 0) (i32.const -2))))
+      (return (i32.const 10)))
+      (return (i32.const 11)))
+      (return (i32.const 12)))
+    (i32.const 13))
 )"#;
 
 #[test]
@@ -269,6 +284,27 @@ fn pairs_compute_what_the_two_instructions_do() {
             call(&mut s, i, "shr_xor64", &[Val::I64(x as i64)]),
             Val::I64((x ^ (x >> 33)) as i64),
             "shr_xor64 {x:#x}"
+        );
+    }
+    for n in [0u32, 16, 1, u32::MAX] {
+        // After the frame: sp = 4096 - n + 16; the result is (4096 - n) - sp = -16.
+        assert_eq!(
+            call(&mut s, i, "frame", &[i32s(n)]),
+            i32s(-16i32 as u32),
+            "frame {n}"
+        );
+    }
+    for v in [0u32, 1, 2, 3, 4, 5, 6, u32::MAX, 0x8000_0001] {
+        let want = match v.wrapping_sub(2) {
+            0 => 10,
+            1 => 11,
+            2 => 12,
+            _ => 13,
+        };
+        assert_eq!(
+            call(&mut s, i, "switch", &[i32s(v)]),
+            i32s(want),
+            "switch {v}"
         );
     }
     for (n, x) in [(3u32, 1.0f64), (0, -2.5), (u32::MAX, 1e300), (7, f64::NAN)] {
