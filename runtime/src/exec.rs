@@ -18,7 +18,7 @@
 
 use std::mem::size_of;
 
-use chiwawa_format::{ArchivedConstExpr, ArchivedConstOp, CodeUnit, Op};
+use chiwawa_format::{valtype, ArchivedConstExpr, ArchivedConstOp, CodeUnit, Op};
 
 use crate::store::{Caller, FuncInst, Instance, Store};
 use crate::trap::{Trap, TrapKind};
@@ -748,7 +748,18 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                             if new_base + nr > stack.len() {
                                 stack.resize(new_base + nr, 0);
                             }
-                            stack[new_base..new_base + nr].copy_from_slice(&results);
+                            // A 32-bit value is zero-extended in its slot, whatever the host
+                            // left in the upper half (the translator relies on it).
+                            let slots = &mut stack[new_base..new_base + nr];
+                            for ((slot, &v), &ty) in
+                                slots.iter_mut().zip(&results).zip(&callee_ty.results)
+                            {
+                                *slot = if matches!(ty, valtype::I32 | valtype::F32) {
+                                    v as u32 as u64
+                                } else {
+                                    v
+                                };
+                            }
                             refresh!();
                             refresh_mem!();
                             if tail {

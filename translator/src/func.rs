@@ -105,6 +105,7 @@ pub(crate) struct Scratch {
     depths: Vec<u32>,
     trampolines: Vec<(u32, u32)>,
     pairs: crate::peephole::Scratch,
+    tails: crate::tails::Scratch,
     /// The code in units, and `encode_into`'s instruction starts.
     units: Vec<u16>,
     starts: Vec<(u32, u32)>,
@@ -477,6 +478,7 @@ impl<'a> FuncTranslator<'a> {
             if !self.consts.is_empty() {
                 relocate(&mut self.code, num_locals, self.consts.len() as u32);
             }
+            crate::tails::duplicate_tails(&mut self.code, &mut scratch.tails);
             crate::peephole::join_pairs(&mut self.code, &mut scratch.pairs);
             chiwawa_format::encode_into(&self.code, &mut scratch.units, &mut scratch.starts)
                 .map_err(|e| crate::unsupported(&format!("encoding its code: {e}")))
@@ -1201,11 +1203,13 @@ impl FuncTranslator<'_> {
                 let dst = self.push_temp();
                 self.emit_result(Op::RefFunc, &[dst, function_index]);
             }
-            // Reinterpretations keep the slot's bits as they are.
+            // Reinterpretations keep the slot's bits as they are, and so does the zero
+            // extension of an i32: 32-bit values are kept zero-extended in their slots.
             O::I32ReinterpretF32
             | O::F32ReinterpretI32
             | O::I64ReinterpretF64
-            | O::F64ReinterpretI64 => {}
+            | O::F64ReinterpretI64
+            | O::I64ExtendI32U => {}
             O::I32Load { memarg } | O::F32Load { memarg } => self.load(Op::I32Load, memarg.offset),
             O::I64Load { memarg } | O::F64Load { memarg } => self.load(Op::I64Load, memarg.offset),
             O::I32Load8S { memarg } => self.load(Op::I32Load8S, memarg.offset),

@@ -6,6 +6,7 @@
 
 mod func;
 mod peephole;
+mod tails;
 
 use std::fmt;
 #[cfg(not(target_family = "wasm"))]
