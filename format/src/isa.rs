@@ -377,6 +377,33 @@ macro_rules! for_each_op {
             F64ConvertI32UF64Div "f64.convert_i32_u+f64.div" (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot);
             I32AddImmGlobalSet "i32.add_imm+global.set" (dst: Slot, a: Slot, imm: Imm32, global: Global, src: Slot);
             I32AddImmBrTable "i32.add_imm+br_table" (dst: Slot, a: Slot, imm: Imm32, index: Slot, targets: Targets);
+            I32Load8UI32AndImm "i32.load8_u+i32.and_imm" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, imm: Imm32);
+            I32AndImmBrIfEqz "i32.and_imm+br_if_eqz" (dst: Slot, a: Slot, imm: Imm32, cond: Slot, target: Target);
+            I32LoadCopy "i32.load+copy" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, src: Slot);
+            CopyBrI32NeImm "copy+br_if_i32.ne_imm" (dst: Slot, src: Slot, a: Slot, imm: Imm32, target: Target);
+            CopyI32Store "copy+i32.store" (dst: Slot, src: Slot, addr: Slot, src2: Slot, offset: Imm32);
+            I32StoreCopy "i32.store+copy" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, src2: Slot);
+            I32AddI32Load8U "i32.add+i32.load8_u" (dst: Slot, a: Slot, b: Slot, dst2: Slot, addr: Slot, offset: Imm32);
+            I32LoadBrI32NeImm "i32.load+br_if_i32.ne_imm" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
+            I32AndImmBrI32EqImm "i32.and_imm+br_if_i32.eq_imm" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, imm2: Imm32, target: Target);
+            I32MulImmI32Add "i32.mul_imm+i32.add" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot);
+            I32Load8UAddBrIfEqz "i32.load8_u_add+br_if_eqz" (dst: Slot, a: Slot, b: Slot, offset: Imm32, cond: Slot, target: Target);
+            I32Load8UAddBrIfNez "i32.load8_u_add+br_if_nez" (dst: Slot, a: Slot, b: Slot, offset: Imm32, cond: Slot, target: Target);
+            CopyI32Load "copy+i32.load" (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32);
+            I32ShrUAndImmI32Add "i32.shr_u_and_imm+i32.add" (dst: Slot, a: Slot, shift: Imm32, mask: Imm32, dst2: Slot, a2: Slot, b: Slot);
+            I32AddImmCopy "i32.add_imm+copy" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, src: Slot);
+            I32LoadI32AndImm "i32.load+i32.and_imm" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, imm: Imm32);
+            I64LoadI64Store "i64.load+i64.store" (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
+            I32Load8UI32Store8 "i32.load8_u+i32.store8" (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
+            I32XorI32AndImm "i32.xor+i32.and_imm" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            I32AndImmI32LoadShl "i32.and_imm+i32.load_shl" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot, shift: Imm32, offset: Imm32);
+            I32AddBrI32GeU "i32.add+br_if_i32.ge_u" (dst: Slot, a: Slot, b: Slot, a2: Slot, b2: Slot, target: Target);
+            I32AddImmI32Add "i32.add_imm+i32.add" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot);
+            F64MulAddI32AddImm "f64.mul_add+i32.add_imm" (dst: Slot, a: Slot, x: Slot, y: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            F64MulF64Mul "f64.mul+f64.mul" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
+            I32LtUI32Add "i32.lt_u+i32.add" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
+            I64ExtendI32SI64Add "i64.extend_i32_s+i64.add" (dst: Slot, a: Slot, dst2: Slot, a2: Slot, b: Slot);
+            I32AddI32AddImm "i32.add+i32.add_imm" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
         }
     };
 }
@@ -851,6 +878,33 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
     (Op::F64ConvertI32U, Op::F64Div, Op::F64ConvertI32UF64Div),
     (Op::I32AddImm, Op::GlobalSet, Op::I32AddImmGlobalSet),
     (Op::I32AddImm, Op::BrTable, Op::I32AddImmBrTable),
+    (Op::I32Load8U, Op::I32AndImm, Op::I32Load8UI32AndImm),
+    (Op::I32AndImm, Op::BrIfEqz, Op::I32AndImmBrIfEqz),
+    (Op::I32Load, Op::Copy, Op::I32LoadCopy),
+    (Op::Copy, Op::BrI32NeImm, Op::CopyBrI32NeImm),
+    (Op::Copy, Op::I32Store, Op::CopyI32Store),
+    (Op::I32Store, Op::Copy, Op::I32StoreCopy),
+    (Op::I32Add, Op::I32Load8U, Op::I32AddI32Load8U),
+    (Op::I32Load, Op::BrI32NeImm, Op::I32LoadBrI32NeImm),
+    (Op::I32AndImm, Op::BrI32EqImm, Op::I32AndImmBrI32EqImm),
+    (Op::I32MulImm, Op::I32Add, Op::I32MulImmI32Add),
+    (Op::I32Load8UAdd, Op::BrIfEqz, Op::I32Load8UAddBrIfEqz),
+    (Op::I32Load8UAdd, Op::BrIfNez, Op::I32Load8UAddBrIfNez),
+    (Op::Copy, Op::I32Load, Op::CopyI32Load),
+    (Op::I32ShrUAndImm, Op::I32Add, Op::I32ShrUAndImmI32Add),
+    (Op::I32AddImm, Op::Copy, Op::I32AddImmCopy),
+    (Op::I32Load, Op::I32AndImm, Op::I32LoadI32AndImm),
+    (Op::I64Load, Op::I64Store, Op::I64LoadI64Store),
+    (Op::I32Load8U, Op::I32Store8, Op::I32Load8UI32Store8),
+    (Op::I32Xor, Op::I32AndImm, Op::I32XorI32AndImm),
+    (Op::I32AndImm, Op::I32LoadShl, Op::I32AndImmI32LoadShl),
+    (Op::I32Add, Op::BrI32GeU, Op::I32AddBrI32GeU),
+    (Op::I32AddImm, Op::I32Add, Op::I32AddImmI32Add),
+    (Op::F64MulAdd, Op::I32AddImm, Op::F64MulAddI32AddImm),
+    (Op::F64Mul, Op::F64Mul, Op::F64MulF64Mul),
+    (Op::I32LtU, Op::I32Add, Op::I32LtUI32Add),
+    (Op::I64ExtendI32S, Op::I64Add, Op::I64ExtendI32SI64Add),
+    (Op::I32Add, Op::I32AddImm, Op::I32AddI32AddImm),
 ];
 
 /// The pair instruction that does `first` then `second`, if there is one.

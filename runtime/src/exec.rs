@@ -598,6 +598,60 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 let i = index.min(n - 1);
                 goto!(w32!(4 + 2 * i) as usize);
             }};
+            (I32AndImm) => {{
+                imm32!(|x, y| (x & y) as u64)
+            }};
+            (BrIfEqz) => {{
+                if s!(1) as u32 == 0 {
+                    goto!(w32!(2) as usize)
+                } else {
+                    adv!(4)
+                }
+            }};
+            (BrI32NeImm) => {{
+                br_cmp_imm!(|x, y| x != y)
+            }};
+            (BrI32EqImm) => {{
+                br_cmp_imm!(|x, y| x == y)
+            }};
+            (I32MulImm) => {{
+                imm32!(|x, y| x.wrapping_mul(y) as u64)
+            }};
+            (I32Load8UAdd) => {{
+                load_add!(1, |r| r[0] as u64)
+            }};
+            (I32ShrUAndImm) => {{
+                let a = s!(2) as u32;
+                s!(1) = (a.wrapping_shr(w32!(3)) & w32!(5)) as u64;
+                adv!(7);
+            }};
+            (I64Store) => {{
+                store!(8)
+            }};
+            (I32LoadShl) => {{
+                load_shl!(4, |r| u32::from_le_bytes(r) as u64)
+            }};
+            (BrI32GeU) => {{
+                br_cmp!(|x, y| x >= y)
+            }};
+            (F64MulAdd) => {{
+                let (a, x, y) = (f64v(s!(2)), f64v(s!(3)), f64v(s!(4)));
+                let product = x * y;
+                s!(1) = (a + product).to_bits();
+                adv!(5);
+            }};
+            (F64Mul) => {{
+                bin!(f64, f64v, |x, y| (x * y).to_bits())
+            }};
+            (I32LtU) => {{
+                bin!(u32, i32v, |x, y| b(x < y))
+            }};
+            (I64ExtendI32S) => {{
+                un!(u32, i32v, |a| a as i32 as i64 as u64)
+            }};
+            (I64Add) => {{
+                bin!(u64, u64::from, |x, y| x.wrapping_add(y))
+            }};
         }
         // A pair (`chiwawa_format::PAIRS`): the first instruction's handler, then `ip` steps
         // back one word so that the second's operands sit where its own handler reads them;
@@ -638,13 +692,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::Unreachable => trap!(TrapKind::Unreachable),
                 Op::Br => goto!(w32!(1) as usize),
                 Op::BrIfNez => op!(BrIfNez),
-                Op::BrIfEqz => {
-                    if s!(1) as u32 == 0 {
-                        goto!(w32!(2) as usize)
-                    } else {
-                        adv!(4)
-                    }
-                }
+                Op::BrIfEqz => op!(BrIfEqz),
                 Op::BrTable => op!(BrTable),
                 Op::Return => {
                     let src = w!(1) as usize;
@@ -823,7 +871,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64Load32S => load!(4, |r| i32::from_le_bytes(r) as i64 as u64),
                 Op::I64Load32U => load!(4, |r| u32::from_le_bytes(r) as u64),
                 Op::I32Store => op!(I32Store),
-                Op::I64Store => store!(8),
+                Op::I64Store => op!(I64Store),
                 Op::I32Store8 => op!(I32Store8),
                 Op::I32Store16 => store!(2),
                 Op::I64Store32 => store!(4),
@@ -980,7 +1028,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I32Eq => bin!(u32, i32v, |x, y| b(x == y)),
                 Op::I32Ne => bin!(u32, i32v, |x, y| b(x != y)),
                 Op::I32LtS => bin!(u32, i32v, |x, y| b((x as i32) < (y as i32))),
-                Op::I32LtU => bin!(u32, i32v, |x, y| b(x < y)),
+                Op::I32LtU => op!(I32LtU),
                 Op::I32GtS => bin!(u32, i32v, |x, y| b((x as i32) > (y as i32))),
                 Op::I32GtU => bin!(u32, i32v, |x, y| b(x > y)),
                 Op::I32LeS => bin!(u32, i32v, |x, y| b((x as i32) <= (y as i32))),
@@ -1043,7 +1091,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64Clz => un!(u64, u64::from, |a| a.leading_zeros() as u64),
                 Op::I64Ctz => un!(u64, u64::from, |a| a.trailing_zeros() as u64),
                 Op::I64Popcnt => un!(u64, u64::from, |a| a.count_ones() as u64),
-                Op::I64Add => bin!(u64, u64::from, |x, y| x.wrapping_add(y)),
+                Op::I64Add => op!(I64Add),
                 Op::I64Sub => bin!(u64, u64::from, |x, y| x.wrapping_sub(y)),
                 Op::I64Mul => bin!(u64, u64::from, |x, y| x.wrapping_mul(y)),
                 Op::I64DivS => bin_trap!(u64, u64::from, |x, y| {
@@ -1118,7 +1166,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::F64Sqrt => un!(f64, f64v, |a| a.sqrt().to_bits()),
                 Op::F64Add => bin!(f64, f64v, |x, y| (x + y).to_bits()),
                 Op::F64Sub => bin!(f64, f64v, |x, y| (x - y).to_bits()),
-                Op::F64Mul => bin!(f64, f64v, |x, y| (x * y).to_bits()),
+                Op::F64Mul => op!(F64Mul),
                 Op::F64Div => op!(F64Div),
                 Op::F64Min => bin!(f64, f64v, |x, y| f64_min(x, y).to_bits()),
                 Op::F64Max => bin!(f64, f64v, |x, y| f64_max(x, y).to_bits()),
@@ -1140,7 +1188,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I32TruncF64U => un_trap!(f64, f64v, |a| {
                     trunc_check(a, -1.0, 4294967296.0).map(|x| x as u32 as u64)
                 }),
-                Op::I64ExtendI32S => un!(u32, i32v, |a| a as i32 as i64 as u64),
+                Op::I64ExtendI32S => op!(I64ExtendI32S),
                 Op::I64ExtendI32U => un!(u32, i32v, |a| a as u64),
                 Op::I64TruncF32S => un_trap!(f32, f32v, |a| {
                     trunc_check(a as f64, -9223373136366403584.0, 9223372036854775808.0)
@@ -1181,8 +1229,8 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64TruncSatF64U => un!(f64, f64v, |a| a as u64),
                 // superinstructions
                 Op::I32AddImm => op!(I32AddImm),
-                Op::I32MulImm => imm32!(|x, y| x.wrapping_mul(y) as u64),
-                Op::I32AndImm => imm32!(|x, y| (x & y) as u64),
+                Op::I32MulImm => op!(I32MulImm),
+                Op::I32AndImm => op!(I32AndImm),
                 Op::I32OrImm => imm32!(|x, y| (x | y) as u64),
                 Op::I32XorImm => imm32!(|x, y| (x ^ y) as u64),
                 Op::I32ShlImm => imm32!(|x, y| x.wrapping_shl(y) as u64),
@@ -1209,21 +1257,12 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::I64RotlImm => imm64!(|x, y| x.rotate_left((y & 63) as u32)),
                 Op::I32RotlImm => imm32!(|x, y| x.rotate_left(y) as u64),
                 Op::I32AddShlImm => op!(I32AddShlImm),
-                Op::I32ShrUAndImm => {
-                    let a = s!(2) as u32;
-                    s!(1) = (a.wrapping_shr(w32!(3)) & w32!(5)) as u64;
-                    adv!(7);
-                }
-                Op::F64MulAdd => {
-                    let (a, x, y) = (f64v(s!(2)), f64v(s!(3)), f64v(s!(4)));
-                    let product = x * y;
-                    s!(1) = (a + product).to_bits();
-                    adv!(5);
-                }
-                Op::I32LoadShl => load_shl!(4, |r| u32::from_le_bytes(r) as u64),
+                Op::I32ShrUAndImm => op!(I32ShrUAndImm),
+                Op::F64MulAdd => op!(F64MulAdd),
+                Op::I32LoadShl => op!(I32LoadShl),
                 Op::I64LoadShl => load_shl!(8, u64::from_le_bytes),
                 Op::I32LoadAdd => load_add!(4, |r| u32::from_le_bytes(r) as u64),
-                Op::I32Load8UAdd => load_add!(1, |r| r[0] as u64),
+                Op::I32Load8UAdd => op!(I32Load8UAdd),
                 Op::I64LoadAdd => load_add!(8, u64::from_le_bytes),
                 Op::BrI32Eq => br_cmp!(|x, y| x == y),
                 Op::BrI32Ne => op!(BrI32Ne),
@@ -1234,9 +1273,9 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::BrI32LeS => br_cmp!(|x, y| (x as i32) <= (y as i32)),
                 Op::BrI32LeU => op!(BrI32LeU),
                 Op::BrI32GeS => br_cmp!(|x, y| (x as i32) >= (y as i32)),
-                Op::BrI32GeU => br_cmp!(|x, y| x >= y),
-                Op::BrI32EqImm => br_cmp_imm!(|x, y| x == y),
-                Op::BrI32NeImm => br_cmp_imm!(|x, y| x != y),
+                Op::BrI32GeU => op!(BrI32GeU),
+                Op::BrI32EqImm => op!(BrI32EqImm),
+                Op::BrI32NeImm => op!(BrI32NeImm),
                 Op::BrI32LtSImm => br_cmp_imm!(|x, y| (x as i32) < (y as i32)),
                 Op::BrI32LtUImm => br_cmp_imm!(|x, y| x < y),
                 Op::BrI32GtSImm => br_cmp_imm!(|x, y| (x as i32) > (y as i32)),
@@ -1280,6 +1319,33 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::F64ConvertI32UF64Div => pair!(F64ConvertI32U, F64Div),
                 Op::I32AddImmGlobalSet => pair!(I32AddImm, GlobalSet),
                 Op::I32AddImmBrTable => pair!(I32AddImm, BrTable),
+                Op::I32Load8UI32AndImm => pair!(I32Load8U, I32AndImm),
+                Op::I32AndImmBrIfEqz => pair!(I32AndImm, BrIfEqz),
+                Op::I32LoadCopy => pair!(I32Load, Copy),
+                Op::CopyBrI32NeImm => pair!(Copy, BrI32NeImm),
+                Op::CopyI32Store => pair!(Copy, I32Store),
+                Op::I32StoreCopy => pair!(I32Store, Copy),
+                Op::I32AddI32Load8U => pair!(I32Add, I32Load8U),
+                Op::I32LoadBrI32NeImm => pair!(I32Load, BrI32NeImm),
+                Op::I32AndImmBrI32EqImm => pair!(I32AndImm, BrI32EqImm),
+                Op::I32MulImmI32Add => pair!(I32MulImm, I32Add),
+                Op::I32Load8UAddBrIfEqz => pair!(I32Load8UAdd, BrIfEqz),
+                Op::I32Load8UAddBrIfNez => pair!(I32Load8UAdd, BrIfNez),
+                Op::CopyI32Load => pair!(Copy, I32Load),
+                Op::I32ShrUAndImmI32Add => pair!(I32ShrUAndImm, I32Add),
+                Op::I32AddImmCopy => pair!(I32AddImm, Copy),
+                Op::I32LoadI32AndImm => pair!(I32Load, I32AndImm),
+                Op::I64LoadI64Store => pair!(I64Load, I64Store),
+                Op::I32Load8UI32Store8 => pair!(I32Load8U, I32Store8),
+                Op::I32XorI32AndImm => pair!(I32Xor, I32AndImm),
+                Op::I32AndImmI32LoadShl => pair!(I32AndImm, I32LoadShl),
+                Op::I32AddBrI32GeU => pair!(I32Add, BrI32GeU),
+                Op::I32AddImmI32Add => pair!(I32AddImm, I32Add),
+                Op::F64MulAddI32AddImm => pair!(F64MulAdd, I32AddImm),
+                Op::F64MulF64Mul => pair!(F64Mul, F64Mul),
+                Op::I32LtUI32Add => pair!(I32LtU, I32Add),
+                Op::I64ExtendI32SI64Add => pair!(I64ExtendI32S, I64Add),
+                Op::I32AddI32AddImm => pair!(I32Add, I32AddImm),
             }
         }
     }

@@ -34,42 +34,49 @@ impl Rng {
         self.next() % n
     }
 
+    fn edge(&mut self) -> u32 {
+        EDGES[self.below(EDGES.len() as u64) as usize]
+    }
+
     fn imm32(&mut self) -> u32 {
-        const EDGES: [u32; 15] = [
-            0,
-            1,
-            2,
-            3,
-            5,
-            16,
-            24,
-            31,
-            32,
-            63,
-            0xffff,
-            0x7fff_ffff,
-            0x8000_0000,
-            0xffff_fff0,
-            0xffff_ffff,
-        ];
         match self.below(4) {
             0 => self.next() as u32,
-            _ => EDGES[self.below(EDGES.len() as u64) as usize],
+            _ => self.edge(),
         }
     }
 
-    /// An argument: often a small value, so that some addresses are in bounds, and often
-    /// zero, so that branches on it go both ways.
+    /// An argument: often a small value, so that some addresses are in bounds, often zero or
+    /// an edge value, so that branches on it go both ways.
     fn arg(&mut self) -> u64 {
-        match self.below(5) {
-            4 => 0,
+        match self.below(6) {
             0 => self.next(),
             1 => self.below(70_000),
             2 => self.below(64),
-            _ => (self.below(16) as u64).wrapping_sub(8),
+            3 => (self.below(16)).wrapping_sub(8),
+            4 => 0,
+            _ => self.edge() as u64,
         }
     }
 }
+
+/// Immediates worth trying: shift counts at and past the width, signs, wraps.
+const EDGES: [u32; 15] = [
+    0,
+    1,
+    2,
+    3,
+    5,
+    16,
+    24,
+    31,
+    32,
+    63,
+    0xffff,
+    0x7fff_ffff,
+    0x8000_0000,
+    0xffff_fff0,
+    0xffff_ffff,
+];
 
 /// Operand words for `op`, in word form, jumps going to the target blocks after the code.
 fn operands(op: Op, rng: &mut Rng, target_base: u32) -> Vec<u32> {
