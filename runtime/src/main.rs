@@ -158,7 +158,7 @@ impl Startup {
     /// The report line (without the prefix): the phases, the total and the image's sizes.
     fn report(&self, image: &CheckedImage) -> String {
         let module = image.module();
-        let code_words: u64 = module.funcs.iter().map(|f| f.code.len() as u64).sum();
+        let code_units: u64 = module.funcs.iter().map(|f| f.code.len() as u64).sum();
         let mode = match image.mode() {
             VerifyMode::Eager => "eager",
             VerifyMode::Lazy => "lazy",
@@ -171,7 +171,7 @@ impl Startup {
             "\"total_us\":{},\"image_bytes\":{},\"code_bytes\":{},\"functions\":{}}}",
             (self.last - self.started).as_micros(),
             image.image().len(),
-            code_words * 4,
+            code_units * 2,
             module.funcs.len()
         ));
         line
