@@ -580,11 +580,34 @@ pub fn visit_operands(
     Ok(next)
 }
 
+/// Every op's length in words and in units (0: it varies), for the walks that need only that.
+static LENGTHS: [(u8, u8); OPS.len()] = {
+    let mut out = [(0u8, 0u8); OPS.len()];
+    let mut op = 0;
+    while op < OPS.len() {
+        let words = match OPS[op].fixed_words() {
+            Some(n) => n as u8,
+            None => 0,
+        };
+        let units = match OPS[op].fixed_units() {
+            Some(n) => n as u8,
+            None => 0,
+        };
+        out[op] = (words, units);
+        op += 1;
+    }
+    out
+};
+
 /// The length in words of the word-form instruction at `at`.
 fn instr_words(code: &[u32], at: usize) -> Result<usize, DecodeError> {
     let word = *code.get(at).ok_or(DecodeError::Truncated { at })?;
     let op = Op::from_word(word).ok_or(DecodeError::BadOpcode { at, word })?;
-    let len = match op.info().fixed_words() {
+    let len = match LENGTHS[op as usize].0 {
+        0 => None,
+        n => Some(n as usize),
+    };
+    let len = match len {
         Some(len) => len,
         None => {
             let mut pos = at + 1;
@@ -626,7 +649,11 @@ pub fn instr_len<U: Copy + Into<u16>>(code: &[U], at: usize) -> Result<usize, De
         at,
         word: unit as u32,
     })?;
-    let len = match op.info().fixed_units() {
+    let len = match LENGTHS[op as usize].1 {
+        0 => None,
+        n => Some(n as usize),
+    };
+    let len = match len {
         Some(len) => len,
         None => {
             // Only a `Targets` operand varies: walk the operands before it, then its count.
@@ -737,9 +764,9 @@ pub fn encode_into(
         let len = instr_words(words, at).map_err(EncodeError::Decode)?;
         starts.push((at as u32, units as u32));
         let op = Op::from_word(words[at]).expect("instr_words checked the opcode");
-        units += match op.info().fixed_units() {
-            Some(n) => n,
-            None => {
+        units += match LENGTHS[op as usize].1 {
+            n @ 1.. => n as usize,
+            0 => {
                 let mut n = 1;
                 let mut pos = at + 1;
                 for &kind in op.info().operands {
@@ -907,12 +934,46 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
     (Op::I32Add, Op::I32AddImm, Op::I32AddI32AddImm),
 ];
 
+/// `PAIRS` sorted by first op, and where each op's pairs are in it (start, count): the
+/// translator asks for a pair at every instruction, so the lookup scans only the few pairs
+/// that start with the instruction's op.
+static PAIRS_BY_FIRST: [(Op, Op, Op); PAIRS.len()] = {
+    let mut out = [(Op::Unreachable, Op::Unreachable, Op::Unreachable); PAIRS.len()];
+    let (mut n, mut op) = (0, 0);
+    while op < OPS.len() {
+        let mut i = 0;
+        while i < PAIRS.len() {
+            if PAIRS[i].0 as usize == op {
+                out[n] = PAIRS[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        op += 1;
+    }
+    out
+};
+
+static PAIR_RANGES: [(u16, u16); OPS.len()] = {
+    let mut out = [(0u16, 0u16); OPS.len()];
+    let mut i = 0;
+    while i < PAIRS_BY_FIRST.len() {
+        let first = PAIRS_BY_FIRST[i].0 as usize;
+        if out[first].1 == 0 {
+            out[first].0 = i as u16;
+        }
+        out[first].1 += 1;
+        i += 1;
+    }
+    out
+};
+
 /// The pair instruction that does `first` then `second`, if there is one.
 pub fn pair_of(first: Op, second: Op) -> Option<Op> {
-    // Few pairs share a first op: a scan is as quick as a map and needs no set-up.
-    PAIRS
+    let (start, count) = PAIR_RANGES[first as usize];
+    PAIRS_BY_FIRST[start as usize..(start + count) as usize]
         .iter()
-        .find(|&&(f, s, _)| f == first && s == second)
+        .find(|&&(_, s, _)| s == second)
         .map(|&(_, _, pair)| pair)
 }
 
@@ -1063,6 +1124,19 @@ mod tests {
             assert_eq!(pair_of(first, second), Some(pair));
             // A pair is never itself part of a pair.
             assert!(PAIRS.iter().all(|&(a, b, _)| a != pair && b != pair));
+        }
+    }
+
+    #[test]
+    fn pair_of_finds_exactly_the_pairs() {
+        for a in OPS {
+            for b in OPS {
+                let scan = PAIRS
+                    .iter()
+                    .find(|&&(f, s, _)| f == a.op && s == b.op)
+                    .map(|&(_, _, p)| p);
+                assert_eq!(pair_of(a.op, b.op), scan, "{} {}", a.name, b.name);
+            }
         }
     }
 
