@@ -1,8 +1,8 @@
 //! The interpreter: a `loop { match }` over register code, executed in place from the image.
 //!
-//! Two loops. [`hot`] runs everything that is arithmetic, memory access, jumps, and calls and
+//! Two loops. `hot` runs everything that is arithmetic, memory access, jumps, and calls and
 //! returns within an instance, and contains no calls but two small non-inlined helpers
-//! ([`enter`], [`back`]); [`run_inner`] around it runs the rest (host calls, calls across
+//! (`enter`, `back`); `run_inner` around it runs the rest (host calls, calls across
 //! instances, memory and table management, first calls of unverified functions, growing the
 //! stacks). In a Wasm build this keeps the instruction pointer, the frame pointer and the memory
 //! base in the host's registers: with the rare instructions in the same loop, the host compiler
