@@ -216,13 +216,13 @@ struct Hot {
     stack: *mut u64,
     stack_len: usize,
     frames: *mut Vec<Frame>,
-    funcs: *const FuncInst,
-    funcs_len: usize,
-    inst_funcs: *const u32,
-    inst_funcs_len: usize,
-    inst_id: u32,
+    /// The instance's defined functions (`Instance::entries`, `verified`, `first_func` and
+    /// `num_imported_funcs`).
+    entries: *const crate::store::WasmEntry,
     verified: *const std::cell::Cell<bool>,
-    verified_len: usize,
+    defined: usize,
+    first_func: u32,
+    num_imported: u32,
     #[cfg(feature = "op-stats")]
     prev_word: u32,
 }
@@ -1046,35 +1046,19 @@ unsafe fn hot(h: *mut Hot) -> Exit {
 /// As for `hot`; `h.ip` is at the call.
 #[inline(never)]
 unsafe fn enter(h: *mut Hot, func: u32, arg_base: usize) -> bool {
-    // SAFETY: the caller's guarantee; the indices are checked (the verifier proved the function
-    // index in range, so a failed check is a bug, and panics).
+    // SAFETY: the caller's guarantee: `entries` and `verified` hold `defined` elements each.
     let h = unsafe { &mut *h };
-    let (funcs, inst_funcs, verified) = unsafe {
-        (
-            std::slice::from_raw_parts(h.funcs, h.funcs_len),
-            std::slice::from_raw_parts(h.inst_funcs, h.inst_funcs_len),
-            std::slice::from_raw_parts(h.verified, h.verified_len),
-        )
-    };
-    let callee = inst_funcs[func as usize];
-    let FuncInst::Wasm {
-        instance,
-        defined,
-        entry,
-        ..
-    } = &funcs[callee as usize]
-    else {
-        return false;
-    };
-    let new_base = h.base + arg_base;
-    let frames = unsafe { &mut *h.frames };
-    if *instance != h.inst_id
-        || !verified[*defined as usize].get()
-        || new_base + entry.frame_size as usize > h.stack_len
-        || frames.len() == frames.capacity()
-    {
+    let d = func.wrapping_sub(h.num_imported) as usize;
+    if d >= h.defined || !unsafe { (*h.verified.add(d)).get() } {
         return false;
     }
+    let entry = unsafe { &*h.entries.add(d) };
+    let new_base = h.base + arg_base;
+    let frames = unsafe { &mut *h.frames };
+    if new_base + entry.frame_size as usize > h.stack_len || frames.len() == frames.capacity() {
+        return false;
+    }
+    let callee = h.first_func + d as u32;
     // The return address: the unit after the call (opcode, function, base).
     let pc = (h.ip as usize - h.code as usize) / size_of::<CodeUnit>() + 4;
     frames.push(Frame {
@@ -1088,9 +1072,7 @@ unsafe fn enter(h: *mut Hot, func: u32, arg_base: usize) -> bool {
     // `nparams <= num_locals` and `num_locals + consts <= frame_size`.
     unsafe {
         let frame = h.stack.add(new_base);
-        for i in entry.nparams as usize..entry.num_locals as usize {
-            *frame.add(i) = 0;
-        }
+        zero_slots(frame, entry.nparams as usize, entry.num_locals as usize);
         let locals = frame.add(entry.num_locals as usize);
         for i in 0..entry.num_consts as usize {
             *locals.add(i) = (*entry.consts.add(i)).to_native();
@@ -1106,6 +1088,25 @@ unsafe fn enter(h: *mut Hot, func: u32, arg_base: usize) -> bool {
     true
 }
 
+/// Zeroes slots `from..to` of `frame`. A few slots (most functions have a handful of locals) are
+/// written one by one: as a loop, LLVM makes them a `memory.fill`, which wasmtime runs as a call
+/// into the host, ten times the cost of the stores.
+///
+/// # Safety
+/// The slots are inside the stack.
+#[inline(always)]
+unsafe fn zero_slots(frame: *mut u64, from: usize, to: usize) {
+    if to - from > 16 {
+        // SAFETY: the caller's guarantee.
+        unsafe { std::slice::from_raw_parts_mut(frame.add(from), to - from).fill(0) };
+        return;
+    }
+    for i in from..to {
+        // SAFETY: the caller's guarantee; volatile only to keep the loop a loop.
+        unsafe { std::ptr::write_volatile(frame.add(i), 0) };
+    }
+}
+
 /// For [`hot`]: returns `count` values from slot `src` of the frame at `sp` into the caller,
 /// when there is one and it is of this instance; then `h` holds the caller's registers.
 /// Otherwise changes nothing and returns false.
@@ -1117,19 +1118,14 @@ unsafe fn back(h: *mut Hot, sp: *mut u64, src: usize, count: usize) -> bool {
     // SAFETY: the caller's guarantee.
     let h = unsafe { &mut *h };
     let frames = unsafe { &mut *h.frames };
-    let funcs = unsafe { std::slice::from_raw_parts(h.funcs, h.funcs_len) };
     let Some(&Frame { func, pc, base }) = frames.last() else {
         return false;
     };
-    let FuncInst::Wasm {
-        instance, entry, ..
-    } = &funcs[func as usize]
-    else {
-        return false;
-    };
-    if *instance != h.inst_id {
+    let d = func.wrapping_sub(h.first_func) as usize;
+    if d >= h.defined {
         return false;
     }
+    let entry = unsafe { &*h.entries.add(d) };
     // Ascending copy: `src >= 0`, so no source is overwritten before it is read. In bounds:
     // the verifier proved `src + count <= frame_size`.
     for i in 0..count {
@@ -1369,13 +1365,11 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             stack: stack.as_mut_ptr(),
             stack_len: stack.len(),
             frames: &mut frames,
-            funcs: funcs.as_ptr(),
-            funcs_len: funcs.len(),
-            inst_funcs: inst.funcs.as_ptr(),
-            inst_funcs_len: inst.funcs.len(),
-            inst_id: inst_id as u32,
+            entries: inst.entries.as_ptr(),
             verified: inst.verified.as_ptr(),
-            verified_len: inst.verified.len(),
+            defined: inst.entries.len().min(inst.verified.len()),
+            first_func: inst.first_func,
+            num_imported: inst.num_imported_funcs,
             #[cfg(feature = "op-stats")]
             prev_word: u32::MAX,
         };

@@ -78,6 +78,9 @@ impl Store {
             verified: (0..module.funcs.len())
                 .map(|_| Cell::new(checked.code_verified))
                 .collect(),
+            entries: Vec::with_capacity(module.funcs.len()),
+            first_func: 0,
+            num_imported_funcs: 0,
         };
 
         for import in module.imports.iter() {
@@ -137,6 +140,8 @@ impl Store {
 
         self.funcs.reserve(module.funcs.len());
         inst.funcs.reserve(module.funcs.len());
+        inst.first_func = self.funcs.len() as u32;
+        inst.num_imported_funcs = inst.funcs.len() as u32;
         for (i, f) in module.funcs.iter().enumerate() {
             let type_id = inst.types[f.ty.to_native() as usize];
             let entry = WasmEntry {
@@ -148,6 +153,7 @@ impl Store {
                 num_locals: f.num_locals.to_native(),
                 frame_size: f.frame_size.to_native(),
             };
+            inst.entries.push(entry);
             self.funcs.push(FuncInst::Wasm {
                 instance: inst_id,
                 defined: i as u32,

@@ -348,6 +348,12 @@ pub struct Instance {
     pub(crate) spaces: Rc<crate::verify::Spaces>,
     /// Per defined function: its code has passed the verifier (all set in eager mode).
     pub(crate) verified: Vec<Cell<bool>>,
+    /// Per defined function, its entry, for calls within the instance: defined function `d` is
+    /// store function `first_func + d` and function `num_imported_funcs + d` of the instance's
+    /// index space.
+    pub(crate) entries: Vec<WasmEntry>,
+    pub(crate) first_func: u32,
+    pub(crate) num_imported_funcs: u32,
 }
 
 impl Instance {
