@@ -236,3 +236,22 @@ fn shifting_left_then_right_by_the_same_amount_is_one_instruction() {
         assert!(ops.contains(&Op::I32ShlImm), "{body}: {text}");
     }
 }
+
+#[test]
+fn a_frame_past_the_slot_limit_is_unsupported_not_wrong() {
+    // 50,000 locals (wasmparser's limit) and 16,000 values on the operand stack: more slots
+    // than a one-unit slot operand can name. The translator must say so, not wrap an index.
+    let locals = "i32 ".repeat(50_000);
+    let pushes = "i32.const 1 ".repeat(16_000);
+    let drops = "drop ".repeat(16_000);
+    let text = format!("(module (func (local {locals}) {pushes} {drops}))");
+    let err = translate(&wat(&text), &Options::default()).expect_err("frame too large");
+    let msg = err.to_string();
+    assert!(msg.contains("function frame too large"), "{msg}");
+    assert!(msg.contains("65536"), "{msg}");
+    // Just under the limit translates.
+    let pushes = "i32.const 1 ".repeat(15_000);
+    let drops = "drop ".repeat(15_000);
+    let text = format!("(module (func (local {locals}) {pushes} {drops}))");
+    translate(&wat(&text), &Options::default()).expect("frame fits");
+}
