@@ -603,33 +603,54 @@ static LENGTHS: [(u8, u8); OPS.len()] = {
 fn instr_words(code: &[u32], at: usize) -> Result<usize, DecodeError> {
     let word = *code.get(at).ok_or(DecodeError::Truncated { at })?;
     let op = Op::from_word(word).ok_or(DecodeError::BadOpcode { at, word })?;
-    let len = match LENGTHS[op as usize].0 {
-        0 => None,
-        n => Some(n as usize),
-    };
-    let len = match len {
-        Some(len) => len,
-        None => {
-            let mut pos = at + 1;
-            for &kind in op.info().operands {
-                match kind.words() {
-                    Some(n) => pos += n,
-                    None => {
-                        let n = *code.get(pos).ok_or(DecodeError::Truncated { at })? as usize;
-                        if n == 0 || n > code.len() - pos - 1 {
-                            return Err(DecodeError::Truncated { at });
-                        }
-                        pos += 1 + n;
+    let count = |pos: usize| code.get(pos).map(|&n| n as usize);
+    length(
+        op,
+        at,
+        code.len(),
+        LENGTHS[op as usize].0,
+        Operand::words,
+        count,
+        1,
+    )
+}
+
+/// The length of the instruction of `op` at `at` in a stream of `len` elements, in either form:
+/// `fixed` is the op's length when it does not vary (0 when it does), `size` an operand's size,
+/// `count` reads a `Targets` count at a position (`None` past the end), and `per` is the size of
+/// the count and of each target.
+fn length(
+    op: Op,
+    at: usize,
+    len: usize,
+    fixed: u8,
+    size: fn(Operand) -> Option<usize>,
+    count: impl Fn(usize) -> Option<usize>,
+    per: usize,
+) -> Result<usize, DecodeError> {
+    let n = if fixed != 0 {
+        fixed as usize
+    } else {
+        // Only a `Targets` operand varies: walk the operands before it, then its count.
+        let mut pos = at + 1;
+        for &kind in op.info().operands {
+            match size(kind) {
+                Some(n) => pos += n,
+                None => {
+                    let n = count(pos).ok_or(DecodeError::Truncated { at })?;
+                    if n == 0 || n > (len.saturating_sub(pos + per)) / per {
+                        return Err(DecodeError::Truncated { at });
                     }
+                    pos += per + per * n;
                 }
             }
-            pos - at
         }
+        pos - at
     };
-    if len > code.len() - at {
+    if n > len - at {
         return Err(DecodeError::Truncated { at });
     }
-    Ok(len)
+    Ok(n)
 }
 
 /// The 32-bit value of the two units at `pos` (low half first); `pos + 1` must be in `code`.
@@ -649,37 +670,16 @@ pub fn instr_len<U: Copy + Into<u16>>(code: &[U], at: usize) -> Result<usize, De
         at,
         word: unit as u32,
     })?;
-    let len = match LENGTHS[op as usize].1 {
-        0 => None,
-        n => Some(n as usize),
-    };
-    let len = match len {
-        Some(len) => len,
-        None => {
-            // Only a `Targets` operand varies: walk the operands before it, then its count.
-            let mut pos = at + 1;
-            for &kind in op.info().operands {
-                match kind.units() {
-                    Some(n) => pos += n,
-                    None => {
-                        if pos + 2 > code.len() {
-                            return Err(DecodeError::Truncated { at });
-                        }
-                        let n = unit_pair(code, pos) as usize;
-                        if n == 0 || n > (code.len() - pos - 2) / 2 {
-                            return Err(DecodeError::Truncated { at });
-                        }
-                        pos += 2 + 2 * n;
-                    }
-                }
-            }
-            pos - at
-        }
-    };
-    if len > code.len() - at {
-        return Err(DecodeError::Truncated { at });
-    }
-    Ok(len)
+    let count = |pos: usize| (pos + 2 <= code.len()).then(|| unit_pair(code, pos) as usize);
+    length(
+        op,
+        at,
+        code.len(),
+        LENGTHS[op as usize].1,
+        Operand::units,
+        count,
+        2,
+    )
 }
 
 /// Decodes the instruction at unit `at`; returns it, its operands and the offset of the next

@@ -76,8 +76,13 @@ pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
         }
     }
     code.truncate(out);
+    renumber_targets(code, starts, moved);
+    true
+}
 
-    // Renumber the jumps: a target is an instruction start, found by its old position.
+/// Rewrites every jump target of `code` (word form): a target is the start of instruction `i`
+/// of the code before a rewrite, `starts[i]` (sorted), and becomes `moved[i]`.
+pub(crate) fn renumber_targets(code: &mut [u32], starts: &[u32], moved: &[u32]) {
     let new_place = |old: u32| -> u32 {
         let index = starts
             .binary_search(&old)
@@ -91,9 +96,8 @@ pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
                 *word = new_place(*word);
             }
         })
-        .expect("joined above");
+        .expect("whole instructions");
     }
-    true
 }
 
 /// Buffers `join_pairs` keeps from one function to the next.

@@ -122,21 +122,7 @@ pub(crate) fn duplicate_tails(code: &mut Vec<u32>, scratch: &mut Scratch) -> boo
         return false;
     }
     // Renumber every jump: targets are old instruction starts.
-    let new_place = |old: u32| -> u32 {
-        let index = starts[..count]
-            .binary_search(&old)
-            .expect("jump targets are instruction starts");
-        moved[index]
-    };
-    let mut at = 0;
-    while at < out.len() {
-        at = visit_operands(out, at, |kind, word| {
-            if kind == Operand::Target {
-                *word = new_place(*word);
-            }
-        })
-        .expect("copied whole instructions");
-    }
+    crate::peephole::renumber_targets(out, &starts[..count], moved);
     std::mem::swap(code, out);
     true
 }
