@@ -8,6 +8,13 @@
 //!
 //! Only the guest's argv is the runtime's own business on both targets (the runtime's argv holds
 //! the runtime's options), and `proc_exit` becomes a trap so the CLI can clean up before it exits.
+//!
+//! One descriptor of the runtime's own can be hidden from the guest ([`WasiCtx::hide_fd`]): the
+//! image file, kept open to read code on demand. The guest's descriptor numbers then skip it:
+//! guest descriptor `g` is host descriptor `g` below the hidden one and `g + 1` from it on, in
+//! every argument that names a descriptor, in the descriptors `path_open` and `sock_accept`
+//! return, and in `poll_oneoff`'s subscriptions. So the guest sees exactly the table it would see
+//! without the runtime, whatever numbers the host hands out.
 
 mod memory;
 
@@ -41,6 +48,8 @@ pub const MODULE: &str = "wasi_snapshot_preview1";
 pub struct WasiCtx {
     /// The guest's argv, `argv[0]` included.
     pub args: Vec<String>,
+    /// The host descriptor hidden from the guest, if any.
+    hidden_fd: Option<u32>,
     #[cfg(not(target_os = "wasi"))]
     pub(crate) native: native::State,
 }
@@ -52,9 +61,17 @@ impl WasiCtx {
     pub fn new(args: Vec<String>) -> WasiCtx {
         WasiCtx {
             args,
+            hidden_fd: None,
             #[cfg(not(target_os = "wasi"))]
             native: native::State::new(),
         }
+    }
+
+    /// Hides host descriptor `fd`, a descriptor of the runtime's own, from the guest (see the
+    /// module's documentation). Call it before the guest runs, at most once.
+    pub fn hide_fd(&mut self, fd: u32) {
+        debug_assert!(self.hidden_fd.is_none(), "one hidden descriptor only");
+        self.hidden_fd = Some(fd);
     }
 
     /// Natively: preopens host directory `host` as guest directory `guest` (like
@@ -91,6 +108,7 @@ pub fn link(
     }
     let func = FUNCTIONS.iter().find(|f| f.name == name)?;
     let (imp, arity) = (func.imp, func.params.len());
+    let (fds, fd_out, poll) = (fd_params(name), fd_result(name), name == "poll_oneoff");
     let ctx = Rc::clone(ctx);
     let host: HostFn = Rc::new(
         move |caller: &mut Caller<'_>, params: &[u64], results: &mut [u64]| {
@@ -107,7 +125,35 @@ pub fn link(
                 Some(memory) => GuestMemory::new(memory.bytes_mut()),
                 None => GuestMemory::none(),
             };
-            let errno = imp(&mut ctx, &mut memory, params)?;
+            let errno = match ctx.hidden_fd {
+                None => imp(&mut ctx, &mut memory, params)?,
+                Some(hidden) if poll => poll_hiding(hidden, imp, &mut ctx, &mut memory, params)?,
+                Some(hidden) => {
+                    let mut host = [0u64; MAX_PARAMS];
+                    let host = &mut host[..params.len()];
+                    host.copy_from_slice(params);
+                    let mut known = true;
+                    for &i in fds {
+                        match fd_to_host(hidden, params[i] as u32) {
+                            Some(fd) => host[i] = u64::from(fd),
+                            None => known = false,
+                        }
+                    }
+                    if known {
+                        let e = imp(&mut ctx, &mut memory, host)?;
+                        if let (errno::SUCCESS, Some(i)) = (e, fd_out) {
+                            let at = params[i] as u32;
+                            let fd = memory.read_u32(at)?;
+                            memory.write_u32(at, fd_to_guest(hidden, fd))?;
+                        }
+                        e
+                    } else {
+                        // A guest descriptor past the last host one: the host has no such
+                        // descriptor either.
+                        errno::BADF
+                    }
+                }
+            };
             if let Some(result) = results.first_mut() {
                 *result = u64::from(errno);
             }
@@ -119,6 +165,91 @@ pub fn link(
         results: func.results.to_vec(),
     };
     Some(Extern::Func(store.add_host_func(ty, host)))
+}
+
+/// The most parameters a preview1 function takes (`path_open`).
+const MAX_PARAMS: usize = 9;
+
+/// The parameters of preview1 function `name` that are descriptors.
+fn fd_params(name: &str) -> &'static [usize] {
+    match name {
+        "fd_renumber" => &[0, 1],
+        "path_link" => &[0, 4],
+        "path_rename" => &[0, 3],
+        "path_symlink" => &[2],
+        _ if ["fd_", "path_", "sock_"]
+            .iter()
+            .any(|p| name.starts_with(p)) =>
+        {
+            &[0]
+        }
+        _ => &[],
+    }
+}
+
+/// The parameter of preview1 function `name` that points to a descriptor it returns.
+fn fd_result(name: &str) -> Option<usize> {
+    match name {
+        "path_open" => Some(8),
+        "sock_accept" => Some(2),
+        _ => None,
+    }
+}
+
+/// Guest descriptor `fd` as the host's, with host descriptor `hidden` skipped; `None` if the
+/// host's number would not fit.
+fn fd_to_host(hidden: u32, fd: u32) -> Option<u32> {
+    if fd >= hidden {
+        fd.checked_add(1)
+    } else {
+        Some(fd)
+    }
+}
+
+/// Host descriptor `fd` (not `hidden`) as the guest sees it.
+fn fd_to_guest(hidden: u32, fd: u32) -> u32 {
+    if fd > hidden {
+        fd - 1
+    } else {
+        fd
+    }
+}
+
+/// `poll_oneoff` with descriptor `hidden` hidden: the descriptors in the guest's subscriptions
+/// are rewritten to the host's for the call and put back after it (the subscriptions are the
+/// call's input only; events carry no descriptors).
+fn poll_hiding(
+    hidden: u32,
+    imp: Impl,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory<'_>,
+    params: &[u64],
+) -> Result<u32, Trap> {
+    const SIZE: u32 = 48;
+    const TAG: u32 = 8;
+    const FD: u32 = 16;
+    let (subs, count) = (arg32(params, 0), arg32(params, 2));
+    if memory.array(subs, count, SIZE, 8).is_err() {
+        // Out of bounds: the call reports it, with nothing rewritten.
+        return imp(ctx, memory, params);
+    }
+    let mut saved = Vec::new();
+    for i in 0..count {
+        let at = subs + i * SIZE;
+        let tag = memory.read_u32(at + TAG)? & 0xff;
+        if tag == 1 || tag == 2 {
+            // fd_read, fd_write: a descriptor. One that cannot exist on the host becomes one
+            // that does not (u32::MAX), so the host reports it as it would have.
+            let fd = memory.read_u32(at + FD)?;
+            saved.push((at + FD, fd));
+            memory.write_u32(at + FD, fd_to_host(hidden, fd).unwrap_or(u32::MAX))?;
+        }
+    }
+    let result = imp(ctx, memory, params);
+    for (at, fd) in saved {
+        memory.write_u32(at, fd)?;
+    }
+    result
 }
 
 /// One preview1 function: its name, its signature (value type bytes) and this target's

@@ -611,3 +611,84 @@ fn calls_without_memory_or_with_bad_arity() {
     );
     assert!(matches!(g.trap("fd_close", &[]), TrapKind::Host(_)));
 }
+
+/// With host descriptor 4 hidden (as the runtime hides its image file), the guest's descriptors
+/// skip it everywhere: arguments, the descriptors `path_open` returns, `poll_oneoff`'s
+/// subscriptions; and the guest cannot reach descriptor 4 itself.
+#[test]
+fn a_hidden_descriptor_is_skipped_in_every_number_the_guest_sees() {
+    let tmp = TempDir::new("hidden");
+    for d in ["a", "b", "c"] {
+        std::fs::create_dir(tmp.0.join(d)).unwrap();
+    }
+    let mut g = Guest::new(&["prog"]);
+    for d in ["a", "b", "c"] {
+        let guest = format!("/{d}");
+        g.ctx
+            .borrow_mut()
+            .preopen_dir(&tmp.0.join(d), &guest)
+            .unwrap();
+    }
+    g.ctx.borrow_mut().hide_fd(4);
+
+    // Preopen discovery sees /a as 3 and /c as 4; /b (host 4) is out of reach, 5 is the end.
+    let prestat_name = |g: &mut Guest, fd: u64| {
+        assert_eq!(g.errno("fd_prestat_get", &[fd, 8]), 0, "fd {fd}");
+        let len = g.u32_at(12);
+        assert_eq!(g.errno("fd_prestat_dir_name", &[fd, 32, u64::from(len)]), 0);
+        String::from_utf8(g.get(32, len as usize).to_vec()).unwrap()
+    };
+    assert_eq!(prestat_name(&mut g, 3), "/a");
+    assert_eq!(prestat_name(&mut g, 4), "/c");
+    assert_eq!(g.errno("fd_prestat_get", &[5, 8]), errno::BADF);
+    assert_eq!(
+        g.errno("fd_prestat_get", &[u64::from(u32::MAX), 8]),
+        errno::BADF
+    );
+
+    // A file opened in guest 4 (host 5, /c) is host 6, guest 5.
+    let rights = (1 << 1) | (1 << 6); // fd_read, fd_write
+    let (path, len) = g.path(100, "x.txt");
+    assert_eq!(
+        g.errno("path_open", &[4, 1, path, len, 1, rights, 0, 0, 16]),
+        0
+    );
+    assert_eq!(g.u32_at(16), 5);
+    assert!(tmp.0.join("c/x.txt").exists());
+    assert!(!tmp.0.join("b/x.txt").exists());
+    g.put(200, b"hi");
+    g.put(208, &200u32.to_le_bytes());
+    g.put(212, &2u32.to_le_bytes());
+    assert_eq!(g.errno("fd_write", &[5, 208, 1, 220]), 0);
+    assert_eq!(std::fs::read(tmp.0.join("c/x.txt")).unwrap(), b"hi");
+
+    // Renumbering works in guest numbers: guest 5 onto guest 3 (host 6 onto host 3).
+    assert_eq!(g.errno("fd_renumber", &[5, 3]), 0);
+    assert_eq!(g.errno("fd_fdstat_get", &[3, 64]), 0);
+    assert_eq!(g.get(64, 1)[0], 4, "guest 3 is now the regular file");
+    assert_eq!(g.errno("fd_fdstat_get", &[5, 64]), errno::BADF);
+
+    // poll_oneoff: guest 4 (host 5, a directory) is there, guest 5 is not; the subscriptions
+    // are the guest's again after the call.
+    for (i, fd) in [4u32, 5].iter().enumerate() {
+        let sub = 1024 + 48 * i as u32;
+        let mut bytes = [0u8; 48];
+        bytes[..8].copy_from_slice(&(0x10 + i as u64).to_le_bytes());
+        bytes[8] = 1; // fd_read
+        bytes[16..20].copy_from_slice(&fd.to_le_bytes());
+        g.put(sub, &bytes);
+    }
+    assert_eq!(g.errno("poll_oneoff", &[1024, 2048, 2, 300]), 0);
+    assert_eq!(g.u32_at(300), 2);
+    let events: Vec<(u64, u16)> = (0..2)
+        .map(|i| {
+            let e = 2048 + 32 * i;
+            (
+                g.u64_at(e),
+                u16::from_le_bytes(g.get(e + 8, 2).try_into().unwrap()),
+            )
+        })
+        .collect();
+    assert_eq!(events, [(0x10, 0), (0x11, errno::BADF as u16)]);
+    assert_eq!((g.u32_at(1024 + 16), g.u32_at(1024 + 48 + 16)), (4, 5));
+}

@@ -231,6 +231,7 @@ int main(void) {
   printf("== files\n");
   __wasi_fd_t f = 99; /* a bad fd until an open succeeds */
   SHOW("path_open create data.txt", open_at("data.txt", __WASI_OFLAGS_CREAT | __WASI_OFLAGS_TRUNC, 0, &f));
+  printf("data.txt is fd %u\n", (unsigned)f);
   const char *text = "0123456789abcdefghij";
   __wasi_ciovec_t wiov = {(const uint8_t *)text, strlen(text)};
   SHOW("fd_write file", __wasi_fd_write(f, &wiov, 1, &nw));
@@ -273,6 +274,40 @@ int main(void) {
   SHOW("fd_write append", __wasi_fd_write(f, &tail, 1, &nw));
   __wasi_fd_t g;
   SHOW("path_open data.txt again", open_at("data.txt", 0, 0, &g));
+  printf("data.txt again is fd %u\n", (unsigned)g);
+  /* The descriptors the guest sees, 0 to g + 2: a runtime's own must not show among them. */
+  for (__wasi_fd_t fd = 0; fd <= g + 2; fd++) {
+    __wasi_errno_t e = __wasi_fd_fdstat_get(fd, &fds);
+    printf("fd_fdstat_get %u %s%s%s\n", (unsigned)fd, errname(e), e == 0 ? " type=" : "",
+           e == 0 ? typename(fds.fs_filetype) : "");
+  }
+  /* poll_oneoff on descriptors: stdout writable and the file readable; then a bad one alone. */
+  __wasi_subscription_t fsubs[2];
+  memset(fsubs, 0, sizeof fsubs);
+  __wasi_fd_t poll_fds[3] = {1, g, 77};
+  for (int i = 0; i < 2; i++) {
+    fsubs[i].userdata = 0x100 + i;
+    fsubs[i].u.tag = i == 0 ? __WASI_EVENTTYPE_FD_WRITE : __WASI_EVENTTYPE_FD_READ;
+    fsubs[i].u.u.fd_read.file_descriptor = poll_fds[i];
+  }
+  __wasi_event_t fevs[2];
+  memset(fevs, 0, sizeof fevs);
+  nevents = 0;
+  SHOW("poll_oneoff fds", __wasi_poll_oneoff(fsubs, fevs, 2, &nevents));
+  for (__wasi_size_t i = 0; i < nevents && i < 2; i++)
+    printf("event userdata=0x%llx type=%u error=%s\n", (unsigned long long)fevs[i].userdata,
+           (unsigned)fevs[i].type, errname(fevs[i].error));
+  printf("subscriptions kept fds %u %u\n", (unsigned)fsubs[0].u.u.fd_read.file_descriptor,
+         (unsigned)fsubs[1].u.u.fd_read.file_descriptor);
+  fsubs[0].u.tag = __WASI_EVENTTYPE_FD_READ;
+  fsubs[0].u.u.fd_read.file_descriptor = poll_fds[2];
+  memset(fevs, 0, sizeof fevs);
+  nevents = 0;
+  SHOW("poll_oneoff bad fd", __wasi_poll_oneoff(fsubs, fevs, 1, &nevents));
+  printf("events=%u", (unsigned)nevents);
+  if (nevents > 0) printf(" userdata=0x%llx error=%s", (unsigned long long)fevs[0].userdata,
+                          errname(fevs[0].error));
+  printf("\n");
   SHOW("fd_renumber", __wasi_fd_renumber(g, f));
   memset(rb, 0, sizeof rb);
   rbi.buf_len = sizeof rb - 1;
