@@ -402,10 +402,11 @@ fn entry_key(name: &str) -> Option<Key> {
     stem.parse().ok()
 }
 
-/// Checks an entry's bytes: a complete image (header, checksum, archive) and, given the inputs,
-/// one built from them.
+/// Checks an entry's bytes: a complete image (header, checksum, archive, every code group's
+/// hash) and, given the inputs, one built from them.
 fn check_entry(bytes: &[u8], inputs: Option<&Inputs>) -> Result<(), String> {
     let image = LoadedImage::from_bytes(bytes).map_err(|e| e.to_string())?;
+    image.ensure_all_code().map_err(|e| e.to_string())?;
     let Some(inputs) = inputs else {
         return Ok(());
     };

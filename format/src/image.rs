@@ -1,4 +1,4 @@
-//! The `.cwi` image: a fixed 64-byte header followed by an rkyv archive of [`Module`].
+//! The `.cwi` image: a fixed 64-byte header, an rkyv archive of [`Module`], and the code region.
 //!
 //! Header (all little-endian):
 //!
@@ -9,20 +9,33 @@
 //! | 12..16 | translator version (major << 16 \| minor << 8 \| patch)  |
 //! | 16..24 | Wasm feature set the module was validated with          |
 //! | 24..28 | translation options                                      |
-//! | 28..32 | reserved, zero                                           |
+//! | 28..32 | length of the code region in 16-bit units                |
 //! | 32..48 | xxh3-128 of the source module                            |
-//! | 48..56 | payload length in bytes                                  |
-//! | 56..64 | xxh3-64 over bytes 0..56 and the payload                 |
+//! | 48..56 | archive length in bytes                                  |
+//! | 56..64 | xxh3-64 over bytes 0..56 and the archive                 |
 //!
-//! The payload starts at byte 64, so a file read into a 16-aligned buffer gives the archive the
-//! alignment rkyv needs.
+//! The archive starts at byte 64, so a file read into a 16-aligned buffer gives it the
+//! alignment rkyv needs. Zero padding to a multiple of 16 follows it, then the code region: the
+//! register code of every defined function, in order, as little-endian 16-bit units. The archive
+//! holds everything else, and where each function's code lies in the region.
+//!
+//! The region is cut into groups of consecutive functions (about [`GROUP_UNITS`] units each);
+//! the archive holds each group's xxh3-64. A runtime can read the header and archive at start and
+//! each group of code when one of its functions is first entered: start-up then reads and checks
+//! only the metadata, and a run reads only the code it uses.
 
 use rkyv::rancor::BoxedError;
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub const MAGIC: [u8; 8] = *b"CHIWAWA\0";
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 pub const HEADER_LEN: usize = 64;
+
+/// The code region is cut into groups of consecutive functions of at most this many units
+/// (16 KiB) each, or of one function if it is longer: the unit in which a runtime reads code from
+/// the file and checks its hash. Small enough that a run reads little code it does not use, large
+/// enough that a read's fixed cost (a host call) is small against its pages.
+pub const GROUP_UNITS: usize = 8192;
 
 /// Wasm feature bits an image can claim (the translator validates with exactly these).
 pub mod features {
@@ -114,7 +127,7 @@ pub struct Global {
 }
 
 /// A function defined by the module, in register code.
-#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Archive, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct Func {
     /// Index into `Module::types`.
     pub ty: u32,
@@ -125,8 +138,26 @@ pub struct Func {
     /// Constants the code reads as slots: written to slots `num_locals..num_locals + len` on
     /// entry, after the locals are zeroed, and never written by the code.
     pub consts: Vec<u64>,
-    /// The code in units (see `isa`).
+    /// The code in units (see `isa`). Not part of the archive: [`write_image`] puts it in the code
+    /// region and sets `group`, `code_start` and `code_len` (a loaded image reads it through
+    /// [`LoadedImage::func_code`]).
+    #[rkyv(with = rkyv::with::Skip)]
     pub code: Vec<u16>,
+    /// The code group holding the code (index into `Module::code_groups`).
+    pub group: u32,
+    /// The code's first unit in the code region.
+    pub code_start: u32,
+    /// The code's length in units.
+    pub code_len: u32,
+}
+
+/// Consecutive functions' code in the code region: units `start..start + len`, and the xxh3-64 of
+/// those `2 * len` bytes.
+#[derive(Archive, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct CodeGroup {
+    pub start: u32,
+    pub len: u32,
+    pub hash: u64,
 }
 
 pub mod extern_kind {
@@ -194,6 +225,8 @@ pub struct Module {
     pub datas: Vec<Data>,
     /// Function names from the name section, sorted by index.
     pub func_names: Vec<FuncName>,
+    /// The code region's groups, in order, covering it (set by [`write_image`]).
+    pub code_groups: Vec<CodeGroup>,
 }
 
 impl Module {
@@ -218,8 +251,28 @@ pub struct Header {
     pub features: u64,
     pub options: u32,
     pub source_hash: u128,
+    /// The archive's length in bytes.
     pub payload_len: u64,
     pub checksum: u64,
+    /// The code region's length in units.
+    pub code_units: u32,
+}
+
+impl Header {
+    /// Header and archive: the bytes the checksum covers, and all a runtime reads at start.
+    pub fn head_len(&self) -> u64 {
+        HEADER_LEN as u64 + self.payload_len
+    }
+
+    /// Where the code region starts in the file: after the archive, padded to 16 bytes.
+    pub fn code_offset(&self) -> u64 {
+        self.head_len().div_ceil(16) * 16
+    }
+
+    /// The image file's length.
+    pub fn file_len(&self) -> u64 {
+        self.code_offset() + 2 * u64::from(self.code_units)
+    }
 }
 
 /// Packs a `major.minor.patch` version string (as from `CARGO_PKG_VERSION`).
@@ -247,14 +300,25 @@ pub fn version_string(packed: u32) -> String {
 /// Why an image cannot be used.
 #[derive(Debug)]
 pub enum ImageError {
-    Truncated { len: usize },
+    Truncated {
+        len: usize,
+    },
     BadMagic,
     FormatVersion(u32),
     Features(u64),
-    LengthMismatch { header: u64, actual: usize },
+    LengthMismatch {
+        header: u64,
+        actual: u64,
+    },
     Checksum,
+    /// A group of the code region does not match its hash.
+    CodeChecksum {
+        group: usize,
+    },
     Archive(String),
     Serialize(String),
+    /// Reading the file failed.
+    Io(String),
 }
 
 impl std::fmt::Display for ImageError {
@@ -271,11 +335,16 @@ impl std::fmt::Display for ImageError {
             ImageError::Features(bits) => write!(f, "image needs unsupported features {bits:#x}"),
             ImageError::LengthMismatch { header, actual } => write!(
                 f,
-                "truncated or padded image: header says {header} payload bytes, file has {actual}"
+                "truncated or padded image: the header says {header} bytes, the file has {actual}"
             ),
             ImageError::Checksum => write!(f, "image checksum mismatch (the file is damaged)"),
+            ImageError::CodeChecksum { group } => write!(
+                f,
+                "image code checksum mismatch in code group {group} (the file is damaged)"
+            ),
             ImageError::Archive(msg) => write!(f, "malformed image archive: {msg}"),
             ImageError::Serialize(msg) => write!(f, "cannot serialize image: {msg}"),
+            ImageError::Io(msg) => write!(f, "cannot read image: {msg}"),
         }
     }
 }
@@ -289,42 +358,88 @@ fn checksum(header: &[u8], payload: &[u8]) -> u64 {
     hasher.digest()
 }
 
-/// Serializes `module` into a complete image (header + archive).
+/// Cuts the code region into groups and sets every function's place in it (`group`,
+/// `code_start`, `code_len`) and `module.code_groups` (hashes included); returns the region's
+/// bytes.
+fn lay_out_code(module: &mut Module) -> Result<Vec<u8>, ImageError> {
+    let total: usize = module.funcs.iter().map(|f| f.code.len()).sum();
+    if u32::try_from(total).is_err() {
+        return Err(ImageError::Serialize(format!(
+            "{total} code units, more than an image holds (2^32 - 1)"
+        )));
+    }
+    let mut region: Vec<u8> = Vec::with_capacity(2 * total);
+    let mut groups: Vec<CodeGroup> = Vec::new();
+    let mut open = CodeGroup::default();
+    for f in &mut module.funcs {
+        let len = f.code.len();
+        if open.len > 0 && open.len as usize + len > GROUP_UNITS {
+            groups.push(open);
+            open = CodeGroup {
+                start: open.start + open.len,
+                ..CodeGroup::default()
+            };
+        }
+        f.group = groups.len() as u32;
+        f.code_start = open.start + open.len;
+        f.code_len = len as u32;
+        open.len += len as u32;
+        for unit in &f.code {
+            region.extend_from_slice(&unit.to_le_bytes());
+        }
+    }
+    if open.len > 0 {
+        groups.push(open);
+    }
+    for g in &mut groups {
+        let (start, len) = (2 * g.start as usize, 2 * g.len as usize);
+        g.hash = xxhash_rust::xxh3::xxh3_64(&region[start..start + len]);
+    }
+    module.code_groups = groups;
+    Ok(region)
+}
+
+/// Serializes `module` into a complete image (header, archive, code region). Sets the code
+/// layout fields of `module` (see [`Func::code`]) on the way.
 pub fn write_image(
-    module: &Module,
+    module: &mut Module,
     translator_version: u32,
     features: u64,
     options: u32,
     source_hash: u128,
 ) -> Result<Vec<u8>, ImageError> {
+    let region = lay_out_code(module)?;
     // The archive is serialized straight into the image, after room for the header: every
     // position in it moves by HEADER_LEN, a multiple of every alignment the archive uses, and
     // its pointers are relative, so its bytes are the ones it has on its own. One buffer, of
     // about the right size from the start, instead of a growing archive and a copy of it.
-    let mut out = Vec::with_capacity(HEADER_LEN + payload_len_estimate(module));
+    let mut out = Vec::with_capacity(HEADER_LEN + payload_len_estimate(module) + region.len());
     out.resize(HEADER_LEN, 0);
-    let mut out = rkyv::api::high::to_bytes_in::<_, BoxedError>(module, out)
+    let mut out = rkyv::api::high::to_bytes_in::<_, BoxedError>(&*module, out)
         .map_err(|e| ImageError::Serialize(e.to_string()))?;
     let payload_len = (out.len() - HEADER_LEN) as u64;
+    let code_units = (region.len() / 2) as u32;
     let mut header = Vec::with_capacity(HEADER_LEN);
     header.extend_from_slice(&MAGIC);
     header.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     header.extend_from_slice(&translator_version.to_le_bytes());
     header.extend_from_slice(&features.to_le_bytes());
     header.extend_from_slice(&options.to_le_bytes());
-    header.extend_from_slice(&0u32.to_le_bytes());
+    header.extend_from_slice(&code_units.to_le_bytes());
     header.extend_from_slice(&source_hash.to_le_bytes());
     header.extend_from_slice(&payload_len.to_le_bytes());
     debug_assert_eq!(header.len(), 56);
-    // The checksum covers header bytes 0..56 and then the payload: with those 56 bytes put
-    // just before the payload (over the checksum's own place), the one-shot hash reads them
-    // as one slice, which is faster than feeding the streaming hasher twice. Same value as
-    // `checksum(&header, payload)`.
+    // The checksum covers header bytes 0..56 and then the archive: with those 56 bytes put just
+    // before the archive (over the checksum's own place), the one-shot hash reads them as one
+    // slice, which is faster than feeding the streaming hasher twice. Same value as
+    // `checksum(&header, archive)`.
     out[8..HEADER_LEN].copy_from_slice(&header);
     let sum = xxhash_rust::xxh3::xxh3_64(&out[8..]);
     debug_assert_eq!(sum, checksum(&header, &out[HEADER_LEN..]));
     header.extend_from_slice(&sum.to_le_bytes());
     out[..HEADER_LEN].copy_from_slice(&header);
+    out.resize(out.len().div_ceil(16) * 16, 0);
+    out.extend_from_slice(&region);
     Ok(out)
 }
 
@@ -336,7 +451,7 @@ fn payload_len_estimate(module: &Module) -> usize {
     let funcs: usize = module
         .funcs
         .iter()
-        .map(|f| f.code.len() * 2 + f.consts.len() * 8 + PER_ITEM)
+        .map(|f| f.consts.len() * 8 + PER_ITEM)
         .sum();
     let types: usize = (module.types.iter())
         .map(|t| t.params.len() + t.results.len() + PER_ITEM)
@@ -374,17 +489,20 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Reads and checks the header: magic, version, features, length and checksum.
+/// Reads and checks the header of a whole image: magic, version, features, length and checksum.
 pub fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
     let header = read_fields(bytes)?;
-    if checksum(bytes, &bytes[HEADER_LEN..]) != header.checksum {
+    check_len(&header, bytes.len() as u64)?;
+    let head = &bytes[..header.head_len() as usize];
+    if checksum(head, &head[HEADER_LEN..]) != header.checksum {
         return Err(ImageError::Checksum);
     }
     Ok(header)
 }
 
-/// [`read_header`] without the checksum: magic, version, features and length.
-fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
+/// The header's fields, with magic, version and features checked (at least the first
+/// [`HEADER_LEN`] bytes of an image).
+pub fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
     if bytes.len() < HEADER_LEN {
         return Err(ImageError::Truncated { len: bytes.len() });
     }
@@ -396,6 +514,7 @@ fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
         translator_version: le_u32(bytes, 12),
         features: le_u64(bytes, 16),
         options: le_u32(bytes, 24),
+        code_units: le_u32(bytes, 28),
         source_hash: u128::from_le_bytes(bytes[32..48].try_into().expect("16 bytes")),
         payload_len: le_u64(bytes, 48),
         checksum: le_u64(bytes, 56),
@@ -406,26 +525,37 @@ fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
     if header.features & !features::SUPPORTED != 0 {
         return Err(ImageError::Features(header.features & !features::SUPPORTED));
     }
-    let actual = bytes.len() - HEADER_LEN;
-    if header.payload_len != actual as u64 {
-        return Err(ImageError::LengthMismatch {
-            header: header.payload_len,
-            actual,
-        });
+    // Keeps `head_len`, `code_offset` and `file_len` from overflowing: no file is that long.
+    if header.payload_len > u64::from(u32::MAX) * 4 {
+        return Err(ImageError::Archive(format!(
+            "archive length {} is implausible",
+            header.payload_len
+        )));
     }
     Ok(header)
 }
 
-/// The checksum of a whole image (at least [`HEADER_LEN`] bytes), the same value as
-/// [`checksum`]`(image, &image[HEADER_LEN..])`, computed in one pass of the one-shot hash, which
-/// is faster than the streaming hasher: the 56 hashed header bytes are moved up over the
-/// checksum field, so that they and the payload are one contiguous slice, and put back after.
-/// `image` is unchanged on return.
-fn checksum_in_place(image: &mut [u8]) -> u64 {
-    let saved: [u8; HEADER_LEN] = image[..HEADER_LEN].try_into().expect("a whole header");
-    image.copy_within(..56, 8);
-    let sum = xxhash_rust::xxh3::xxh3_64(&image[8..]);
-    image[..HEADER_LEN].copy_from_slice(&saved);
+/// Checks that the image is exactly as long as its header says.
+fn check_len(header: &Header, actual: u64) -> Result<(), ImageError> {
+    if header.file_len() != actual {
+        return Err(ImageError::LengthMismatch {
+            header: header.file_len(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// The checksum of header and archive (`head`, exactly [`Header::head_len`] bytes), the same
+/// value as [`checksum`]`(head, &head[HEADER_LEN..])`, computed in one pass of the one-shot hash,
+/// which is faster than the streaming hasher: the 56 hashed header bytes are moved up over the
+/// checksum field, so that they and the archive are one contiguous slice, and put back after.
+/// `head` is unchanged on return.
+fn checksum_in_place(head: &mut [u8]) -> u64 {
+    let saved: [u8; HEADER_LEN] = head[..HEADER_LEN].try_into().expect("a whole header");
+    head.copy_within(..56, 8);
+    let sum = xxhash_rust::xxh3::xxh3_64(&head[8..]);
+    head[..HEADER_LEN].copy_from_slice(&saved);
     sum
 }
 
@@ -509,30 +639,176 @@ pub fn read_aligned(reader: &mut impl std::io::Read, size_hint: u64) -> std::io:
     Ok(buf.realign())
 }
 
-/// An image held in one aligned buffer, its header and archive checked.
+/// Reads the header and archive of an image file (the first [`Header::head_len`] bytes) into an
+/// aligned buffer, for [`LoadedImage::from_head`]; `file_len` is the file's length.
+pub fn read_head(reader: &mut impl std::io::Read, file_len: u64) -> Result<ImageBuf, ImageError> {
+    let io = |e: std::io::Error| ImageError::Io(e.to_string());
+    let mut first = [0u8; HEADER_LEN];
+    let mut got = 0;
+    while got < HEADER_LEN {
+        match reader.read(&mut first[got..]) {
+            Ok(0) => return Err(ImageError::Truncated { len: got }),
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
+    }
+    let header = read_fields(&first)?;
+    check_len(&header, file_len)?;
+    let head_len = header.head_len() as usize;
+    let mut buf = ImageBuf::with_capacity(head_len);
+    buf.bytes.extend_from_slice(&first);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(reader, header.payload_len),
+        &mut buf.bytes,
+    )
+    .map_err(io)?;
+    if buf.len() != head_len {
+        return Err(ImageError::LengthMismatch {
+            header: header.file_len(),
+            actual: buf.len() as u64,
+        });
+    }
+    Ok(buf.realign())
+}
+
+/// Where an image's code comes from when it is not in memory: the image file, read on demand.
+pub trait CodeSource {
+    /// Reads exactly `len` bytes at byte `offset` of the image file into `dst`.
+    ///
+    /// # Safety
+    /// `dst` must be valid for writes of `len` bytes (it may be uninitialized); the
+    /// implementation writes only there.
+    unsafe fn read_exact_at(&self, dst: *mut u8, len: usize, offset: u64) -> std::io::Result<()>;
+}
+
+/// The code region of a file-backed image: one allocation of the region's size, whose groups are
+/// written by reads from the file. Until a group is read its bytes are never looked at (on a Wasm
+/// host the allocation is not touched at all, so unread code costs no memory pages).
+struct Region {
+    ptr: std::ptr::NonNull<u8>,
+    layout: std::alloc::Layout,
+}
+
+impl Region {
+    fn new(len: usize) -> Result<Region, ImageError> {
+        let layout = std::alloc::Layout::from_size_align(len.max(1), 16)
+            .map_err(|e| ImageError::Io(format!("code region of {len} bytes: {e}")))?;
+        // Natively the allocation is zeroed, so that the reader can take it as a byte slice (the
+        // kernel's zero pages: no cost until read); in a Wasm host zeroing would touch every
+        // page, so it is left uninitialized and written through `CodeSource`'s raw pointer.
+        // SAFETY: `layout` has a non-zero size.
+        let ptr = unsafe {
+            if cfg!(target_family = "wasm") {
+                std::alloc::alloc(layout)
+            } else {
+                std::alloc::alloc_zeroed(layout)
+            }
+        };
+        let ptr = std::ptr::NonNull::new(ptr)
+            .ok_or_else(|| ImageError::Io(format!("out of memory for {len} bytes of code")))?;
+        Ok(Region { ptr, layout })
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        // SAFETY: allocated in `Region::new` with this layout.
+        unsafe { std::alloc::dealloc(self.ptr.as_ptr(), self.layout) }
+    }
+}
+
+enum Code {
+    /// In the image buffer, from this byte offset.
+    InBuf(usize),
+    /// Read on demand from `source` into `region`.
+    Lazy {
+        region: Region,
+        source: Box<dyn CodeSource>,
+        file_offset: u64,
+    },
+}
+
+/// An image, its header and archive checked; its code checked (and, for a file-backed image,
+/// read) one group at a time, on demand.
 ///
-/// Invariant: `buf[HEADER_LEN..]` passed rkyv's bytecheck as an `ArchivedModule` when the
-/// `LoadedImage` was built, and `buf` is never mutated afterwards, so `module()` may skip the check.
+/// Invariants: the archive passed rkyv's bytecheck as an `ArchivedModule` and the code layout
+/// passed [`check_layout`] when the `LoadedImage` was built, and neither the buffer nor the
+/// region moves or changes afterwards, except that a group of a file-backed region is written
+/// once, before its `checked` flag is set; code is only handed out from checked groups.
 pub struct LoadedImage {
     buf: ImageBuf,
     header: Header,
+    code: Code,
+    /// Per code group: its bytes are in place and match its hash.
+    checked: Box<[std::cell::Cell<bool>]>,
+    /// Bytes of code read from the file so far.
+    read_bytes: std::cell::Cell<u64>,
 }
 
 impl LoadedImage {
-    /// Copies `bytes` into an aligned buffer and checks it (header, checksum, bytecheck).
+    /// Copies `bytes` (a whole image) into an aligned buffer and checks it (header, checksum,
+    /// bytecheck, code layout). The code's hashes are checked group by group on first use.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ImageError> {
         Self::from_aligned(ImageBuf::copy_of(bytes))
     }
 
-    /// Checks an image that is already in an aligned buffer.
+    /// Checks a whole image that is already in an aligned buffer.
     pub fn from_aligned(mut buf: ImageBuf) -> Result<Self, ImageError> {
         let header = read_fields(&buf)?;
-        if checksum_in_place(buf.as_mut_slice()) != header.checksum {
+        check_len(&header, buf.len() as u64)?;
+        let (head_len, code_offset) = (header.head_len() as usize, header.code_offset() as usize);
+        if buf[head_len..code_offset].iter().any(|&b| b != 0) {
+            return Err(ImageError::Archive(
+                "non-zero padding after the archive".into(),
+            ));
+        }
+        Self::check(buf.as_mut_slice(), &header)?;
+        let image = LoadedImage::new(buf, header, Code::InBuf(code_offset));
+        Ok(image)
+    }
+
+    /// Checks an image's header and archive (`head`, from [`read_head`]); its code is read from
+    /// `source` group by group, on first use.
+    pub fn from_head(mut head: ImageBuf, source: Box<dyn CodeSource>) -> Result<Self, ImageError> {
+        let header = read_fields(&head)?;
+        if head.len() as u64 != header.head_len() {
+            return Err(ImageError::LengthMismatch {
+                header: header.head_len(),
+                actual: head.len() as u64,
+            });
+        }
+        Self::check(head.as_mut_slice(), &header)?;
+        let code = Code::Lazy {
+            region: Region::new(2 * header.code_units as usize)?,
+            source,
+            file_offset: header.code_offset(),
+        };
+        Ok(LoadedImage::new(head, header, code))
+    }
+
+    /// Checksum, bytecheck and code layout of header and archive (`bytes` starts with them).
+    fn check(bytes: &mut [u8], header: &Header) -> Result<(), ImageError> {
+        let head = &mut bytes[..header.head_len() as usize];
+        if checksum_in_place(head) != header.checksum {
             return Err(ImageError::Checksum);
         }
-        rkyv::access::<ArchivedModule, BoxedError>(&buf[HEADER_LEN..])
+        let module = rkyv::access::<ArchivedModule, BoxedError>(&head[HEADER_LEN..])
             .map_err(|e| ImageError::Archive(e.to_string()))?;
-        Ok(LoadedImage { buf, header })
+        check_layout(module, header.code_units)
+    }
+
+    fn new(buf: ImageBuf, header: Header, code: Code) -> LoadedImage {
+        let mut image = LoadedImage {
+            buf,
+            header,
+            code,
+            checked: Box::new([]),
+            read_bytes: std::cell::Cell::new(0),
+        };
+        let groups = image.module().code_groups.len();
+        image.checked = (0..groups).map(|_| std::cell::Cell::new(false)).collect();
+        image
     }
 
     pub fn header(&self) -> &Header {
@@ -540,18 +816,169 @@ impl LoadedImage {
     }
 
     pub fn module(&self) -> &ArchivedModule {
-        // SAFETY: the payload passed `rkyv::access` (bytecheck) in `from_aligned`, and `buf` is
-        // private and never mutated after that (see the type's invariant).
-        unsafe { rkyv::access_unchecked::<ArchivedModule>(&self.buf[HEADER_LEN..]) }
+        // SAFETY: the archive passed `rkyv::access` (bytecheck) when the image was built, and
+        // `buf` is private and never mutated after that (see the type's invariant).
+        unsafe {
+            rkyv::access_unchecked::<ArchivedModule>(
+                &self.buf[HEADER_LEN..self.header.head_len() as usize],
+            )
+        }
     }
 
-    pub fn len(&self) -> usize {
-        self.buf.len()
+    /// The image's length in bytes (the file's).
+    pub fn len(&self) -> u64 {
+        self.header.file_len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.buf.is_empty()
+        self.len() == 0
     }
+
+    /// The start of the code region.
+    fn region(&self) -> *mut u8 {
+        match &self.code {
+            // Only ever read through, as `buf` is never mutated.
+            Code::InBuf(offset) => self.buf[*offset..].as_ptr() as *mut u8,
+            Code::Lazy { region, .. } => region.ptr.as_ptr(),
+        }
+    }
+
+    /// Makes sure code group `group` is in place and matches its hash (reading it from the file
+    /// on first use); `Ok` once it does.
+    pub fn ensure_group(&self, group: usize) -> Result<(), ImageError> {
+        match self.checked.get(group) {
+            Some(done) if done.get() => Ok(()),
+            Some(_) => self.ensure_groups(group, group + 1),
+            None => Err(ImageError::Archive(format!("no code group {group}"))),
+        }
+    }
+
+    /// [`ensure_group`](Self::ensure_group) for every group (one read for all that are missing).
+    pub fn ensure_all_code(&self) -> Result<(), ImageError> {
+        self.ensure_groups(0, self.checked.len())
+    }
+
+    #[cold]
+    fn ensure_groups(&self, first: usize, end: usize) -> Result<(), ImageError> {
+        let groups = &self.module().code_groups;
+        let mut g = first;
+        while g < end {
+            if self.checked[g].get() {
+                g += 1;
+                continue;
+            }
+            // A run of groups not yet in place: one read for all of it.
+            let run_end = (g..end).find(|&k| self.checked[k].get()).unwrap_or(end);
+            let start = 2 * groups[g].start.to_native() as usize;
+            let last = &groups[run_end - 1];
+            let len = 2 * (last.start.to_native() + last.len.to_native()) as usize - start;
+            if let Code::Lazy {
+                region,
+                source,
+                file_offset,
+            } = &self.code
+            {
+                // SAFETY: `check_layout` made the groups cover the region exactly, so
+                // `start..start + len` lies inside the region's allocation; none of it belongs to
+                // a checked group, so nothing reads it meanwhile.
+                unsafe {
+                    source.read_exact_at(
+                        region.ptr.as_ptr().add(start),
+                        len,
+                        file_offset + start as u64,
+                    )
+                }
+                .map_err(|e| ImageError::Io(e.to_string()))?;
+                self.read_bytes.set(self.read_bytes.get() + len as u64);
+            }
+            for k in g..run_end {
+                let group = &groups[k];
+                let (start, len) = (
+                    2 * group.start.to_native() as usize,
+                    2 * group.len.to_native() as usize,
+                );
+                // SAFETY: inside the region (as above), and written: by the read just made, or
+                // as part of the image buffer.
+                let bytes = unsafe { std::slice::from_raw_parts(self.region().add(start), len) };
+                if xxhash_rust::xxh3::xxh3_64(bytes) != group.hash.to_native() {
+                    return Err(ImageError::CodeChecksum { group: k });
+                }
+                self.checked[k].set(true);
+            }
+            g = run_end;
+        }
+        Ok(())
+    }
+
+    /// The code of defined function `defined`, if its group is checked ([`ensure_group`]).
+    ///
+    /// [`ensure_group`]: Self::ensure_group
+    pub fn func_code(&self, defined: usize) -> Option<&[crate::CodeUnit]> {
+        let f = self.module().funcs.get(defined)?;
+        if !self.checked.get(f.group.to_native() as usize)?.get() {
+            return None;
+        }
+        // SAFETY: `check_layout` put the code inside its group, the group is checked (in place,
+        // never written again), and the region is 16-aligned with units at even offsets.
+        Some(unsafe {
+            std::slice::from_raw_parts(self.func_code_ptr(defined), f.code_len.to_native() as usize)
+        })
+    }
+
+    /// Where the code of defined function `defined` is (or will be, once its group is read):
+    /// stable for the life of the image. Not to be read before [`ensure_group`] of its group.
+    ///
+    /// [`ensure_group`]: Self::ensure_group
+    pub fn func_code_ptr(&self, defined: usize) -> *const crate::CodeUnit {
+        let start = self.module().funcs[defined].code_start.to_native() as usize;
+        self.region().wrapping_add(2 * start) as *const crate::CodeUnit
+    }
+
+    /// Code groups checked so far, and the bytes of code read from the file for them.
+    pub fn code_loaded(&self) -> (usize, u64) {
+        let groups = self.checked.iter().filter(|c| c.get()).count();
+        (groups, self.read_bytes.get())
+    }
+}
+
+/// Checks that the code groups cover the code region (`code_units` long) in order and that every
+/// function's code lies inside its group.
+pub fn check_layout(module: &ArchivedModule, code_units: u32) -> Result<(), ImageError> {
+    let bad = |msg: String| Err(ImageError::Archive(format!("code layout: {msg}")));
+    let mut at = 0u64;
+    for (i, g) in module.code_groups.iter().enumerate() {
+        if u64::from(g.start.to_native()) != at {
+            return bad(format!("group {i} starts at unit {}, not {at}", g.start));
+        }
+        at += u64::from(g.len.to_native());
+    }
+    if at != u64::from(code_units) {
+        return bad(format!(
+            "groups cover {at} units, the region has {code_units}"
+        ));
+    }
+    for (i, f) in module.funcs.iter().enumerate() {
+        let Some(g) = module.code_groups.get(f.group.to_native() as usize) else {
+            return bad(format!(
+                "function {i} is in group {}, which does not exist",
+                f.group
+            ));
+        };
+        let (start, end) = (
+            u64::from(f.code_start.to_native()),
+            u64::from(f.code_start.to_native()) + u64::from(f.code_len.to_native()),
+        );
+        let (g_start, g_end) = (
+            u64::from(g.start.to_native()),
+            u64::from(g.start.to_native()) + u64::from(g.len.to_native()),
+        );
+        if start < g_start || end > g_end {
+            return bad(format!(
+                "function {i}'s code (units {start}..{end}) is outside its group ({g_start}..{g_end})"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -571,6 +998,7 @@ mod tests {
                 frame_size: 2,
                 consts: vec![],
                 code: vec![1, 2, 3],
+                ..Func::default()
             }],
             exports: vec![Export {
                 name: "f".into(),
@@ -583,16 +1011,28 @@ mod tests {
 
     #[test]
     fn image_round_trips() {
-        let bytes = write_image(&sample(), pack_version("0.1.0"), features::WASM2, 0, 7).unwrap();
+        let bytes =
+            write_image(&mut sample(), pack_version("0.1.0"), features::WASM2, 0, 7).unwrap();
         let image = LoadedImage::from_bytes(&bytes).unwrap();
         assert_eq!(image.header().source_hash, 7);
-        assert_eq!(image.module().funcs[0].code.len(), 3);
+        assert!(
+            image.func_code(0).is_none(),
+            "code is handed out only once checked"
+        );
+        image.ensure_group(0).unwrap();
+        let code: Vec<u16> = image
+            .func_code(0)
+            .unwrap()
+            .iter()
+            .map(|u| u.to_native())
+            .collect();
+        assert_eq!(code, [1, 2, 3]);
         assert_eq!(image.module().exports[0].name.as_str(), "f");
     }
 
     #[test]
     fn read_aligned_reads_everything_whatever_the_hint() {
-        let bytes = write_image(&sample(), 1, features::WASM2, 0, 7).unwrap();
+        let bytes = write_image(&mut sample(), 1, features::WASM2, 0, 7).unwrap();
         for hint in [
             0,
             1,
@@ -603,7 +1043,7 @@ mod tests {
             let buf = read_aligned(&mut bytes.as_slice(), hint).unwrap();
             assert_eq!(&buf[..], &bytes[..], "hint {hint}");
             let image = LoadedImage::from_aligned(buf).unwrap();
-            assert_eq!(image.module().funcs[0].code.len(), 3);
+            assert_eq!(image.module().funcs[0].code_len, 3);
         }
     }
 
@@ -612,10 +1052,11 @@ mod tests {
         let mut module = sample();
         for n in [0, 1, 40, 300, 5000] {
             module.funcs[0].code = (0..n).collect();
-            let mut bytes = write_image(&module, 1, features::WASM2, 0, 7).unwrap();
+            let mut bytes = write_image(&mut module, 1, features::WASM2, 0, 7).unwrap();
             let before = bytes.clone();
             let header = read_header(&bytes).unwrap();
-            assert_eq!(checksum_in_place(&mut bytes), header.checksum, "{n} units");
+            let head = &mut bytes[..header.head_len() as usize];
+            assert_eq!(checksum_in_place(head), header.checksum, "{n} units");
             assert_eq!(bytes, before, "the image is put back");
         }
     }
@@ -641,14 +1082,13 @@ mod tests {
 
     #[test]
     fn damage_is_detected() {
-        let bytes = write_image(&sample(), 1, features::WASM2, 0, 7).unwrap();
+        let bytes = write_image(&mut sample(), 1, features::WASM2, 0, 7).unwrap();
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x40;
-            assert!(
-                LoadedImage::from_bytes(&bad).is_err(),
-                "flip at {i} accepted"
-            );
+            // A flip in the code region shows when its group is first used.
+            let result = LoadedImage::from_bytes(&bad).and_then(|image| image.ensure_all_code());
+            assert!(result.is_err(), "flip at {i} accepted");
         }
         assert!(matches!(
             LoadedImage::from_bytes(&bytes[..bytes.len() - 1]),
@@ -658,5 +1098,203 @@ mod tests {
             LoadedImage::from_bytes(&bytes[..10]),
             Err(ImageError::Truncated { .. })
         ));
+    }
+
+    /// A module of `n` functions whose code is `len(i)` units of `i`.
+    fn functions(n: usize, len: impl Fn(usize) -> usize) -> Module {
+        Module {
+            types: vec![FuncType {
+                params: vec![],
+                results: vec![],
+            }],
+            func_types: vec![0; n],
+            funcs: (0..n)
+                .map(|i| Func {
+                    frame_size: 1,
+                    code: vec![i as u16; len(i)],
+                    ..Func::default()
+                })
+                .collect(),
+            ..Module::default()
+        }
+    }
+
+    /// The image file, read through `CodeSource`, counting reads.
+    struct FileBytes {
+        bytes: Vec<u8>,
+        reads: std::rc::Rc<std::cell::Cell<usize>>,
+    }
+
+    impl CodeSource for FileBytes {
+        unsafe fn read_exact_at(
+            &self,
+            dst: *mut u8,
+            len: usize,
+            offset: u64,
+        ) -> std::io::Result<()> {
+            self.reads.set(self.reads.get() + 1);
+            let from = usize::try_from(offset).unwrap();
+            let src = self
+                .bytes
+                .get(from..from + len)
+                .ok_or(std::io::ErrorKind::UnexpectedEof)?;
+            // SAFETY: the caller's guarantee: `dst` is valid for `len` bytes.
+            unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, len) };
+            Ok(())
+        }
+    }
+
+    fn lazy(bytes: &[u8]) -> (LoadedImage, std::rc::Rc<std::cell::Cell<usize>>) {
+        let head = read_head(&mut &bytes[..], bytes.len() as u64).unwrap();
+        let reads = std::rc::Rc::new(std::cell::Cell::new(0));
+        let source = FileBytes {
+            bytes: bytes.to_vec(),
+            reads: reads.clone(),
+        };
+        (
+            LoadedImage::from_head(head, Box::new(source)).unwrap(),
+            reads,
+        )
+    }
+
+    #[test]
+    fn code_is_cut_into_groups_of_whole_functions() {
+        // 10 functions of 3000 units: two to a group (6000 <= 8192, 9000 is more); then one of
+        // 20000 units, a group of its own.
+        let mut module = functions(11, |i| if i == 10 { 20000 } else { 3000 });
+        let bytes = write_image(&mut module, 1, features::WASM2, 0, 7).unwrap();
+        let header = read_header(&bytes).unwrap();
+        assert_eq!(header.code_units, 50000);
+        assert_eq!(bytes.len() as u64, header.file_len());
+        let groups: Vec<(u32, u32)> = module
+            .code_groups
+            .iter()
+            .map(|g| (g.start, g.len))
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                (0, 6000),
+                (6000, 6000),
+                (12000, 6000),
+                (18000, 6000),
+                (24000, 6000),
+                (30000, 20000)
+            ]
+        );
+        let place: Vec<(u32, u32)> = module
+            .funcs
+            .iter()
+            .map(|f| (f.group, f.code_start))
+            .collect();
+        assert_eq!(place[..4], [(0, 0), (0, 3000), (1, 6000), (1, 9000)]);
+        assert_eq!(place[10], (5, 30000));
+    }
+
+    #[test]
+    fn a_file_backed_image_reads_each_group_once_on_first_use() {
+        let mut module = functions(11, |i| if i == 10 { 20000 } else { 3000 });
+        let bytes = write_image(&mut module, 1, features::WASM2, 0, 7).unwrap();
+        let (image, reads) = lazy(&bytes);
+        assert_eq!((reads.get(), image.code_loaded()), (0, (0, 0)));
+        assert!(image.func_code(3).is_none());
+        image.ensure_group(1).unwrap();
+        image.ensure_group(1).unwrap();
+        assert_eq!((reads.get(), image.code_loaded()), (1, (1, 12000)));
+        assert!(image.func_code(0).is_none(), "group 0 is not read");
+        let code = image.func_code(3).unwrap();
+        assert_eq!(code.len(), 3000);
+        assert!(code.iter().all(|u| u.to_native() == 3));
+        assert_eq!(image.func_code_ptr(3), code.as_ptr());
+        // The rest in two reads: group 0, and groups 2..6 (group 1 is in place).
+        image.ensure_all_code().unwrap();
+        assert_eq!(reads.get(), 3);
+        assert_eq!(image.code_loaded(), (6, 100000));
+        for i in 0..11 {
+            let code = image.func_code(i).unwrap();
+            assert!(
+                code.iter().all(|u| u.to_native() == i as u16),
+                "function {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn damaged_code_is_refused_when_its_group_is_first_used() {
+        let mut module = functions(4, |_| 5000);
+        let bytes = write_image(&mut module, 1, features::WASM2, 0, 7).unwrap();
+        let header = read_header(&bytes).unwrap();
+        let mut bad = bytes.clone();
+        // A unit of function 2 (group 2).
+        bad[header.code_offset() as usize + 2 * 10_000 + 6] ^= 1;
+        let (image, _) = lazy(&bad);
+        image.ensure_group(0).unwrap();
+        image.ensure_group(1).unwrap();
+        assert!(matches!(
+            image.ensure_group(2),
+            Err(ImageError::CodeChecksum { group: 2 })
+        ));
+        assert!(image.func_code(2).is_none());
+        image.ensure_group(3).unwrap();
+        // Nor is it handed out later.
+        assert!(image.ensure_group(2).is_err());
+        assert!(image.ensure_all_code().is_err());
+        // The same image in memory: the same answer.
+        let image = LoadedImage::from_bytes(&bad).unwrap();
+        assert!(matches!(
+            image.ensure_group(2),
+            Err(ImageError::CodeChecksum { group: 2 })
+        ));
+    }
+
+    #[test]
+    fn a_head_that_does_not_fit_the_file_is_refused() {
+        let bytes = write_image(&mut functions(2, |_| 10), 1, features::WASM2, 0, 7).unwrap();
+        let len = bytes.len() as u64;
+        assert!(matches!(
+            read_head(&mut &bytes[..], len + 2),
+            Err(ImageError::LengthMismatch { .. })
+        ));
+        assert!(matches!(
+            read_head(&mut &bytes[..40], len),
+            Err(ImageError::Truncated { len: 40 })
+        ));
+        let header = read_header(&bytes).unwrap();
+        let short = &bytes[..header.head_len() as usize - 1];
+        assert!(matches!(
+            read_head(&mut &short[..], len),
+            Err(ImageError::LengthMismatch { .. })
+        ));
+        // A file whose code region is cut short fails when the group is read.
+        let (image, _) = lazy(&bytes);
+        image.ensure_all_code().unwrap();
+        let head = read_head(&mut &bytes[..], len).unwrap();
+        let source = FileBytes {
+            bytes: bytes[..bytes.len() - 1].to_vec(),
+            reads: Default::default(),
+        };
+        let image = LoadedImage::from_head(head, Box::new(source)).unwrap();
+        assert!(matches!(image.ensure_group(0), Err(ImageError::Io(_))));
+    }
+
+    #[test]
+    fn a_layout_outside_the_region_is_refused() {
+        let mut module = functions(3, |_| 10);
+        write_image(&mut module, 1, features::WASM2, 0, 7).unwrap();
+        type Damage = fn(&mut Module);
+        let cases: [(&str, Damage); 4] = [
+            ("outside its group", |m| m.funcs[1].code_start = 25),
+            ("does not exist", |m| m.funcs[2].group = 1),
+            ("starts at unit", |m| m.code_groups[0].start = 1),
+            ("the region has", |m| m.code_groups[0].len = 29),
+        ];
+        for (want, damage) in cases {
+            let mut m = module.clone();
+            damage(&mut m);
+            let archive = rkyv::to_bytes::<BoxedError>(&m).unwrap();
+            let archived = rkyv::access::<ArchivedModule, BoxedError>(&archive).unwrap();
+            let err = check_layout(archived, 30).unwrap_err().to_string();
+            assert!(err.contains(want), "{want}: {err}");
+        }
     }
 }

@@ -1259,7 +1259,8 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
         ($entry:expr) => {{
             let entry: &crate::store::WasmEntry = $entry;
             // SAFETY: `WasmEntry`'s invariant: the units live in the instance's image, which the
-            // store keeps alive and never mutates.
+            // store keeps alive, and are in place and never written again once the function is
+            // verified, which every use here follows.
             unsafe { std::slice::from_raw_parts(entry.code, entry.code_len as usize) }
         }};
     }
@@ -1275,11 +1276,13 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             FuncInst::Host { .. } => unreachable!("host functions are called directly"),
         };
         let inst = &instances[inst_id];
-        let mut code: &[CodeUnit] = code_of!(&entry);
         if entering {
             activate!(inst_id, defined, &entry);
             entering = false;
         }
+        // After `activate!`: a function's code may be read (and so sliced) only once verified,
+        // which also makes sure it is in memory (see `WasmEntry::code`).
+        let mut code: &[CodeUnit] = code_of!(&entry);
         let mem_addr = inst.memories.first().map(|&m| m as usize);
         // Memory 0's bytes, cached for loads and stores. Re-read (`refresh_mem!`) after anything
         // that may move the memory or borrow it mutably: memory.grow, every other memory

@@ -145,8 +145,8 @@ impl Store {
         for (i, f) in module.funcs.iter().enumerate() {
             let type_id = inst.types[f.ty.to_native() as usize];
             let entry = WasmEntry {
-                code: f.code.as_ptr(),
-                code_len: f.code.len() as u32,
+                code: image.func_code_ptr(i),
+                code_len: f.code_len.to_native(),
                 consts: f.consts.as_ptr(),
                 num_consts: f.consts.len() as u32,
                 nparams: self.types[type_id as usize].params.len() as u32,

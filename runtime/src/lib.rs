@@ -82,6 +82,53 @@ impl CheckedImage {
 
 /// Checks an image: header, checksum, archive structure, then the verifier (function code now or
 /// at first entry, by `mode`). Only a checked image may be instantiated.
+/// An image file as the source of its code ([`LoadedImage::from_head`]): code groups are read
+/// from it at their offsets, with no shared file position.
+pub struct FileCode(pub std::fs::File);
+
+impl chiwawa_format::CodeSource for FileCode {
+    unsafe fn read_exact_at(&self, dst: *mut u8, len: usize, offset: u64) -> std::io::Result<()> {
+        #[cfg(target_os = "wasi")]
+        {
+            use std::os::fd::AsRawFd;
+            let fd = self.0.as_raw_fd() as ::wasi::Fd;
+            let mut done = 0;
+            while done < len {
+                let iov = [::wasi::Iovec {
+                    buf: dst.wrapping_add(done),
+                    buf_len: len - done,
+                }];
+                // SAFETY: the iovec covers the rest of `dst`, which the caller made valid for
+                // writes; the host writes only there.
+                match unsafe { ::wasi::fd_pread(fd, &iov, offset + done as u64) } {
+                    Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                    Ok(n) => done += n,
+                    Err(::wasi::ERRNO_INTR) => {}
+                    Err(e) => return Err(std::io::Error::from_raw_os_error(e.raw() as i32)),
+                }
+            }
+            Ok(())
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            // SAFETY: natively `LoadedImage` hands out zeroed (initialized) memory here, valid
+            // for `len` bytes (the caller's guarantee).
+            let buf = unsafe { std::slice::from_raw_parts_mut(dst, len) };
+            self.0.read_exact_at(buf, offset)
+        }
+        #[cfg(not(any(unix, target_os = "wasi")))]
+        {
+            use std::io::{Read, Seek};
+            // SAFETY: as for unix.
+            let buf = unsafe { std::slice::from_raw_parts_mut(dst, len) };
+            let mut file = &self.0;
+            file.seek(std::io::SeekFrom::Start(offset))?;
+            file.read_exact(buf)
+        }
+    }
+}
+
 pub fn load_image(bytes: &[u8], mode: VerifyMode) -> Result<CheckedImage, LoadError> {
     verify_image(check_image(bytes)?, mode)
 }
@@ -96,9 +143,11 @@ pub fn verify_image(image: LoadedImage, mode: VerifyMode) -> Result<CheckedImage
     let module = image.module();
     let spaces = verify::verify_structure(module).map_err(LoadError::Verify)?;
     if mode == VerifyMode::Eager {
+        // All the code at once: one read of the whole code region for a file-backed image.
+        image.ensure_all_code().map_err(LoadError::Image)?;
         let mut scratch = verify::Scratch::default();
         for defined in 0..module.funcs.len() {
-            verify::verify_code_with(module, &spaces, defined, &mut scratch)
+            verify::verify_code_with(&image, &spaces, defined, &mut scratch)
                 .map_err(LoadError::Verify)?;
         }
     }
@@ -130,6 +179,7 @@ mod lazy_tests {
                     frame_size: 1,
                     consts: Vec::new(),
                     code: chiwawa_format::encode(&code).expect("test code encodes"),
+                    ..Func::default()
                 })
                 .collect(),
             exports,
@@ -147,7 +197,7 @@ mod lazy_tests {
             kind: extern_kind::FUNC,
             index,
         };
-        let module = module(
+        let mut module = module(
             vec![
                 [&[Op::Call as u32, 1, 0][..], &ret].concat(),
                 bad.clone(),
@@ -162,7 +212,7 @@ mod lazy_tests {
                 export("calls_leaf", 4),
             ],
         );
-        write_image(&module, 1, features::WASM2, 0, 0).unwrap()
+        write_image(&mut module, 1, features::WASM2, 0, 0).unwrap()
     }
 
     fn call(store: &mut Store, name: &str) -> Result<Vec<Val>, Trap> {
@@ -224,14 +274,14 @@ mod lazy_tests {
         let image = load_image(&image(), VerifyMode::Lazy).unwrap();
         assert_eq!(image.module().funcs.len(), 5);
         // Only the fine functions: `leaf` and `calls_leaf` become functions 0 and 1.
-        let module = module(
+        let mut module = module(
             vec![
                 vec![Op::Return as u32, 0, 0],
                 vec![Op::Call as u32, 0, 0, Op::Return as u32, 0, 0],
             ],
             vec![],
         );
-        let bytes = write_image(&module, 1, features::WASM2, 0, 0).unwrap();
+        let bytes = write_image(&mut module, 1, features::WASM2, 0, 0).unwrap();
         let image = load_image(&bytes, VerifyMode::Eager).unwrap();
         assert_eq!(image.mode(), VerifyMode::Eager);
         let mut store = Store::new();

@@ -15,8 +15,10 @@
 //! monotonic clock (in a Wasm host, WASI's `clock_time_get(monotonic)`) from the start of `main`:
 //! `read_us` (command line and reading the file), `check_us` (copy into an aligned buffer, header,
 //! checksum, bytecheck), `verify_us` (the verifier), `instantiate_us` (WASI linking, memories,
-//! segments, start function), `total_us`; then `image_bytes`, `code_bytes` (register code) and
-//! `functions` (defined ones).
+//! segments, start function), `total_us`; then `image_bytes`, `code_bytes` (register code),
+//! `functions` (defined ones), `code_groups` and how many were read so far
+//! (`code_groups_checked`, `code_read_bytes`). When `_start` returns or exits, a second line
+//! `chiwawa-rt: code-report {JSON}` gives the same code counts for the whole run.
 
 mod abi;
 
@@ -29,7 +31,8 @@ use chiwawa_cache::{Cache, Inputs, Lookup};
 use chiwawa_format::{valtype, ImageBuf, LoadedImage};
 use chiwawa_runtime::wasi::{self, WasiCtx};
 use chiwawa_runtime::{
-    CheckedImage, Extern, InstantiateError, LoadError, Store, Trap, TrapKind, Val, VerifyMode,
+    CheckedImage, Extern, FileCode, InstantiateError, LoadError, Store, Trap, TrapKind, Val,
+    VerifyMode,
 };
 
 const NAME: &str = "chiwawa-rt";
@@ -158,7 +161,8 @@ impl Startup {
     /// The report line (without the prefix): the phases, the total and the image's sizes.
     fn report(&self, image: &CheckedImage) -> String {
         let module = image.module();
-        let code_units: u64 = module.funcs.iter().map(|f| f.code.len() as u64).sum();
+        let code_units = u64::from(image.image().header().code_units);
+        let (groups_read, code_read) = image.image().code_loaded();
         let mode = match image.mode() {
             VerifyMode::Eager => "eager",
             VerifyMode::Lazy => "lazy",
@@ -168,11 +172,13 @@ impl Startup {
             line.push_str(&format!("\"{name}_us\":{},", time.as_micros()));
         }
         line.push_str(&format!(
-            "\"total_us\":{},\"image_bytes\":{},\"code_bytes\":{},\"functions\":{}}}",
+            "\"total_us\":{},\"image_bytes\":{},\"code_bytes\":{},\"functions\":{},\
+             \"code_groups\":{},\"code_groups_checked\":{groups_read},\"code_read_bytes\":{code_read}}}",
             (self.last - self.started).as_micros(),
             image.image().len(),
             code_units * 2,
-            module.funcs.len()
+            module.funcs.len(),
+            module.code_groups.len(),
         ));
         line
     }
@@ -189,6 +195,10 @@ fn run(started: Instant) -> Result<(), Stop> {
 }
 
 fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
+    // Under a Wasm host, the image file stays open for reading code on demand, hidden from the
+    // guest (`WasiCtx::hide_fd`).
+    #[cfg(target_os = "wasi")]
+    let mut hidden_fd = None;
     let (image, path) = match &cli.cache {
         Some(dir) => {
             let (bytes, path) = read_from_cache(dir, &cli.image)?;
@@ -196,10 +206,16 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             (chiwawa_runtime::check_image(&bytes), path)
         }
         None => {
-            let buf = read_file(&cli.image)?;
+            let (head, file) = read_file(&cli.image)?;
             startup.mark("read");
-            let image = LoadedImage::from_aligned(buf).map_err(LoadError::Image);
-            (image, cli.image.clone())
+            #[cfg(target_os = "wasi")]
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&file) as u32;
+            let image = LoadedImage::from_head(head, Box::new(FileCode(file)));
+            #[cfg(target_os = "wasi")]
+            {
+                hidden_fd = Some(fd);
+            }
+            (image.map_err(LoadError::Image), cli.image.clone())
         }
     };
     let image = image.map_err(|e| fail(&path, e))?;
@@ -213,6 +229,10 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         guest_args.extend(cli.args.iter().cloned());
     }
     let ctx = Rc::new(RefCell::new(WasiCtx::new(guest_args)));
+    #[cfg(target_os = "wasi")]
+    if let Some(fd) = hidden_fd {
+        ctx.borrow_mut().hide_fd(fd);
+    }
     preopen_dirs(&ctx, &cli.dirs)?;
 
     let mut store = Store::new();
@@ -242,10 +262,22 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         None => {
             let start = exported_func(&store, instance, "_start");
             report(&store, &[start])?;
-            if let Some(start) = start {
-                call_no_args(&mut store, start, &cli.image, "_start")?;
+            let result = match start {
+                Some(start) => call_no_args(&mut store, start, &cli.image, "_start"),
+                None => Ok(()),
+            };
+            if cli.startup_report {
+                // How much of the code the whole run read (lazy mode reads it as it is entered).
+                let (groups_read, code_read) = image.image().code_loaded();
+                let _ = io::stdout().flush();
+                eprintln!(
+                    "{NAME}: code-report {{\"code_groups\":{},\"code_groups_checked\":{groups_read},\
+                     \"code_read_bytes\":{code_read},\"code_bytes\":{}}}",
+                    image.module().code_groups.len(),
+                    2 * u64::from(image.image().header().code_units),
+                );
             }
-            Ok(())
+            result
         }
         Some(name) => {
             let init = exported_func(&store, instance, "_initialize");
@@ -264,17 +296,17 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     }
 }
 
-/// Reads the image file into an aligned buffer, ready to be checked in place.
-fn read_file(path: &str) -> Result<ImageBuf, Stop> {
-    // Read the whole image first and close the file (on return from `read`) before the guest
-    // starts, so the guest sees exactly the descriptors the host gave the runtime.
-    let read = || -> io::Result<ImageBuf> {
-        let mut file = std::fs::File::open(path)?;
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        chiwawa_format::read_aligned(&mut file, len)
-    };
-    let bytes = read().map_err(|e| cannot_read(path, &e))?;
-    if bytes.starts_with(b"\0asm") {
+/// Opens the image file and reads its header and archive into an aligned buffer, ready to be
+/// checked in place; the file stays open for reading code (see `LoadedImage::from_head`).
+fn read_file(path: &str) -> Result<(ImageBuf, std::fs::File), Stop> {
+    let mut file = std::fs::File::open(path).map_err(|e| cannot_read(path, &e))?;
+    let len = file
+        .metadata()
+        .map(|m| m.len())
+        .map_err(|e| cannot_read(path, &e))?;
+    let mut first = [0u8; 4];
+    let got = io::Read::read(&mut file, &mut first).map_err(|e| cannot_read(path, &e))?;
+    if first[..got] == *b"\0asm" {
         return Err(fail(
             path,
             format!(
@@ -283,7 +315,9 @@ fn read_file(path: &str) -> Result<ImageBuf, Stop> {
             ),
         ));
     }
-    Ok(bytes)
+    let head = chiwawa_format::read_head(&mut io::Read::chain(&first[..got], &mut file), len)
+        .map_err(|e| fail(path, LoadError::Image(e)))?;
+    Ok((head, file))
 }
 
 /// Finds the image of the Wasm module at `module` in the cache `dir` by the module's key

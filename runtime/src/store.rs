@@ -312,7 +312,8 @@ impl FuncInst {
 pub struct WasmEntry {
     /// The function's code units, inside the instance's image. Valid for the life of the store:
     /// the image is held by an `Rc` in the instance, the store never drops an instance, and the
-    /// image buffer is never mutated or moved after loading (`LoadedImage`'s invariant).
+    /// image's code never moves and is written at most once, before its function is verified
+    /// (`LoadedImage`'s invariant); it is read only after the function passed the verifier.
     pub(crate) code: *const CodeUnit,
     pub(crate) code_len: u32,
     /// The function's constants, in the same image (same validity).
@@ -372,7 +373,7 @@ impl Instance {
     #[cold]
     #[inline(never)]
     fn verify_now(&self, defined: usize) -> Result<(), Trap> {
-        let result = crate::verify::verify_code(self.image.module(), &self.spaces, defined);
+        let result = crate::verify::verify_code(&self.image, &self.spaces, defined);
         match (result, self.verified.get(defined)) {
             (Ok(()), Some(done)) => {
                 done.set(true);

@@ -26,7 +26,8 @@ use std::collections::HashSet;
 use chiwawa_format::{
     extern_kind, instr_len, unit_pair, valtype, ArchivedConstExpr, ArchivedConstOp,
     ArchivedDataMode, ArchivedElemMode, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType,
-    ArchivedModule, ArchivedTableType, CodeUnit, DecodeError, Op, OpInfo, Operand, OPS, PAIRS,
+    ArchivedModule, ArchivedTableType, CodeUnit, DecodeError, LoadedImage, Op, OpInfo, Operand,
+    OPS, PAIRS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,10 +86,11 @@ impl Spaces {
 }
 
 /// Checks everything the runtime relies on; only a module that passes may be instantiated.
-pub fn verify_module(module: &ArchivedModule) -> Result<(), VerifyError> {
-    let spaces = verify_structure(module)?;
+pub fn verify_module(image: &LoadedImage) -> Result<(), VerifyError> {
+    let spaces = verify_structure(image.module())?;
     let mut scratch = Scratch::default();
-    (0..module.funcs.len()).try_for_each(|i| verify_code_with(module, &spaces, i, &mut scratch))
+    (0..image.module().funcs.len())
+        .try_for_each(|i| verify_code_with(image, &spaces, i, &mut scratch))
 }
 
 /// Checks everything but function code: after it passes, the module may be instantiated, and a
@@ -517,31 +519,35 @@ pub struct Scratch {
 }
 
 /// Checks the code of defined function `defined` against `spaces`, which [`verify_structure`]
-/// returned for the same `module`.
+/// returned for the same image's module. The code's group is read from the image file and its
+/// hash checked first, if that has not happened yet.
 pub fn verify_code(
-    module: &ArchivedModule,
+    image: &LoadedImage,
     spaces: &Spaces,
     defined: usize,
 ) -> Result<(), VerifyError> {
-    verify_code_with(module, spaces, defined, &mut Scratch::default())
+    verify_code_with(image, spaces, defined, &mut Scratch::default())
 }
 
 /// [`verify_code`] with buffers kept across calls.
 pub fn verify_code_with(
-    module: &ArchivedModule,
+    image: &LoadedImage,
     spaces: &Spaces,
     defined: usize,
     scratch: &mut Scratch,
 ) -> Result<(), VerifyError> {
-    if defined >= module.funcs.len() {
+    let module = image.module();
+    let Some(f) = module.funcs.get(defined) else {
         return Err(VerifyError(format!(
             "no defined function {defined} ({} defined)",
             module.funcs.len()
         )));
-    }
-    at(check_code(module, spaces, defined, scratch), || {
-        func_place(spaces.num_imported, defined)
-    })
+    };
+    let place = || func_place(spaces.num_imported, defined);
+    let loaded = image.ensure_group(f.group.to_native() as usize);
+    at(loaded.map_err(|e| e.to_string()), place)?;
+    let code = image.func_code(defined).expect("its group is checked");
+    at(check_code(module, spaces, defined, code, scratch), place)
 }
 
 /// Prefixes a problem of one instruction with where it is.
@@ -550,11 +556,16 @@ fn in_instr(pc: usize, op: Op, problem: String) -> String {
     format!("unit {pc}: {problem} in {}", op.name())
 }
 
-fn check_code(m: &ArchivedModule, s: &Spaces, defined: usize, scratch: &mut Scratch) -> Check {
+fn check_code(
+    m: &ArchivedModule,
+    s: &Spaces,
+    defined: usize,
+    code: &[CodeUnit],
+    scratch: &mut Scratch,
+) -> Check {
     let f = &m.funcs[defined];
     let results = m.types[f.ty.to_native() as usize].results.len() as u64;
     let frame = f.frame_size.to_native();
-    let code = f.code.as_slice();
     let len = code.len();
     let Scratch { starts, jumps } = scratch;
     starts.clear();
@@ -804,6 +815,7 @@ mod tests {
             frame_size,
             consts: vec![],
             code,
+            ..chiwawa_format::Func::default()
         }
     }
 
@@ -904,13 +916,14 @@ mod tests {
                 bytes: b"hi".to_vec(),
             }],
             func_names: vec![name(0, "h"), name(1, "main"), name(2, "add")],
+            code_groups: vec![],
         }
     }
 
     fn verify(module: &Module) -> Result<(), VerifyError> {
-        let bytes = write_image(module, 1, features::WASM2, 0, 0).unwrap();
+        let bytes = write_image(&mut module.clone(), 1, features::WASM2, 0, 0).unwrap();
         let image = LoadedImage::from_bytes(&bytes).unwrap();
-        verify_module(image.module())
+        verify_module(&image)
     }
 
     /// The sample with `craft` applied must be rejected with a message containing `fragment`.
@@ -1275,15 +1288,20 @@ mod tests {
     fn code_is_verified_one_function_at_a_time() {
         let mut module = sample();
         module.funcs[1].code[1] = 7; // slot 7 in `add`'s 3-slot frame
-        let bytes = write_image(&module, 1, features::WASM2, 0, 0).unwrap();
+        let bytes = write_image(&mut module, 1, features::WASM2, 0, 0).unwrap();
         let image = LoadedImage::from_bytes(&bytes).unwrap();
-        let m = image.module();
-        let spaces = verify_structure(m).expect("the structure is fine");
-        assert_eq!(verify_code(m, &spaces, 0), Ok(()));
+        let spaces = verify_structure(image.module()).expect("the structure is fine");
+        assert_eq!(verify_code(&image, &spaces, 0), Ok(()));
         let msg = "function 2 (defined 1): unit 0: slot 7 out of frame (size 3) in i32.add";
-        assert_eq!(verify_code(m, &spaces, 1), Err(VerifyError(msg.into())));
-        assert!(verify_code(m, &spaces, 2).is_err(), "no function 2 defined");
-        assert_eq!(verify_module(m), Err(VerifyError(msg.into())));
+        assert_eq!(
+            verify_code(&image, &spaces, 1),
+            Err(VerifyError(msg.into()))
+        );
+        assert!(
+            verify_code(&image, &spaces, 2).is_err(),
+            "no function 2 defined"
+        );
+        assert_eq!(verify_module(&image), Err(VerifyError(msg.into())));
     }
 
     #[test]

@@ -122,6 +122,7 @@ fn module(body: Vec<u32>) -> Module {
             frame_size: PARAMS + 1,
             consts: vec![],
             code,
+            ..Func::default()
         }],
         memories: vec![MemoryType {
             min: 1,
@@ -175,7 +176,7 @@ struct Outcome {
 }
 
 fn run(module: &Module, args: &[Val]) -> Outcome {
-    let bytes = write_image(module, 1, features::WASM2, 0, 0).expect("write image");
+    let bytes = write_image(&mut module.clone(), 1, features::WASM2, 0, 0).expect("write image");
     let image = load_image(&bytes, VerifyMode::Eager).expect("the verifier accepts it");
     let mut store = Store::new();
     let instance = store

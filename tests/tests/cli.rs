@@ -235,7 +235,7 @@ fn random_bytes(len: usize) -> Vec<u8> {
 /// An image built by hand: one function `_start` of type [] -> [] with `code` (word form).
 fn hand_image(code: Vec<u32>, frame_size: u32) -> Vec<u8> {
     let code = chiwawa_format::encode(&code).expect("hand code encodes");
-    let module = Module {
+    let mut module = Module {
         types: vec![FuncType {
             params: vec![],
             results: vec![],
@@ -247,6 +247,7 @@ fn hand_image(code: Vec<u32>, frame_size: u32) -> Vec<u8> {
             frame_size,
             consts: vec![],
             code,
+            ..Func::default()
         }],
         exports: vec![Export {
             name: "_start".into(),
@@ -255,7 +256,7 @@ fn hand_image(code: Vec<u32>, frame_size: u32) -> Vec<u8> {
         }],
         ..Module::default()
     };
-    write_image(&module, 1, features::WASM2, 0, 0).expect("serialize image")
+    write_image(&mut module, 1, features::WASM2, 0, 0).expect("serialize image")
 }
 
 /// A well-formed image whose `_start` just returns.
@@ -486,6 +487,18 @@ fn rt_corrupted_image() {
     let out = rt_in(dir.path(), &["flipped.cwi"]);
     let line = assert_one_error(&out, "chiwawa-rt: error: flipped.cwi: ");
     assert!(line.contains("checksum"), "{line}");
+
+    // The code region ends the image: damage there is found when the function is first
+    // entered (before any of it runs), or at load with --verify=eager.
+    let mut image = good_hand_image();
+    let last = image.len() - 1;
+    image[last] ^= 0x10;
+    dir.write("code.cwi", &image);
+    for args in [&["code.cwi"][..], &["--verify=eager", "code.cwi"]] {
+        let out = rt_in(dir.path(), args);
+        let line = assert_one_error(&out, "chiwawa-rt: error: code.cwi: ");
+        assert!(line.contains("code checksum mismatch"), "{args:?}: {line}");
+    }
 }
 
 #[test]
@@ -547,10 +560,15 @@ fn rt_startup_report_is_one_json_line_before_the_guest_runs() {
             &[verify.as_str(), "--startup-report", "app.cwi"],
         );
         assert_eq!(out.status, Some(0), "{out:?}");
-        assert_eq!(out.stderr.lines().count(), 1, "{out:?}");
-        let json = out
-            .stderr
-            .trim_end()
+        // The start-up line, then (when `_start` is done) the code read by the whole run.
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{out:?}");
+        assert_eq!(
+            lines[1],
+            "chiwawa-rt: code-report {\"code_groups\":1,\"code_groups_checked\":1,\
+             \"code_read_bytes\":8,\"code_bytes\":8}"
+        );
+        let json = lines[0]
             .strip_prefix("chiwawa-rt: startup-report ")
             .unwrap_or_else(|| panic!("{out:?}"));
         assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
@@ -566,6 +584,8 @@ fn rt_startup_report_is_one_json_line_before_the_guest_runs() {
             "functions\":1",
             // `return s0, 0`: four units.
             "code_bytes\":8",
+            // In one group, read before the first instruction (the entry function's).
+            "code_groups\":1,\"code_groups_checked\":1,\"code_read_bytes\":8",
         ] {
             assert!(json.contains(field), "{field} in {json}");
         }

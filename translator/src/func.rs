@@ -488,6 +488,7 @@ impl<'a> FuncTranslator<'a> {
                     frame_size: frame_size as u32,
                     consts: self.consts.to_vec(),
                     code: scratch.units.to_vec(),
+                    ..Func::default()
                 })
         };
         self.recycle(scratch);

@@ -75,10 +75,10 @@ pub fn translator_version() -> u32 {
 
 /// Validates `wasm` and translates it into a complete image (header + archive).
 pub fn translate(wasm: &[u8], options: &Options) -> Result<Vec<u8>, TranslateError> {
-    let module = translate_module(wasm)?;
+    let mut module = translate_module(wasm)?;
     let source_hash = xxhash_rust::xxh3::xxh3_128(wasm);
     format::write_image(
-        &module,
+        &mut module,
         translator_version(),
         IMAGE_FEATURES,
         options.bits,
