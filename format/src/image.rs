@@ -641,36 +641,46 @@ pub fn read_aligned(reader: &mut impl std::io::Read, size_hint: u64) -> std::io:
 
 /// Reads the header and archive of an image file (the first [`Header::head_len`] bytes) into an
 /// aligned buffer, for [`LoadedImage::from_head`]; `file_len` is the file's length.
+///
+/// The first read asks for up to [`FIRST_READ`] bytes, which holds the whole head of most
+/// images, so that start-up is usually one read (each is a host call, costly in some hosts);
+/// bytes past the head are dropped.
 pub fn read_head(reader: &mut impl std::io::Read, file_len: u64) -> Result<ImageBuf, ImageError> {
     let io = |e: std::io::Error| ImageError::Io(e.to_string());
-    let mut first = [0u8; HEADER_LEN];
-    let mut got = 0;
-    while got < HEADER_LEN {
-        match reader.read(&mut first[got..]) {
-            Ok(0) => return Err(ImageError::Truncated { len: got }),
-            Ok(n) => got += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(io(e)),
-        }
-    }
-    let header = read_fields(&first)?;
-    check_len(&header, file_len)?;
-    let head_len = header.head_len() as usize;
-    let mut buf = ImageBuf::with_capacity(head_len);
-    buf.bytes.extend_from_slice(&first);
+    let want = file_len.min(FIRST_READ as u64) as usize;
+    let mut buf = ImageBuf::with_capacity(want);
+    let start = buf.start;
     std::io::Read::read_to_end(
-        &mut std::io::Read::take(reader, header.payload_len),
+        &mut std::io::Read::take(&mut *reader, want as u64),
         &mut buf.bytes,
     )
     .map_err(io)?;
-    if buf.len() != head_len {
-        return Err(ImageError::LengthMismatch {
-            header: header.file_len(),
-            actual: buf.len() as u64,
-        });
+    let got = buf.bytes.len() - start;
+    if got < HEADER_LEN {
+        return Err(ImageError::Truncated { len: got });
+    }
+    let header = read_fields(&buf.bytes[start..])?;
+    check_len(&header, file_len)?;
+    let head_len = header.head_len() as usize;
+    if head_len <= got {
+        buf.bytes.truncate(start + head_len);
+    } else {
+        buf.bytes.reserve_exact(head_len - got);
+        let rest = (head_len - got) as u64;
+        std::io::Read::read_to_end(&mut std::io::Read::take(reader, rest), &mut buf.bytes)
+            .map_err(io)?;
+        if buf.bytes.len() - start != head_len {
+            return Err(ImageError::LengthMismatch {
+                header: header.file_len(),
+                actual: (buf.bytes.len() - start) as u64,
+            });
+        }
     }
     Ok(buf.realign())
 }
+
+/// How many bytes [`read_head`] reads first.
+pub const FIRST_READ: usize = 64 * 1024;
 
 /// Where an image's code comes from when it is not in memory: the image file, read on demand.
 pub trait CodeSource {
@@ -1296,5 +1306,25 @@ mod tests {
             let err = check_layout(archived, 30).unwrap_err().to_string();
             assert!(err.contains(want), "{want}: {err}");
         }
+    }
+
+    #[test]
+    fn a_head_longer_than_the_first_read_is_read_whole() {
+        let mut module = functions(3, |_| 100);
+        module.datas.push(Data {
+            mode: DataMode::Passive,
+            bytes: (0..FIRST_READ as u32 + 5000).map(|i| i as u8).collect(),
+        });
+        let bytes = write_image(&mut module, 1, features::WASM2, 0, 7).unwrap();
+        let header = read_header(&bytes).unwrap();
+        assert!(header.head_len() > FIRST_READ as u64);
+        let (image, _) = lazy(&bytes);
+        assert_eq!(image.module().datas[0].bytes.len(), FIRST_READ + 5000);
+        image.ensure_all_code().unwrap();
+        assert_eq!(image.func_code(2).unwrap().len(), 100);
+        // A head shorter than the first read leaves the rest (code) to the groups.
+        let small = write_image(&mut functions(3, |_| 100), 1, features::WASM2, 0, 7).unwrap();
+        let head = read_head(&mut &small[..], small.len() as u64).unwrap();
+        assert_eq!(head.len() as u64, read_header(&small).unwrap().head_len());
     }
 }

@@ -304,20 +304,26 @@ fn read_file(path: &str) -> Result<(ImageBuf, std::fs::File), Stop> {
         .metadata()
         .map(|m| m.len())
         .map_err(|e| cannot_read(path, &e))?;
-    let mut first = [0u8; 4];
-    let got = io::Read::read(&mut file, &mut first).map_err(|e| cannot_read(path, &e))?;
-    if first[..got] == *b"\0asm" {
-        return Err(fail(
+    match chiwawa_format::read_head(&mut file, len) {
+        Ok(head) => Ok((head, file)),
+        Err(chiwawa_format::ImageError::BadMagic) if is_wasm(&mut file) => Err(fail(
             path,
             format!(
                 "this is a WebAssembly module, not a chiwawa image; translate it first: \
                  chiwawa-translate {path} -o IMAGE.cwi, or run it from a cache with --cache DIR"
             ),
-        ));
+        )),
+        Err(e) => Err(fail(path, LoadError::Image(e))),
     }
-    let head = chiwawa_format::read_head(&mut io::Read::chain(&first[..got], &mut file), len)
-        .map_err(|e| fail(path, LoadError::Image(e)))?;
-    Ok((head, file))
+}
+
+/// Whether `file` starts with the Wasm magic.
+fn is_wasm(file: &mut std::fs::File) -> bool {
+    use io::{Read, Seek};
+    let mut magic = [0u8; 4];
+    file.seek(io::SeekFrom::Start(0)).is_ok()
+        && file.read_exact(&mut magic).is_ok()
+        && magic == *b"\0asm"
 }
 
 /// Finds the image of the Wasm module at `module` in the cache `dir` by the module's key
