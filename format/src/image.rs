@@ -384,8 +384,10 @@ fn lay_out_code(module: &mut Module) -> Result<Vec<u8>, ImageError> {
         f.code_start = open.start + open.len;
         f.code_len = len as u32;
         open.len += len as u32;
-        for unit in &f.code {
-            region.extend_from_slice(&unit.to_le_bytes());
+        let at = region.len();
+        region.resize(at + 2 * len, 0);
+        for (bytes, unit) in region[at..].chunks_exact_mut(2).zip(&f.code) {
+            bytes.copy_from_slice(&unit.to_le_bytes());
         }
     }
     if open.len > 0 {
