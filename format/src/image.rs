@@ -373,7 +373,7 @@ fn lay_out_code(module: &mut Module) -> Result<Vec<u8>, ImageError> {
     let mut open = CodeGroup::default();
     for f in &mut module.funcs {
         let len = f.code.len();
-        if open.len > 0 && open.len as usize + len > GROUP_UNITS {
+        if len > 0 && open.len > 0 && open.len as usize + len > GROUP_UNITS {
             groups.push(open);
             open = CodeGroup {
                 start: open.start + open.len,
@@ -390,7 +390,14 @@ fn lay_out_code(module: &mut Module) -> Result<Vec<u8>, ImageError> {
             bytes.copy_from_slice(&unit.to_le_bytes());
         }
     }
-    if open.len > 0 {
+    // The open group, if it holds code or a function (one without code, which only a crafted
+    // module has: the verifier refuses it, but its image must still be well formed).
+    if open.len > 0
+        || module
+            .funcs
+            .last()
+            .is_some_and(|f| f.group as usize == groups.len())
+    {
         groups.push(open);
     }
     for g in &mut groups {
@@ -1328,5 +1335,29 @@ mod tests {
         let small = write_image(&mut functions(3, |_| 100), 1, features::WASM2, 0, 7).unwrap();
         let head = read_head(&mut &small[..], small.len() as u64).unwrap();
         assert_eq!(head.len() as u64, read_header(&small).unwrap().head_len());
+    }
+
+    #[test]
+    fn functions_without_code_still_give_a_well_formed_image() {
+        for lens in [
+            vec![0],
+            vec![0, 0],
+            vec![9000, 0],
+            vec![0, 9000, 0],
+            vec![8192, 0, 1],
+        ] {
+            let n = lens.len();
+            let mut module = functions(n, |i| lens[i]);
+            let bytes = write_image(&mut module, 1, features::WASM2, 0, 7).unwrap();
+            let image = LoadedImage::from_bytes(&bytes).unwrap_or_else(|e| panic!("{lens:?}: {e}"));
+            image.ensure_all_code().unwrap();
+            for (i, &len) in lens.iter().enumerate() {
+                assert_eq!(
+                    image.func_code(i).unwrap().len(),
+                    len,
+                    "{lens:?} function {i}"
+                );
+            }
+        }
     }
 }
