@@ -417,23 +417,12 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             adv!(5);
         }};
     }
+    // Compare two slots as `$t` (u32 or u64) and branch.
     macro_rules! br_cmp {
-        ($f:expr) => {{
-            let a = s!(1) as u32;
-            let b = s!(2) as u32;
-            let f: fn(u32, u32) -> bool = $f;
-            if f(a, b) {
-                goto!(w32!(3) as usize)
-            } else {
-                adv!(5)
-            }
-        }};
-    }
-    macro_rules! br_cmp64 {
-        ($f:expr) => {{
-            let a = s!(1);
-            let b = s!(2);
-            let f: fn(u64, u64) -> bool = $f;
+        ($t:ty, $f:expr) => {{
+            let a = s!(1) as $t;
+            let b = s!(2) as $t;
+            let f: fn($t, $t) -> bool = $f;
             if f(a, b) {
                 goto!(w32!(3) as usize)
             } else {
@@ -511,10 +500,10 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             }
         }};
         (BrI32Ne) => {{
-            br_cmp!(|x, y| x != y)
+            br_cmp!(u32, |x, y| x != y)
         }};
         (BrI32LeU) => {{
-            br_cmp!(|x, y| x <= y)
+            br_cmp!(u32, |x, y| x <= y)
         }};
         (I32Load) => {{
             load!(4, |r| u32::from_le_bytes(r) as u64)
@@ -605,7 +594,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             load_shl!(4, |r| u32::from_le_bytes(r) as u64)
         }};
         (BrI32GeU) => {{
-            br_cmp!(|x, y| x >= y)
+            br_cmp!(u32, |x, y| x >= y)
         }};
         (F64MulAdd) => {{
             let (a, x, y) = (f64v(s!(2)), f64v(s!(3)), f64v(s!(4)));
@@ -940,15 +929,15 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32LoadAdd => load_add!(4, |r| u32::from_le_bytes(r) as u64),
             Op::I32Load8UAdd => op!(I32Load8UAdd),
             Op::I64LoadAdd => load_add!(8, u64::from_le_bytes),
-            Op::BrI32Eq => br_cmp!(|x, y| x == y),
+            Op::BrI32Eq => br_cmp!(u32, |x, y| x == y),
             Op::BrI32Ne => op!(BrI32Ne),
-            Op::BrI32LtS => br_cmp!(|x, y| (x as i32) < (y as i32)),
-            Op::BrI32LtU => br_cmp!(|x, y| x < y),
-            Op::BrI32GtS => br_cmp!(|x, y| (x as i32) > (y as i32)),
-            Op::BrI32GtU => br_cmp!(|x, y| x > y),
-            Op::BrI32LeS => br_cmp!(|x, y| (x as i32) <= (y as i32)),
+            Op::BrI32LtS => br_cmp!(u32, |x, y| (x as i32) < (y as i32)),
+            Op::BrI32LtU => br_cmp!(u32, |x, y| x < y),
+            Op::BrI32GtS => br_cmp!(u32, |x, y| (x as i32) > (y as i32)),
+            Op::BrI32GtU => br_cmp!(u32, |x, y| x > y),
+            Op::BrI32LeS => br_cmp!(u32, |x, y| (x as i32) <= (y as i32)),
             Op::BrI32LeU => op!(BrI32LeU),
-            Op::BrI32GeS => br_cmp!(|x, y| (x as i32) >= (y as i32)),
+            Op::BrI32GeS => br_cmp!(u32, |x, y| (x as i32) >= (y as i32)),
             Op::BrI32GeU => op!(BrI32GeU),
             Op::BrI32EqImm => op!(BrI32EqImm),
             Op::BrI32NeImm => op!(BrI32NeImm),
@@ -960,16 +949,16 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::BrI32LeUImm => br_cmp_imm!(|x, y| x <= y),
             Op::BrI32GeSImm => br_cmp_imm!(|x, y| (x as i32) >= (y as i32)),
             Op::BrI32GeUImm => br_cmp_imm!(|x, y| x >= y),
-            Op::BrI64Eq => br_cmp64!(|x, y| x == y),
-            Op::BrI64Ne => br_cmp64!(|x, y| x != y),
-            Op::BrI64LtS => br_cmp64!(|x, y| (x as i64) < (y as i64)),
-            Op::BrI64LtU => br_cmp64!(|x, y| x < y),
-            Op::BrI64GtS => br_cmp64!(|x, y| (x as i64) > (y as i64)),
-            Op::BrI64GtU => br_cmp64!(|x, y| x > y),
-            Op::BrI64LeS => br_cmp64!(|x, y| (x as i64) <= (y as i64)),
-            Op::BrI64LeU => br_cmp64!(|x, y| x <= y),
-            Op::BrI64GeS => br_cmp64!(|x, y| (x as i64) >= (y as i64)),
-            Op::BrI64GeU => br_cmp64!(|x, y| x >= y),
+            Op::BrI64Eq => br_cmp!(u64, |x, y| x == y),
+            Op::BrI64Ne => br_cmp!(u64, |x, y| x != y),
+            Op::BrI64LtS => br_cmp!(u64, |x, y| (x as i64) < (y as i64)),
+            Op::BrI64LtU => br_cmp!(u64, |x, y| x < y),
+            Op::BrI64GtS => br_cmp!(u64, |x, y| (x as i64) > (y as i64)),
+            Op::BrI64GtU => br_cmp!(u64, |x, y| x > y),
+            Op::BrI64LeS => br_cmp!(u64, |x, y| (x as i64) <= (y as i64)),
+            Op::BrI64LeU => br_cmp!(u64, |x, y| x <= y),
+            Op::BrI64GeS => br_cmp!(u64, |x, y| (x as i64) >= (y as i64)),
+            Op::BrI64GeU => br_cmp!(u64, |x, y| x >= y),
             Op::BrI32AndImmNez => br_cmp_imm!(|x, y| x & y != 0),
             Op::BrI32AndImmEqz => br_cmp_imm!(|x, y| x & y == 0),
             // Pairs: see `pair!`.
