@@ -511,7 +511,7 @@ pub fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
 
 /// The header's fields, with magic, version and features checked (at least the first
 /// [`HEADER_LEN`] bytes of an image).
-pub fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
+fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
     if bytes.len() < HEADER_LEN {
         return Err(ImageError::Truncated { len: bytes.len() });
     }
@@ -633,21 +633,6 @@ impl std::ops::Deref for ImageBuf {
     }
 }
 
-/// Reads a whole image from `reader` straight into an aligned buffer, for
-/// [`LoadedImage::from_aligned`]; `size_hint` is the file's length if known (0 if not).
-///
-/// This saves [`LoadedImage::from_bytes`]' copy, and writes every byte of the buffer once: the
-/// buffer is not zero-filled before the read (see [`ImageBuf`]). In a Wasm host, where the first
-/// touch of a fresh page of linear memory is what a large read mostly costs, that halves the
-/// pages touched.
-pub fn read_aligned(reader: &mut impl std::io::Read, size_hint: u64) -> std::io::Result<ImageBuf> {
-    // One allocation of the right size (a wrong hint only costs a reallocation and a copy).
-    let hint = usize::try_from(size_hint.min(u32::MAX as u64)).unwrap_or(0);
-    let mut buf = ImageBuf::with_capacity(hint);
-    reader.read_to_end(&mut buf.bytes)?;
-    Ok(buf.realign())
-}
-
 /// Reads the header and archive of an image file (the first [`Header::head_len`] bytes) into an
 /// aligned buffer, for [`LoadedImage::from_head`]; `file_len` is the file's length.
 ///
@@ -680,7 +665,7 @@ pub fn read_head(reader: &mut impl std::io::Read, file_len: u64) -> Result<Image
             .map_err(io)?;
         if buf.bytes.len() - start != head_len {
             return Err(ImageError::LengthMismatch {
-                header: header.file_len(),
+                header: header.head_len(),
                 actual: (buf.bytes.len() - start) as u64,
             });
         }
@@ -1047,23 +1032,6 @@ mod tests {
             .collect();
         assert_eq!(code, [1, 2, 3]);
         assert_eq!(image.module().exports[0].name.as_str(), "f");
-    }
-
-    #[test]
-    fn read_aligned_reads_everything_whatever_the_hint() {
-        let bytes = write_image(&mut sample(), 1, features::WASM2, 0, 7).unwrap();
-        for hint in [
-            0,
-            1,
-            bytes.len() as u64,
-            bytes.len() as u64 + 100,
-            u64::MAX >> 40,
-        ] {
-            let buf = read_aligned(&mut bytes.as_slice(), hint).unwrap();
-            assert_eq!(&buf[..], &bytes[..], "hint {hint}");
-            let image = LoadedImage::from_aligned(buf).unwrap();
-            assert_eq!(image.module().funcs[0].code_len, 3);
-        }
     }
 
     #[test]
