@@ -161,8 +161,6 @@ impl Startup {
     /// The report line (without the prefix): the phases, the total and the image's sizes.
     fn report(&self, image: &CheckedImage) -> String {
         let module = image.module();
-        let code_units = u64::from(image.image().header().code_units);
-        let (groups_read, code_read) = image.image().code_loaded();
         let mode = match image.mode() {
             VerifyMode::Eager => "eager",
             VerifyMode::Lazy => "lazy",
@@ -172,16 +170,29 @@ impl Startup {
             line.push_str(&format!("\"{name}_us\":{},", time.as_micros()));
         }
         line.push_str(&format!(
-            "\"total_us\":{},\"image_bytes\":{},\"code_bytes\":{},\"functions\":{},\
-             \"code_groups\":{},\"code_groups_checked\":{groups_read},\"code_read_bytes\":{code_read}}}",
+            "\"total_us\":{},\"image_bytes\":{},\"code_bytes\":{},\"functions\":{},{}}}",
             (self.last - self.started).as_micros(),
             image.image().len(),
-            code_units * 2,
+            code_bytes(image),
             module.funcs.len(),
-            module.code_groups.len(),
+            code_read(image),
         ));
         line
     }
+}
+
+/// The image's register code in bytes.
+fn code_bytes(image: &CheckedImage) -> u64 {
+    2 * u64::from(image.image().header().code_units)
+}
+
+/// The code groups and how many of them were read so far, as JSON fields.
+fn code_read(image: &CheckedImage) -> String {
+    let (groups_read, bytes_read) = image.image().code_loaded();
+    format!(
+        "\"code_groups\":{},\"code_groups_checked\":{groups_read},\"code_read_bytes\":{bytes_read}",
+        image.module().code_groups.len()
+    )
 }
 
 fn run(started: Instant) -> Result<(), Stop> {
@@ -268,13 +279,11 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             };
             if cli.startup_report {
                 // How much of the code the whole run read (lazy mode reads it as it is entered).
-                let (groups_read, code_read) = image.image().code_loaded();
                 let _ = io::stdout().flush();
                 eprintln!(
-                    "{NAME}: code-report {{\"code_groups\":{},\"code_groups_checked\":{groups_read},\
-                     \"code_read_bytes\":{code_read},\"code_bytes\":{}}}",
-                    image.module().code_groups.len(),
-                    2 * u64::from(image.image().header().code_units),
+                    "{NAME}: code-report {{{},\"code_bytes\":{}}}",
+                    code_read(&image),
+                    code_bytes(&image)
                 );
             }
             result
