@@ -129,29 +129,7 @@ pub fn link(
                 None => imp(&mut ctx, &mut memory, params)?,
                 Some(hidden) if poll => poll_hiding(hidden, imp, &mut ctx, &mut memory, params)?,
                 Some(hidden) => {
-                    let mut host = [0u64; MAX_PARAMS];
-                    let host = &mut host[..params.len()];
-                    host.copy_from_slice(params);
-                    let mut known = true;
-                    for &i in fds {
-                        match fd_to_host(hidden, params[i] as u32) {
-                            Some(fd) => host[i] = u64::from(fd),
-                            None => known = false,
-                        }
-                    }
-                    if known {
-                        let e = imp(&mut ctx, &mut memory, host)?;
-                        if let (errno::SUCCESS, Some(i)) = (e, fd_out) {
-                            let at = params[i] as u32;
-                            let fd = memory.read_u32(at)?;
-                            memory.write_u32(at, fd_to_guest(hidden, fd))?;
-                        }
-                        e
-                    } else {
-                        // A guest descriptor past the last host one: the host has no such
-                        // descriptor either.
-                        errno::BADF
-                    }
+                    call_hiding(hidden, fds, fd_out, imp, &mut ctx, &mut memory, params)?
                 }
             };
             if let Some(result) = results.first_mut() {
@@ -213,6 +191,38 @@ fn fd_to_guest(hidden: u32, fd: u32) -> u32 {
     } else {
         fd
     }
+}
+
+/// A call with descriptor `hidden` hidden: the descriptor parameters `fds` are mapped to the
+/// host's, and the descriptor the call writes through parameter `fd_out`, if any, back to the
+/// guest's.
+fn call_hiding(
+    hidden: u32,
+    fds: &[usize],
+    fd_out: Option<usize>,
+    imp: Impl,
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory<'_>,
+    params: &[u64],
+) -> Result<u32, Trap> {
+    let mut host = [0u64; MAX_PARAMS];
+    let host = &mut host[..params.len()];
+    host.copy_from_slice(params);
+    for &i in fds {
+        match fd_to_host(hidden, params[i] as u32) {
+            Some(fd) => host[i] = u64::from(fd),
+            // A guest descriptor past the last host one: the host has no such descriptor
+            // either.
+            None => return Ok(errno::BADF),
+        }
+    }
+    let e = imp(ctx, memory, host)?;
+    if let (errno::SUCCESS, Some(i)) = (e, fd_out) {
+        let at = params[i] as u32;
+        let fd = memory.read_u32(at)?;
+        memory.write_u32(at, fd_to_guest(hidden, fd))?;
+    }
+    Ok(e)
 }
 
 /// `poll_oneoff` with descriptor `hidden` hidden: the descriptors in the guest's subscriptions
