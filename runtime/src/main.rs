@@ -206,27 +206,20 @@ fn run(started: Instant) -> Result<(), Stop> {
 }
 
 fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
-    // Under a Wasm host, the image file stays open for reading code on demand, hidden from the
-    // guest (`WasiCtx::hide_fd`).
-    #[cfg(target_os = "wasi")]
-    let mut hidden_fd = None;
-    let (image, path) = match &cli.cache {
+    // The image file stays open for reading code on demand; under a Wasm host its descriptor is
+    // hidden from the guest (`hidden_fd`).
+    let (image, path, hidden_fd) = match &cli.cache {
         Some(dir) => {
             let (bytes, path) = read_from_cache(dir, &cli.image)?;
             startup.mark("read");
-            (chiwawa_runtime::check_image(&bytes), path)
+            (chiwawa_runtime::check_image(&bytes), path, None)
         }
         None => {
             let (head, file) = read_file(&cli.image)?;
             startup.mark("read");
-            #[cfg(target_os = "wasi")]
-            let fd = std::os::fd::AsRawFd::as_raw_fd(&file) as u32;
+            let hidden = fd_to_hide(&file);
             let image = LoadedImage::from_head(head, Box::new(FileCode(file)));
-            #[cfg(target_os = "wasi")]
-            {
-                hidden_fd = Some(fd);
-            }
-            (image.map_err(LoadError::Image), cli.image.clone())
+            (image.map_err(LoadError::Image), cli.image.clone(), hidden)
         }
     };
     let image = image.map_err(|e| fail(&path, e))?;
@@ -240,7 +233,6 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         guest_args.extend(cli.args.iter().cloned());
     }
     let ctx = Rc::new(RefCell::new(WasiCtx::new(guest_args)));
-    #[cfg(target_os = "wasi")]
     if let Some(fd) = hidden_fd {
         ctx.borrow_mut().hide_fd(fd);
     }
@@ -323,6 +315,21 @@ fn read_file(path: &str) -> Result<(ImageBuf, std::fs::File), Stop> {
             ),
         )),
         Err(e) => Err(fail(path, LoadError::Image(e))),
+    }
+}
+
+/// The descriptor of the runtime's own `file` as the guest would see it, to be hidden from the
+/// guest: under a Wasm host the guest's descriptors are the host's; natively the guest has a
+/// table of its own, which never holds the runtime's files.
+fn fd_to_hide(file: &std::fs::File) -> Option<u32> {
+    #[cfg(target_os = "wasi")]
+    {
+        Some(std::os::fd::AsRawFd::as_raw_fd(file) as u32)
+    }
+    #[cfg(not(target_os = "wasi"))]
+    {
+        let _ = file;
+        None
     }
 }
 
