@@ -442,39 +442,48 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             }
         }};
     }
-    macro_rules! load {
-        ($n:literal, $conv:expr) => {{
-            let at = tri!(effective(s!(2), w32!(3), mem_len!(), $n));
+    // Loads `$n` bytes at `$addr + offset` (the operand at unit `$offset`) into slot 1, converted
+    // by `$conv`, and moves on `$len` units: the body of every load form.
+    macro_rules! load_at {
+        ($n:literal, $conv:expr, $addr:expr, $offset:literal, $len:literal) => {{
+            let at = tri!(effective($addr, w32!($offset), mem_len!(), $n));
             // SAFETY: `effective` proved `at + $n <= mem_len`, and `mem_base` points to
             // `mem_len` bytes of memory 0 (see `refresh_mem!`).
             let raw: [u8; $n] = unsafe { mem_base!().add(at).cast::<[u8; $n]>().read_unaligned() };
             let f: fn([u8; $n]) -> u64 = $conv;
             s!(1) = f(raw);
-            adv!(5);
+            adv!($len);
         }};
+    }
+    macro_rules! load {
+        ($n:literal, $conv:expr) => {
+            load_at!($n, $conv, s!(2), 3, 5)
+        };
     }
     macro_rules! load_add {
-        ($n:literal, $conv:expr) => {{
-            let addr = (s!(2) as u32).wrapping_add(s!(3) as u32) as u64;
-            let at = tri!(effective(addr, w32!(4), mem_len!(), $n));
-            // SAFETY: as in `load!`.
-            let raw: [u8; $n] = unsafe { mem_base!().add(at).cast::<[u8; $n]>().read_unaligned() };
-            let f: fn([u8; $n]) -> u64 = $conv;
-            s!(1) = f(raw);
-            adv!(6);
-        }};
+        ($n:literal, $conv:expr) => {
+            load_at!(
+                $n,
+                $conv,
+                (s!(2) as u32).wrapping_add(s!(3) as u32) as u64,
+                4,
+                6
+            )
+        };
     }
     macro_rules! load_shl {
-        ($n:literal, $conv:expr) => {{
-            let index = (s!(3) as u32).wrapping_shl(w32!(4));
-            let addr = (s!(2) as u32).wrapping_add(index) as u64;
-            let at = tri!(effective(addr, w32!(6), mem_len!(), $n));
-            // SAFETY: as in `load!`.
-            let raw: [u8; $n] = unsafe { mem_base!().add(at).cast::<[u8; $n]>().read_unaligned() };
-            let f: fn([u8; $n]) -> u64 = $conv;
-            s!(1) = f(raw);
-            adv!(8);
-        }};
+        ($n:literal, $conv:expr) => {
+            load_at!(
+                $n,
+                $conv,
+                {
+                    let index = (s!(3) as u32).wrapping_shl(w32!(4));
+                    (s!(2) as u32).wrapping_add(index) as u64
+                },
+                6,
+                8
+            )
+        };
     }
     macro_rules! store {
         ($n:literal) => {{
