@@ -296,21 +296,27 @@ unsafe fn hot(h: *mut Hot) -> Exit {
     // Moves `ip` on by `n` units, to the next instruction.
     macro_rules! adv {
         ($n:expr) => {
-            ip = ip.wrapping_add($n)
+            // SAFETY: the verifier proved that every straight-line instruction ends inside the
+            // code (or at its end), so `ip + n` stays in the code slice.
+            ip = unsafe { ip.add($n) }
         };
     }
     // Inside a pair: back one unit, from the end of the first part, so that the second
     // part's operands start at `ip + 1`.
     macro_rules! then {
         () => {
-            ip = ip.wrapping_sub(1)
+            // SAFETY: the first part has at least two units, so `ip - 1` is inside it.
+            ip = unsafe { ip.sub(1) }
         };
     }
     // Moves `ip` to the instruction at unit `target` of this function's code.
     macro_rules! goto {
-        ($target:expr) => {
-            ip = code.wrapping_add($target)
-        };
+        ($target:expr) => {{
+            let target: usize = $target;
+            // SAFETY: the verifier proved that every target is an instruction start in
+            // the code.
+            ip = unsafe { code.add(target) }
+        }};
     }
     macro_rules! s {
         ($i:expr) => {
