@@ -404,6 +404,25 @@ macro_rules! for_each_op {
             I32LtUI32Add "i32.lt_u+i32.add" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
             I64ExtendI32SI64Add "i64.extend_i32_s+i64.add" (dst: Slot, a: Slot, dst2: Slot, a2: Slot, b: Slot);
             I32AddI32AddImm "i32.add+i32.add_imm" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            // Sequences: a pair joined with one more instruction or pair (three or four parts),
+            // by the same rule: the first part falls through, its operands come first. Chosen
+            // from the consecutive-dispatch counts of the suite after the pairs: mostly the
+            // kernels' inner loops, which the pairs leave at three to seven dispatches.
+            F64ConvertI32UF64DivF64Add "f64.convert_i32_u+f64.div+f64.add" (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot, dst3: Slot, a3: Slot, b3: Slot);
+            I32AddImm2BrIfNez "i32.add_imm+i32.add_imm+br_if_nez" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, cond: Slot, target: Target);
+            I32AddI32Store8I32AddBrI32LeU "i32.add+i32.store8+i32.add+br_if_i32.le_u" (dst: Slot, a: Slot, b: Slot, addr: Slot, src: Slot, offset: Imm32, dst3: Slot, a3: Slot, b3: Slot, x: Slot, y: Slot, target: Target);
+            I32LtUI32AddBrI32LeU "i32.lt_u+i32.add+br_if_i32.le_u" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, x: Slot, y: Slot, target: Target);
+            I32XorI32AndImmI32LoadShl "i32.xor+i32.and_imm+i32.load_shl" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32, dst3: Slot, a3: Slot, b3: Slot, shift: Imm32, offset: Imm32);
+            I64ShrUImmI64XorI64Mul "i64.shr_u_imm+i64.xor+i64.mul" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, dst3: Slot, a3: Slot, b3: Slot);
+            I32AddI32AddImmBrI32Ne "i32.add+i32.add_imm+br_if_i32.ne" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
+            I32AddI64LoadI64Load "i32.add+i64.load+i64.load" (dst: Slot, a: Slot, b: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, addr3: Slot, offset3: Imm32);
+            I32AddShlImmI32LoadI32Store "i32.add_shl_imm+i32.load+i32.store" (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32, addr3: Slot, src: Slot, offset3: Imm32);
+            CopyI32AddImmI32AddImm "copy+i32.add_imm+i32.add_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32, dst3: Slot, a3: Slot, imm3: Imm32);
+            F64MulF64MulF64Sub "f64.mul+f64.mul+f64.sub" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, dst3: Slot, a3: Slot, b3: Slot);
+            I32StoreCopyBrI32NeImm "i32.store+copy+br_if_i32.ne_imm" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, src2: Slot, a: Slot, imm: Imm32, target: Target);
+            CopyI32AddShlImmI32LoadCopy "copy+i32.add_shl_imm+i32.load+copy" (dst: Slot, src: Slot, dst2: Slot, a: Slot, b: Slot, shift: Imm32, dst3: Slot, addr: Slot, offset: Imm32, dst4: Slot, src4: Slot);
+            I32LoadI32AddI32Store "i32.load+i32.add+i32.store" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot, addr3: Slot, src: Slot, offset3: Imm32);
+            I32AddImmI32Load8U2 "i32.add_imm+i32.load8_u+i32.add_imm+i32.load8_u" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, addr4: Slot, offset4: Imm32);
         }
     };
 }
@@ -881,7 +900,10 @@ pub fn disassemble(code: &[u16]) -> String {
 
 /// The pair instructions: `(first, second, pair)`. A pair's operands are `first`'s followed by
 /// `second`'s, and it does exactly what the two do in turn. `first` never jumps, calls or
-/// returns, so only `second` may leave the straight line.
+/// returns, so only `second` may leave the straight line. A part may itself be a pair (a
+/// *sequence*, of at most four plain instructions); the translator joins again after joining
+/// pairs, and a sequence's parts never call, return or set a global (only a plain pair's second
+/// part may, which the verifier checks as that part).
 pub const PAIRS: &[(Op, Op, Op)] = &[
     (Op::I32AddImm, Op::I32AddImm, Op::I32AddImm2),
     (Op::I32AddImm, Op::BrIfNez, Op::I32AddImmBrIfNez),
@@ -932,6 +954,46 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
     (Op::I32LtU, Op::I32Add, Op::I32LtUI32Add),
     (Op::I64ExtendI32S, Op::I64Add, Op::I64ExtendI32SI64Add),
     (Op::I32Add, Op::I32AddImm, Op::I32AddI32AddImm),
+    // Sequences (three or four parts): a pair and one more instruction or pair.
+    (
+        Op::F64ConvertI32UF64Div,
+        Op::F64Add,
+        Op::F64ConvertI32UF64DivF64Add,
+    ),
+    (Op::I32AddImm2, Op::BrIfNez, Op::I32AddImm2BrIfNez),
+    (
+        Op::I32AddI32Store8,
+        Op::I32AddBrI32LeU,
+        Op::I32AddI32Store8I32AddBrI32LeU,
+    ),
+    (Op::I32LtUI32Add, Op::BrI32LeU, Op::I32LtUI32AddBrI32LeU),
+    (
+        Op::I32XorI32AndImm,
+        Op::I32LoadShl,
+        Op::I32XorI32AndImmI32LoadShl,
+    ),
+    (Op::I64ShrUImmI64Xor, Op::I64Mul, Op::I64ShrUImmI64XorI64Mul),
+    (Op::I32AddI32AddImm, Op::BrI32Ne, Op::I32AddI32AddImmBrI32Ne),
+    (Op::I32Add, Op::I64LoadI64Load, Op::I32AddI64LoadI64Load),
+    (
+        Op::I32AddShlImmI32Load,
+        Op::I32Store,
+        Op::I32AddShlImmI32LoadI32Store,
+    ),
+    (Op::CopyI32AddImm, Op::I32AddImm, Op::CopyI32AddImmI32AddImm),
+    (Op::F64MulF64Mul, Op::F64Sub, Op::F64MulF64MulF64Sub),
+    (Op::I32StoreCopy, Op::BrI32NeImm, Op::I32StoreCopyBrI32NeImm),
+    (
+        Op::CopyI32AddShlImm,
+        Op::I32LoadCopy,
+        Op::CopyI32AddShlImmI32LoadCopy,
+    ),
+    (Op::I32LoadI32Add, Op::I32Store, Op::I32LoadI32AddI32Store),
+    (
+        Op::I32AddImmI32Load8U,
+        Op::I32AddImmI32Load8U,
+        Op::I32AddImmI32Load8U2,
+    ),
 ];
 
 /// `PAIRS` sorted by first op, and where each op's pairs are in it (start, count): the
@@ -1122,8 +1184,34 @@ mod tests {
             );
             assert!(!matches!(first, Op::Return | Op::Unreachable | Op::Br));
             assert_eq!(pair_of(first, second), Some(pair));
-            // A pair is never itself part of a pair.
-            assert!(PAIRS.iter().all(|&(a, b, _)| a != pair && b != pair));
+            // A pair made of pairs: at most four plain parts, none special (a call, return or
+            // global write), and a sequence is never itself part of a pair.
+            let parts = plain_parts(pair);
+            assert!(parts.len() <= 4, "{}", p.name);
+            if parts.len() > 2 {
+                assert!(
+                    !parts.iter().any(|op| matches!(
+                        op,
+                        Op::Call
+                            | Op::CallIndirect
+                            | Op::Return
+                            | Op::ReturnCall
+                            | Op::ReturnCallIndirect
+                            | Op::GlobalSet
+                    )),
+                    "{}",
+                    p.name
+                );
+                assert!(PAIRS.iter().all(|&(a, b, _)| a != pair && b != pair));
+            }
+        }
+    }
+
+    /// The plain instructions a pair is made of, in order.
+    fn plain_parts(op: Op) -> Vec<Op> {
+        match PAIRS.iter().find(|&&(_, _, p)| p == op) {
+            Some(&(a, b, _)) => [plain_parts(a), plain_parts(b)].concat(),
+            None => vec![op],
         }
     }
 

@@ -629,6 +629,101 @@ unsafe fn hot(h: *mut Hot) -> Exit {
         (I64Add) => {{
             bin!(u64, u64::from, |x, y| x.wrapping_add(y))
         }};
+        // Pairs that are parts of sequences (pairs of a pair and another part).
+        (I32AddImm2) => {{
+            op!(I32AddImm);
+            then!();
+            op!(I32AddImm);
+        }};
+        (F64ConvertI32UF64Div) => {{
+            op!(F64ConvertI32U);
+            then!();
+            op!(F64Div);
+        }};
+        (I32AddI32Store8) => {{
+            op!(I32Add);
+            then!();
+            op!(I32Store8);
+        }};
+        (I32AddBrI32LeU) => {{
+            op!(I32Add);
+            then!();
+            op!(BrI32LeU);
+        }};
+        (I32LtUI32Add) => {{
+            op!(I32LtU);
+            then!();
+            op!(I32Add);
+        }};
+        (I32XorI32AndImm) => {{
+            op!(I32Xor);
+            then!();
+            op!(I32AndImm);
+        }};
+        (I64ShrUImmI64Xor) => {{
+            op!(I64ShrUImm);
+            then!();
+            op!(I64Xor);
+        }};
+        (I32AddI32AddImm) => {{
+            op!(I32Add);
+            then!();
+            op!(I32AddImm);
+        }};
+        (I64LoadI64Load) => {{
+            op!(I64Load);
+            then!();
+            op!(I64Load);
+        }};
+        (I32AddShlImmI32Load) => {{
+            op!(I32AddShlImm);
+            then!();
+            op!(I32Load);
+        }};
+        (CopyI32AddImm) => {{
+            op!(Copy);
+            then!();
+            op!(I32AddImm);
+        }};
+        (F64MulF64Mul) => {{
+            op!(F64Mul);
+            then!();
+            op!(F64Mul);
+        }};
+        (I32StoreCopy) => {{
+            op!(I32Store);
+            then!();
+            op!(Copy);
+        }};
+        (CopyI32AddShlImm) => {{
+            op!(Copy);
+            then!();
+            op!(I32AddShlImm);
+        }};
+        (I32LoadCopy) => {{
+            op!(I32Load);
+            then!();
+            op!(Copy);
+        }};
+        (I32LoadI32Add) => {{
+            op!(I32Load);
+            then!();
+            op!(I32Add);
+        }};
+        (I32AddImmI32Load8U) => {{
+            op!(I32AddImm);
+            then!();
+            op!(I32Load8U);
+        }};
+        (I64Mul) => {{
+            bin!(u64, u64::from, |x, y| x.wrapping_mul(y))
+        }};
+        (F64Sub) => {{
+            bin!(f64, f64v, |x, y| (x - y).to_bits())
+        }};
+        (F64Add) => {{
+            bin!(f64, f64v, |x, y| (x + y).to_bits())
+        }};
     }
     // A pair (`chiwawa_format::PAIRS`): the first instruction's handler, then `ip` steps
     // back one word so that the second's operands sit where its own handler reads them;
@@ -774,7 +869,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I64Popcnt => un!(u64, u64::from, |a| a.count_ones() as u64),
             Op::I64Add => op!(I64Add),
             Op::I64Sub => bin!(u64, u64::from, |x, y| x.wrapping_sub(y)),
-            Op::I64Mul => bin!(u64, u64::from, |x, y| x.wrapping_mul(y)),
+            Op::I64Mul => op!(I64Mul),
             Op::I64DivS => bin_trap!(u64, u64::from, |x, y| {
                 let (x, y) = (x as i64, y as i64);
                 if y == 0 {
@@ -845,8 +940,8 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::F64Trunc => un!(f64, f64v, |a| quiet64(a.trunc())),
             Op::F64Nearest => un!(f64, f64v, |a| quiet64(a.round_ties_even())),
             Op::F64Sqrt => un!(f64, f64v, |a| a.sqrt().to_bits()),
-            Op::F64Add => bin!(f64, f64v, |x, y| (x + y).to_bits()),
-            Op::F64Sub => bin!(f64, f64v, |x, y| (x - y).to_bits()),
+            Op::F64Add => op!(F64Add),
+            Op::F64Sub => op!(F64Sub),
             Op::F64Mul => op!(F64Mul),
             Op::F64Div => op!(F64Div),
             Op::F64Min => bin!(f64, f64v, |x, y| f64_min(x, y).to_bits()),
@@ -1026,6 +1121,21 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32LtUI32Add => pair!(I32LtU, I32Add),
             Op::I64ExtendI32SI64Add => pair!(I64ExtendI32S, I64Add),
             Op::I32AddI32AddImm => pair!(I32Add, I32AddImm),
+            Op::F64ConvertI32UF64DivF64Add => pair!(F64ConvertI32UF64Div, F64Add),
+            Op::I32AddImm2BrIfNez => pair!(I32AddImm2, BrIfNez),
+            Op::I32AddI32Store8I32AddBrI32LeU => pair!(I32AddI32Store8, I32AddBrI32LeU),
+            Op::I32LtUI32AddBrI32LeU => pair!(I32LtUI32Add, BrI32LeU),
+            Op::I32XorI32AndImmI32LoadShl => pair!(I32XorI32AndImm, I32LoadShl),
+            Op::I64ShrUImmI64XorI64Mul => pair!(I64ShrUImmI64Xor, I64Mul),
+            Op::I32AddI32AddImmBrI32Ne => pair!(I32AddI32AddImm, BrI32Ne),
+            Op::I32AddI64LoadI64Load => pair!(I32Add, I64LoadI64Load),
+            Op::I32AddShlImmI32LoadI32Store => pair!(I32AddShlImmI32Load, I32Store),
+            Op::CopyI32AddImmI32AddImm => pair!(CopyI32AddImm, I32AddImm),
+            Op::F64MulF64MulF64Sub => pair!(F64MulF64Mul, F64Sub),
+            Op::I32StoreCopyBrI32NeImm => pair!(I32StoreCopy, BrI32NeImm),
+            Op::CopyI32AddShlImmI32LoadCopy => pair!(CopyI32AddShlImm, I32LoadCopy),
+            Op::I32LoadI32AddI32Store => pair!(I32LoadI32Add, I32Store),
+            Op::I32AddImmI32Load8U2 => pair!(I32AddImmI32Load8U, I32AddImmI32Load8U),
             // A direct call of a verified function of this instance whose frame fits the stack
             // as it is, with room for the caller's frame: entered here. Anything else (other
             // instances, host functions, first calls, growing the stacks) goes to `run_inner`.

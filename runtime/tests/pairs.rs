@@ -176,7 +176,13 @@ const MODULE: &str = r#"(module
 #[test]
 fn every_pair_is_emitted() {
     let seen = ops_of(MODULE);
-    for &(_, _, pair) in chiwawa_format::PAIRS {
+    let pairs = chiwawa_format::PAIRS;
+    let is_pair = |op| pairs.iter().any(|&(_, _, p)| p == op);
+    // (Sequences, whose parts are pairs, are tests/sequences.rs's.)
+    for &(_, _, pair) in pairs
+        .iter()
+        .filter(|&&(a, b, _)| !is_pair(a) && !is_pair(b))
+    {
         assert!(seen.contains(&pair), "{} not emitted", pair.name());
     }
 }

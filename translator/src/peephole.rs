@@ -2,11 +2,14 @@
 //! pairs (`chiwawa_format::PAIRS`) become that pair instruction, so the interpreter dispatches
 //! once for both. Nothing else changes: the pair's operands are the two instructions' operands,
 //! in order. A pair is only made where no jump lands on its second instruction; jumps into the
-//! code that moves are renumbered.
+//! code that moves are renumbered. Sequences (pairs with a pair for a part) are joined in the
+//! same walk, by the same rule.
 
 use chiwawa_format::{pair_of, visit_operands, Op, Operand};
 
-/// Joins the pairs in `code` (a function's finished register code). Returns whether it changed.
+/// Joins the pairs in `code` (a function's finished register code), and the sequences (pairs
+/// with a pair for a part): each instruction or pair placed joins the one placed before it when
+/// the two make a sequence and no jump lands between them. Returns whether it changed.
 pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
     let Scratch {
         starts,
@@ -44,6 +47,8 @@ pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
     moved.clear();
     let mut out = 0;
     let mut i = 0;
+    // The last instruction placed, and where.
+    let mut last: Option<(Op, usize)> = None;
     while i < starts.len() {
         let start = starts[i] as usize;
         let end = starts.get(i + 1).map_or(code.len(), |&s| s as usize);
@@ -52,6 +57,7 @@ pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
             let second_op = Op::from_word(code[second as usize]).expect("decoded above");
             pair_of(op, second_op).filter(|_| !is_target(second))
         });
+        let (placed_at, slot) = (out, moved.len());
         moved.push(out as u32);
         match pair {
             Some(pair) => {
@@ -74,6 +80,24 @@ pub(crate) fn join_pairs(code: &mut Vec<u32>, scratch: &mut Scratch) -> bool {
                 i += 1;
             }
         }
+        let placed = pair.unwrap_or(op);
+        // A sequence: the previous instruction falls through into this one (only
+        // straight-line instructions are first parts), which no jump lands on.
+        let sequence = last.and_then(|(prev, prev_at)| {
+            let seq = pair_of(prev, placed).filter(|_| !is_target(start as u32))?;
+            Some((seq, prev_at))
+        });
+        last = Some(match sequence {
+            Some((seq, prev_at)) => {
+                // The sequence's word, the previous part's operands (in place), this one's.
+                code[prev_at] = seq as u32;
+                code.copy_within(placed_at + 1..out, placed_at);
+                out -= 1;
+                moved[slot] = u32::MAX;
+                (seq, prev_at)
+            }
+            None => (placed, placed_at),
+        });
     }
     code.truncate(out);
     renumber_targets(code, starts, moved);
@@ -174,6 +198,98 @@ mod tests {
             Op::Return as u32,
             0,
             1, // 15
+        ];
+        assert_eq!(joined, expected, "{}", disassemble(&joined));
+    }
+
+    #[test]
+    fn sequences_join_in_later_passes_but_not_over_a_jump_target() {
+        let (add, load8) = (Op::I32AddImm as u32, Op::I32Load8U as u32);
+        let code = [
+            Op::Br as u32,
+            2, // 0: to the loop head
+            add,
+            1,
+            1,
+            5, // 2: loop head
+            load8,
+            2,
+            1,
+            0, // 6
+            add,
+            3,
+            3,
+            1, // 10
+            load8,
+            4,
+            3,
+            1, // 14: the two pairs make one sequence
+            add,
+            1,
+            1,
+            1, // 18
+            add,
+            5,
+            5,
+            2, // 22
+            Op::BrIfNez as u32,
+            1,
+            2, // 26: a pair, then a sequence with it
+            add,
+            6,
+            6,
+            1, // 29
+            add,
+            6,
+            6,
+            1, // 33
+            Op::BrIfNez as u32,
+            6,
+            37, // 37: lands on itself: the pair before it stays a pair
+            Op::Return as u32,
+            0,
+            1, // 40
+        ];
+        let (joined, changed) = join(&code);
+        assert!(changed);
+        let expected = [
+            Op::Br as u32,
+            2, // 0
+            Op::I32AddImmI32Load8U2 as u32,
+            1,
+            1,
+            5,
+            2,
+            1,
+            0,
+            3,
+            3,
+            1,
+            4,
+            3,
+            1, // 2
+            Op::I32AddImm2BrIfNez as u32,
+            1,
+            1,
+            1,
+            5,
+            5,
+            2,
+            1,
+            2, // 15
+            Op::I32AddImm2 as u32,
+            6,
+            6,
+            1,
+            6,
+            6,
+            1, // 24
+            Op::BrIfNez as u32,
+            6,
+            31, // 31
+            Op::Return as u32,
+            0,
+            1, // 34
         ];
         assert_eq!(joined, expected, "{}", disassemble(&joined));
     }

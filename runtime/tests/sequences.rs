@@ -1,0 +1,318 @@
+//! The sequence instructions (pairs with a pair for a part, `chiwawa_format::PAIRS`), run: each
+//! function below is translated into one sequence, checked first, and its results are checked
+//! against plain Rust on edge values. (`pair_parts.rs` runs every sequence against its parts on
+//! generated operands; this checks that the translator forms them from real Wasm.)
+
+mod common;
+
+use chiwawa_format::{Op, PAIRS};
+use chiwawa_runtime::Val;
+use common::{call, mem, ops_of, session};
+
+const MODULE: &str = r#"(module
+  (memory 1)
+  (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
+  ;; f64.convert_i32_u; f64.div; f64.add (a Leibniz term)
+  (func (export "term") (param i32 f64 f64) (result f64)
+    (f64.add (local.get 2) (f64.div (local.get 1) (f64.convert_i32_u (local.get 0)))))
+  ;; i32.add_imm; i32.add_imm; br_if_nez: two counters, one counting down to zero
+  (func (export "two_counters") (param i32 i32) (result i32)
+    (loop
+      (local.set 1 (i32.add (local.get 1) (i32.const 3)))
+      (br_if 0 (local.tee 0 (i32.add (local.get 0) (i32.const -1)))))
+    (local.get 1))
+  ;; i32.add; i32.store8; i32.add; br_if_i32.le_u: mark every step-th byte up to a bound
+  (func (export "mark") (param i32 i32 i32 i32) (result i32)
+    (loop
+      (i32.store8 (i32.add (local.get 0) (local.get 1)) (i32.const 0xab))
+      (br_if 0 (i32.le_u (local.tee 1 (i32.add (local.get 1) (local.get 2))) (local.get 3))))
+    (i32.add (local.get 1)
+      (i32.load (i32.add (local.get 0) (i32.const 6)))))
+  ;; i32.lt_u; i32.add; br_if_i32.le_u: count up by a comparison while at or below a bound
+  (func (export "count_by_lt") (param i32 i32 i32 i32) (result i32)
+    (loop
+      (br_if 0 (i32.le_u
+        (local.tee 0 (i32.add (local.get 0) (i32.lt_u (local.get 1) (local.get 2))))
+        (local.get 3))))
+    (local.get 0))
+  ;; i32.xor; i32.and_imm; i32.load_shl (a table step)
+  (func (export "table") (param i32 i32 i32) (result i32)
+    (i32.load offset=1 (i32.add (local.get 2)
+      (i32.shl (i32.and (i32.xor (local.get 0) (local.get 1)) (i32.const 3)) (i32.const 2)))))
+  ;; i64.shr_u_imm; i64.xor; i64.mul (a mixing step)
+  (func (export "mix") (param i64 i64) (result i64)
+    (i64.mul (i64.xor (local.get 0) (i64.shr_u (local.get 0) (i64.const 33))) (local.get 1)))
+  ;; i32.add; i32.add_imm; br_if_i32.ne: sum x while counting up to n, wrapping
+  (func (export "sum_to") (param i32 i32 i32) (result i32) (local i32)
+    (loop
+      (local.set 3 (i32.add (local.get 3) (local.get 0)))
+      (br_if 0 (i32.ne (local.tee 2 (i32.add (local.get 2) (i32.const 1))) (local.get 1))))
+    (local.get 3))
+  ;; i32.add; i64.load; i64.load (two operands of a product)
+  (func (export "two_loads") (param i32 i32 i32) (result i64)
+    (i64.xor
+      (i64.load (local.tee 0 (i32.add (local.get 0) (local.get 1))))
+      (i64.load (local.get 2))))
+  ;; i32.add_shl_imm; i32.load; i32.store (an element moved)
+  (func (export "move_elem") (param i32 i32 i32) (result i32)
+    (i32.store offset=32 (local.get 2)
+      (i32.load (local.tee 0 (i32.add (local.get 0) (i32.shl (local.get 1) (i32.const 2))))))
+    (i32.add (local.get 0) (i32.load offset=32 (local.get 2))))
+  ;; copy; i32.add_imm; i32.add_imm
+  (func (export "copy_steps") (param i32 i32) (result i32) (local i32)
+    (local.set 2 (local.get 0))
+    (local.set 0 (i32.add (local.get 0) (i32.const 5)))
+    (local.set 1 (i32.add (local.get 1) (i32.const -2)))
+    (i32.xor (i32.mul (local.get 2) (local.get 1)) (local.get 0)))
+  ;; f64.mul; f64.mul; f64.sub
+  (func (export "cross") (param f64 f64 f64 f64) (result f64)
+    (f64.sub (f64.mul (local.get 0) (local.get 1)) (f64.mul (local.get 2) (local.get 3))))
+  ;; i32.store; copy; br_if_i32.ne_imm
+  (func (export "store_test") (param i32 i32 i32 i32) (result i32)
+    (block
+      (i32.store offset=40 (local.get 0) (local.get 1))
+      (local.set 2 (local.get 3))
+      (br_if 0 (i32.ne (local.get 2) (i32.const 7)))
+      (local.set 1 (i32.const 99)))
+    (i32.add (i32.load offset=40 (local.get 0)) (i32.add (local.get 1) (local.get 2))))
+  ;; copy; i32.add_shl_imm; i32.load; copy
+  (func (export "fetch") (param i32 i32 i32 i32) (result i32) (local i32 i32 i32)
+    (local.set 4 (local.get 0))
+    (local.set 5 (i32.load
+      (local.tee 1 (i32.add (local.get 1) (i32.shl (local.get 2) (i32.const 3))))))
+    (local.set 6 (local.get 3))
+    (i32.xor (i32.xor (local.get 4) (local.get 5))
+      (i32.add (local.get 1) (i32.rotl (local.get 6) (i32.const 8)))))
+  ;; i32.load; i32.add; i32.store (a counter in memory)
+  (func (export "bump") (param i32 i32 i32) (result i32)
+    (i32.store offset=48 (local.get 0) (i32.add (i32.load (local.get 1)) (local.get 2)))
+    (i32.load offset=48 (local.get 0)))
+  ;; i32.add_imm; i32.load8_u; i32.add_imm; i32.load8_u (two byte cursors)
+  (func (export "two_bytes") (param i32 i32) (result i32) (local i32 i32)
+    (local.set 2 (i32.load8_u (local.tee 0 (i32.add (local.get 0) (i32.const 1)))))
+    (local.set 3 (i32.load8_u offset=1 (local.tee 1 (i32.add (local.get 1) (i32.const 2)))))
+    (i32.add (i32.shl (local.get 2) (i32.const 8))
+      (i32.add (local.get 3) (i32.shl (i32.add (local.get 0) (local.get 1)) (i32.const 16)))))
+)"#;
+
+fn is_pair(op: Op) -> bool {
+    PAIRS.iter().any(|&(_, _, p)| p == op)
+}
+
+/// The sequences: pairs one of whose parts is a pair.
+fn sequences() -> impl Iterator<Item = Op> {
+    PAIRS
+        .iter()
+        .filter(|&&(a, b, _)| is_pair(a) || is_pair(b))
+        .map(|&(_, _, s)| s)
+}
+
+#[test]
+fn every_sequence_is_emitted() {
+    let seen = ops_of(MODULE);
+    assert!(sequences().count() > 0);
+    for s in sequences() {
+        assert!(seen.contains(&s), "{} not emitted", s.name());
+    }
+}
+
+fn i32s(v: u32) -> Val {
+    Val::I32(v as i32)
+}
+
+fn f64s(v: f64) -> Val {
+    Val::F64(v.to_bits())
+}
+
+#[test]
+fn sequences_compute_what_their_parts_do() {
+    let (mut s, i) = session(MODULE);
+    for (n, x, acc) in [
+        (1u32, 1.0f64, 0.5f64),
+        (3, -4.0, 1e300),
+        (0, 1.0, 0.0),
+        (u32::MAX, 2.0, 0.0),
+    ] {
+        let want = acc + x / n as f64;
+        let got = call(&mut s, i, "term", &[i32s(n), f64s(x), f64s(acc)]);
+        assert_eq!(got, f64s(want), "term {n} {x} {acc}");
+    }
+    for (n, b) in [(1u32, 0u32), (5, 10), (1000, u32::MAX - 7)] {
+        let want = b.wrapping_add(3u32.wrapping_mul(n));
+        assert_eq!(
+            call(&mut s, i, "two_counters", &[i32s(n), i32s(b)]),
+            i32s(want),
+            "two_counters {n}"
+        );
+    }
+    // Bytes 100.. are zero until marked; the result adds the word at base + 6 to the final
+    // index, so the marks show.
+    for (base, from, step, bound) in [(100u32, 0u32, 3u32, 30u32), (200, 5, 1, 5), (300, 0, 7, 6)] {
+        let mut bytes = vec![0u8; 4];
+        let mut j = from;
+        loop {
+            let at = base + j;
+            if (base + 6..base + 10).contains(&at) {
+                bytes[(at - base - 6) as usize] = 0xab;
+            }
+            j = j.wrapping_add(step);
+            if j > bound {
+                break;
+            }
+        }
+        let want = j.wrapping_add(u32::from_le_bytes(bytes.try_into().unwrap()));
+        let got = call(
+            &mut s,
+            i,
+            "mark",
+            &[i32s(base), i32s(from), i32s(step), i32s(bound)],
+        );
+        assert_eq!(got, i32s(want), "mark {base} {from} {step} {bound}");
+    }
+    // Either the comparison holds and the count climbs past the bound, or it stays put.
+    for (from, a, b, bound) in [
+        (0u32, 1u32, 5u32, 10u32),
+        (20, 9, 5, 10),
+        (u32::MAX - 1, 0, 1, 3),
+    ] {
+        let want = if a < b && from <= bound {
+            bound + 1
+        } else if a < b {
+            from + 1
+        } else {
+            from
+        };
+        let got = call(
+            &mut s,
+            i,
+            "count_by_lt",
+            &[i32s(from), i32s(a), i32s(b), i32s(bound)],
+        );
+        assert_eq!(got, i32s(want), "count_by_lt {from} {a} {b} {bound}");
+    }
+    for (x, y, base) in [
+        (0u32, 0u32, 0u32),
+        (5, 3, 1),
+        (0xff, 0x0f, 4),
+        (7, 0, 0xffff_fff0),
+    ] {
+        let index = (x ^ y) & 3;
+        let at = base.wrapping_add(index << 2);
+        let got = s.invoke(i, "table", &[i32s(x), i32s(y), i32s(base)]);
+        if at as u64 + 1 + 4 > 65536 {
+            assert!(got.is_err(), "table {x} {y} {base}: out of bounds");
+        } else {
+            assert_eq!(
+                got.unwrap()[0],
+                i32s(mem(at + 1, 4) as u32),
+                "table {x} {y} {base}"
+            );
+        }
+    }
+    for (x, k) in [
+        (0u64, 1u64),
+        (u64::MAX, 3),
+        (0x1234_5678_9abc_def0, 0xff51_afd7_ed55_8ccd),
+    ] {
+        let want = (x ^ (x >> 33)).wrapping_mul(k);
+        assert_eq!(
+            call(&mut s, i, "mix", &[Val::I64(x as i64), Val::I64(k as i64)]),
+            Val::I64(want as i64)
+        );
+    }
+    for (x, n, from) in [(3u32, 5u32, 0u32), (u32::MAX, 2, u32::MAX - 1), (7, 1, 0)] {
+        let (mut acc, mut c) = (0u32, from);
+        loop {
+            acc = acc.wrapping_add(x);
+            c = c.wrapping_add(1);
+            if c == n {
+                break;
+            }
+        }
+        assert_eq!(
+            call(&mut s, i, "sum_to", &[i32s(x), i32s(n), i32s(from)]),
+            i32s(acc),
+            "sum_to {x} {n} {from}"
+        );
+    }
+    for (a, b, c) in [(0u32, 0u32, 8u32), (1, 2, 5), (u32::MAX, 1, 0)] {
+        let want = mem(a.wrapping_add(b), 8) ^ mem(c, 8);
+        assert_eq!(
+            call(&mut s, i, "two_loads", &[i32s(a), i32s(b), i32s(c)]),
+            Val::I64(want as i64)
+        );
+    }
+    for (base, index, to) in [(0u32, 1u32, 1000u32), (2, 2, 2000), (u32::MAX - 3, 1, 3000)] {
+        let at = base.wrapping_add(index << 2);
+        let want = at.wrapping_add(mem(at, 4) as u32);
+        assert_eq!(
+            call(&mut s, i, "move_elem", &[i32s(base), i32s(index), i32s(to)]),
+            i32s(want)
+        );
+    }
+    for (a, b) in [(0u32, 0u32), (u32::MAX, 1), (12345, 0x8000_0001)] {
+        let want = a.wrapping_mul(b.wrapping_sub(2)) ^ a.wrapping_add(5);
+        assert_eq!(
+            call(&mut s, i, "copy_steps", &[i32s(a), i32s(b)]),
+            i32s(want),
+            "copy_steps {a} {b}"
+        );
+    }
+    for (a, b, c, d) in [
+        (1.5f64, 2.0f64, 0.5f64, 3.0f64),
+        (1e308, 10.0, 1.0, 1.0),
+        (-0.0, 1.0, 0.0, 1.0),
+    ] {
+        let want = a * b - c * d;
+        let got = call(&mut s, i, "cross", &[f64s(a), f64s(b), f64s(c), f64s(d)]);
+        assert_eq!(got, f64s(want), "cross {a} {b} {c} {d}");
+    }
+    for (at, v, x, y) in [
+        (2000u32, 5u32, 0u32, 7u32),
+        (3000, 6, 1, 8),
+        (4000, u32::MAX, 2, 7),
+    ] {
+        let (v2, y2) = if y != 7 { (v, y) } else { (99, y) };
+        let want = v.wrapping_add(v2.wrapping_add(y2));
+        let _ = x;
+        assert_eq!(
+            call(
+                &mut s,
+                i,
+                "store_test",
+                &[i32s(at), i32s(v), i32s(x), i32s(y)]
+            ),
+            i32s(want),
+            "store_test {y}"
+        );
+    }
+    for (a, base, index, d) in [(1u32, 0u32, 1u32, 0x11u32), (u32::MAX, 4, 0, 0x8000_0000)] {
+        let at = base.wrapping_add(index << 3);
+        let want = (a ^ mem(at, 4) as u32) ^ at.wrapping_add(d.rotate_left(8));
+        assert_eq!(
+            call(
+                &mut s,
+                i,
+                "fetch",
+                &[i32s(a), i32s(base), i32s(index), i32s(d)]
+            ),
+            i32s(want)
+        );
+    }
+    for (to, from, k) in [(5000u32, 0u32, 1u32), (6000, 3, u32::MAX)] {
+        let want = (mem(from, 4) as u32).wrapping_add(k);
+        assert_eq!(
+            call(&mut s, i, "bump", &[i32s(to), i32s(from), i32s(k)]),
+            i32s(want)
+        );
+    }
+    for (a, b) in [(0u32, 0u32), (3, 5), (13, 1)] {
+        let (a1, b1) = (a + 1, b + 2);
+        let want = ((mem(a1, 1) as u32) << 8) + (mem(b1 + 1, 1) as u32 + ((a1 + b1) << 16));
+        assert_eq!(
+            call(&mut s, i, "two_bytes", &[i32s(a), i32s(b)]),
+            i32s(want),
+            "two_bytes {a} {b}"
+        );
+    }
+}
