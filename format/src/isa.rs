@@ -423,6 +423,12 @@ macro_rules! for_each_op {
             CopyI32AddShlImmI32LoadCopy "copy+i32.add_shl_imm+i32.load+copy" (dst: Slot, src: Slot, dst2: Slot, a: Slot, b: Slot, shift: Imm32, dst3: Slot, addr: Slot, offset: Imm32, dst4: Slot, src4: Slot);
             I32LoadI32AddI32Store "i32.load+i32.add+i32.store" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot, addr3: Slot, src: Slot, offset3: Imm32);
             I32AddImmI32Load8U2 "i32.add_imm+i32.load8_u+i32.add_imm+i32.load8_u" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, addr4: Slot, offset4: Imm32);
+            // Lua's instruction fetch and opcode dispatch, and CoreMark's CRC step.
+            I32AndImmI32ShlImm "i32.and_imm+i32.shl_imm" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
+            I32AndImmSelect "i32.and_imm+select" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, cond: Slot);
+            CopyI32LoadI32AndImmI32ShlImm "copy+i32.load+i32.and_imm+i32.shl_imm" (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, a4: Slot, imm4: Imm32);
+            I32AddImmI32LoadI32AddImmBrTable "i32.add_imm+i32.load+i32.add_imm+br_table" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, index: Slot, targets: Targets);
+            I32XorImmI32ShrUImmI32Xor "i32.xor_imm+i32.shr_u_imm+i32.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, dst3: Slot, x: Slot, y: Slot);
         }
     };
 }
@@ -993,6 +999,23 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
         Op::I32AddImmI32Load8U,
         Op::I32AddImmI32Load8U,
         Op::I32AddImmI32Load8U2,
+    ),
+    (Op::I32AndImm, Op::I32ShlImm, Op::I32AndImmI32ShlImm),
+    (Op::I32AndImm, Op::Select, Op::I32AndImmSelect),
+    (
+        Op::CopyI32Load,
+        Op::I32AndImmI32ShlImm,
+        Op::CopyI32LoadI32AndImmI32ShlImm,
+    ),
+    (
+        Op::I32AddImmI32Load,
+        Op::I32AddImmBrTable,
+        Op::I32AddImmI32LoadI32AddImmBrTable,
+    ),
+    (
+        Op::I32XorImm,
+        Op::I32ShrUImmI32Xor,
+        Op::I32XorImmI32ShrUImmI32Xor,
     ),
 ];
 

@@ -629,6 +629,42 @@ unsafe fn hot(h: *mut Hot) -> Exit {
         (I64Add) => {{
             bin!(u64, u64::from, |x, y| x.wrapping_add(y))
         }};
+        (Select) => {{
+            let v = if s!(4) as u32 != 0 { s!(2) } else { s!(3) };
+            s!(1) = v;
+            adv!(5);
+        }};
+        (I32XorImm) => {{
+            imm32!(|x, y| (x ^ y) as u64)
+        }};
+        (I32ShlImm) => {{
+            imm32!(|x, y| x.wrapping_shl(y) as u64)
+        }};
+        (CopyI32Load) => {{
+            op!(Copy);
+            then!();
+            op!(I32Load);
+        }};
+        (I32AndImmI32ShlImm) => {{
+            op!(I32AndImm);
+            then!();
+            op!(I32ShlImm);
+        }};
+        (I32AddImmI32Load) => {{
+            op!(I32AddImm);
+            then!();
+            op!(I32Load);
+        }};
+        (I32AddImmBrTable) => {{
+            op!(I32AddImm);
+            then!();
+            op!(BrTable);
+        }};
+        (I32ShrUImmI32Xor) => {{
+            op!(I32ShrUImm);
+            then!();
+            op!(I32Xor);
+        }};
         // Pairs that are parts of sequences (pairs of a pair and another part).
         (I32AddImm2) => {{
             op!(I32AddImm);
@@ -764,11 +800,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::BrIfNez => op!(BrIfNez),
             Op::BrIfEqz => op!(BrIfEqz),
             Op::BrTable => op!(BrTable),
-            Op::Select => {
-                let v = if s!(4) as u32 != 0 { s!(2) } else { s!(3) };
-                s!(1) = v;
-                adv!(5);
-            }
+            Op::Select => op!(Select),
             Op::Copy => op!(Copy),
             Op::Const32 => {
                 s!(1) = w32!(2) as u64;
@@ -1007,8 +1039,8 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32MulImm => op!(I32MulImm),
             Op::I32AndImm => op!(I32AndImm),
             Op::I32OrImm => imm32!(|x, y| (x | y) as u64),
-            Op::I32XorImm => imm32!(|x, y| (x ^ y) as u64),
-            Op::I32ShlImm => imm32!(|x, y| x.wrapping_shl(y) as u64),
+            Op::I32XorImm => op!(I32XorImm),
+            Op::I32ShlImm => op!(I32ShlImm),
             Op::I32ShrSImm => imm32!(|x, y| (x as i32).wrapping_shr(y) as u32 as u64),
             Op::I32ShrUImm => op!(I32ShrUImm),
             Op::I32EqImm => imm32!(|x, y| b(x == y)),
@@ -1136,6 +1168,11 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::CopyI32AddShlImmI32LoadCopy => pair!(CopyI32AddShlImm, I32LoadCopy),
             Op::I32LoadI32AddI32Store => pair!(I32LoadI32Add, I32Store),
             Op::I32AddImmI32Load8U2 => pair!(I32AddImmI32Load8U, I32AddImmI32Load8U),
+            Op::I32AndImmI32ShlImm => pair!(I32AndImm, I32ShlImm),
+            Op::I32AndImmSelect => pair!(I32AndImm, Select),
+            Op::CopyI32LoadI32AndImmI32ShlImm => pair!(CopyI32Load, I32AndImmI32ShlImm),
+            Op::I32AddImmI32LoadI32AddImmBrTable => pair!(I32AddImmI32Load, I32AddImmBrTable),
+            Op::I32XorImmI32ShrUImmI32Xor => pair!(I32XorImm, I32ShrUImmI32Xor),
             // A direct call of a verified function of this instance whose frame fits the stack
             // as it is, with room for the caller's frame: entered here. Anything else (other
             // instances, host functions, first calls, growing the stacks) goes to `run_inner`.

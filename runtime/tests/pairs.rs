@@ -171,6 +171,12 @@ const MODULE: &str = r#"(module
       (local.set 0 (i32.add (local.get 0) (local.get 2)))
       (br_if 0 (i32.le_u (local.get 0) (local.get 1))))
     (local.get 0))
+  ;; i32.and_imm; i32.shl_imm (an opcode field scaled to a table index)
+  (func (export "and_shl") (param i32) (result i32)
+    (i32.shl (i32.and (local.get 0) (i32.const 0x7f)) (i32.const 3)))
+  ;; i32.and_imm; select (a flag picks one of two values)
+  (func (export "and_select") (param i32 i32 i32) (result i32)
+    (select (local.get 0) (local.get 1) (i32.and (local.get 2) (i32.const 4))))
 )"#;
 
 #[test]
@@ -387,5 +393,18 @@ fn pairs_compute_what_the_two_instructions_do() {
             Val::F64(bits) => assert_eq!(bits, want.to_bits(), "recip {n} {x}"),
             other => panic!("recip returned {other:?}"),
         }
+    }
+    for x in [0u32, 0x7f, 0x80, u32::MAX, 0x1234_5678] {
+        let want = (x & 0x7f) << 3;
+        assert_eq!(
+            call(&mut s, i, "and_shl", &[i32s(x)]),
+            i32s(want),
+            "and_shl {x}"
+        );
+    }
+    for flags in [0u32, 4, 3, u32::MAX, 0xffff_fffb] {
+        let want = if flags & 4 != 0 { 11 } else { 22 };
+        let got = call(&mut s, i, "and_select", &[i32s(11), i32s(22), i32s(flags)]);
+        assert_eq!(got, i32s(want), "and_select {flags}");
     }
 }

@@ -93,6 +93,25 @@ const MODULE: &str = r#"(module
     (local.set 3 (i32.load8_u offset=1 (local.tee 1 (i32.add (local.get 1) (i32.const 2)))))
     (i32.add (i32.shl (local.get 2) (i32.const 8))
       (i32.add (local.get 3) (i32.shl (i32.add (local.get 0) (local.get 1)) (i32.const 16)))))
+  ;; copy; i32.load; i32.and_imm; i32.shl_imm (an instruction fetched, its opcode scaled)
+  (func (export "fetch_op") (param i32 i32) (result i32) (local i32 i32)
+    (local.set 3 (local.get 0))
+    (local.set 2 (i32.shl (i32.and (i32.load (local.get 1)) (i32.const 0x7f)) (i32.const 2)))
+    (i32.add (local.get 2) (local.get 3)))
+  ;; i32.add_imm; i32.load; i32.add_imm; br_table (a switch on a word read through a cursor)
+  (func (export "dispatch") (param i32 i32) (result i32)
+    (i32.store offset=4 (local.get 0) (local.get 1))
+    (block $d (block $c (block $b (block $a
+      (br_table $a $b $c $d (i32.add
+        (i32.load (local.tee 0 (i32.add (local.get 0) (i32.const 4))))
+        (i32.const -1))))
+      (return (i32.add (local.get 0) (i32.const 100))))
+      (return (i32.add (local.get 0) (i32.const 200))))
+      (return (i32.add (local.get 0) (i32.const 300))))
+    (i32.add (local.get 0) (i32.const 400)))
+  ;; i32.xor_imm; i32.shr_u_imm; i32.xor (a CRC step)
+  (func (export "crc_step") (param i32 i32) (result i32)
+    (i32.xor (i32.shr_u (i32.xor (local.get 0) (i32.const 0xa001)) (i32.const 1)) (local.get 1)))
 )"#;
 
 fn is_pair(op: Op) -> bool {
@@ -313,6 +332,32 @@ fn sequences_compute_what_their_parts_do() {
             call(&mut s, i, "two_bytes", &[i32s(a), i32s(b)]),
             i32s(want),
             "two_bytes {a} {b}"
+        );
+    }
+    for (a, at) in [(5u32, 0u32), (u32::MAX, 3), (0, 12)] {
+        let want = (((mem(at, 4) as u32) & 0x7f) << 2).wrapping_add(a);
+        assert_eq!(
+            call(&mut s, i, "fetch_op", &[i32s(a), i32s(at)]),
+            i32s(want),
+            "fetch_op"
+        );
+    }
+    for v in [0u32, 1, 2, 3, 4, 5, u32::MAX] {
+        let at = 8000u32;
+        let case = v.wrapping_sub(1).min(3);
+        let want = at + 4 + 100 * (case + 1);
+        assert_eq!(
+            call(&mut s, i, "dispatch", &[i32s(at), i32s(v)]),
+            i32s(want),
+            "dispatch {v}"
+        );
+    }
+    for (x, y) in [(0u32, 0u32), (1, 0xffff), (u32::MAX, 7), (0xa001, 1)] {
+        let want = ((x ^ 0xa001) >> 1) ^ y;
+        assert_eq!(
+            call(&mut s, i, "crc_step", &[i32s(x), i32s(y)]),
+            i32s(want),
+            "crc_step {x}"
         );
     }
 }
