@@ -429,6 +429,18 @@ macro_rules! for_each_op {
             CopyI32LoadI32AndImmI32ShlImm "copy+i32.load+i32.and_imm+i32.shl_imm" (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, a4: Slot, imm4: Imm32);
             I32AddImmI32LoadI32AddImmBrTable "i32.add_imm+i32.load+i32.add_imm+br_table" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, index: Slot, targets: Targets);
             I32XorImmI32ShrUImmI32Xor "i32.xor_imm+i32.shr_u_imm+i32.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, dst3: Slot, x: Slot, y: Slot);
+            // Loop ends, constant results before a branch, memory updates (fourth round).
+            Const32BrIfEqz "const32+br_if_eqz" (dst: Slot, value: Imm32, cond: Slot, target: Target);
+            Const32BrI32LtSImm "const32+br_if_i32.lt_s_imm" (dst: Slot, value: Imm32, a: Slot, imm: Imm32, target: Target);
+            I64AddBrI32GtUImm "i64.add+br_if_i32.gt_u_imm" (dst: Slot, a: Slot, b: Slot, a2: Slot, imm: Imm32, target: Target);
+            I32AddImmBrI32LtU "i32.add_imm+br_if_i32.lt_u" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, b: Slot, target: Target);
+            I64LoadF64Add "i64.load+f64.add" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
+            I64AddImmBrI64Ne "i64.add_imm+br_if_i64.ne" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, b: Slot, target: Target);
+            I64XorI64RotlImm "i64.xor+i64.rotl_imm" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            I64MulImmI64AddImm "i64.mul_imm+i64.add_imm" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
+            I64LoadF64AddI64Store "i64.load+f64.add+i64.store" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot, addr2: Slot, src: Slot, offset2: Imm32);
+            I32AddImmF64MulF64Mul "i32.add_imm+f64.mul+f64.mul" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot, dst3: Slot, a3: Slot, b2: Slot);
+            I32StoreI32LtUI32Add "i32.store+i32.lt_u+i32.add" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
         }
     };
 }
@@ -1017,6 +1029,17 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
         Op::I32ShrUImmI32Xor,
         Op::I32XorImmI32ShrUImmI32Xor,
     ),
+    (Op::Const32, Op::BrIfEqz, Op::Const32BrIfEqz),
+    (Op::Const32, Op::BrI32LtSImm, Op::Const32BrI32LtSImm),
+    (Op::I64Add, Op::BrI32GtUImm, Op::I64AddBrI32GtUImm),
+    (Op::I32AddImm, Op::BrI32LtU, Op::I32AddImmBrI32LtU),
+    (Op::I64Load, Op::F64Add, Op::I64LoadF64Add),
+    (Op::I64AddImm, Op::BrI64Ne, Op::I64AddImmBrI64Ne),
+    (Op::I64Xor, Op::I64RotlImm, Op::I64XorI64RotlImm),
+    (Op::I64MulImm, Op::I64AddImm, Op::I64MulImmI64AddImm),
+    (Op::I64LoadF64Add, Op::I64Store, Op::I64LoadF64AddI64Store),
+    (Op::I32AddImm, Op::F64MulF64Mul, Op::I32AddImmF64MulF64Mul),
+    (Op::I32Store, Op::I32LtUI32Add, Op::I32StoreI32LtUI32Add),
 ];
 
 /// `PAIRS` sorted by first op, and where each op's pairs are in it (start, count): the

@@ -665,6 +665,36 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             then!();
             op!(I32Xor);
         }};
+        (Const32) => {{
+            s!(1) = w32!(2) as u64;
+            adv!(4);
+        }};
+        (BrI32LtSImm) => {{
+            br_cmp_imm!(|x, y| (x as i32) < (y as i32))
+        }};
+        (BrI32GtUImm) => {{
+            br_cmp_imm!(|x, y| x > y)
+        }};
+        (BrI32LtU) => {{
+            br_cmp!(u32, |x, y| x < y)
+        }};
+        (I64AddImm) => {{
+            imm64!(|x, y| x.wrapping_add(y))
+        }};
+        (BrI64Ne) => {{
+            br_cmp!(u64, |x, y| x != y)
+        }};
+        (I64RotlImm) => {{
+            imm64!(|x, y| x.rotate_left((y & 63) as u32))
+        }};
+        (I64MulImm) => {{
+            imm64!(|x, y| x.wrapping_mul(y))
+        }};
+        (I64LoadF64Add) => {{
+            op!(I64Load);
+            then!();
+            op!(F64Add);
+        }};
         // Pairs that are parts of sequences (pairs of a pair and another part).
         (I32AddImm2) => {{
             op!(I32AddImm);
@@ -802,10 +832,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::BrTable => op!(BrTable),
             Op::Select => op!(Select),
             Op::Copy => op!(Copy),
-            Op::Const32 => {
-                s!(1) = w32!(2) as u64;
-                adv!(4);
-            }
+            Op::Const32 => op!(Const32),
             Op::Const64 => {
                 s!(1) = w32!(2) as u64 | ((w32!(4) as u64) << 32);
                 adv!(6);
@@ -1053,15 +1080,15 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32LeUImm => imm32!(|x, y| b(x <= y)),
             Op::I32GeSImm => imm32!(|x, y| b((x as i32) >= (y as i32))),
             Op::I32GeUImm => imm32!(|x, y| b(x >= y)),
-            Op::I64AddImm => imm64!(|x, y| x.wrapping_add(y)),
+            Op::I64AddImm => op!(I64AddImm),
             Op::I64AndImm => imm64!(|x, y| x & y),
             Op::I64ShlImm => imm64!(|x, y| x.wrapping_shl(y as u32)),
             Op::I64ShrUImm => op!(I64ShrUImm),
-            Op::I64MulImm => imm64!(|x, y| x.wrapping_mul(y)),
+            Op::I64MulImm => op!(I64MulImm),
             Op::I64OrImm => imm64!(|x, y| x | y),
             Op::I64XorImm => imm64!(|x, y| x ^ y),
             Op::I64ShrSImm => imm64!(|x, y| (x as i64).wrapping_shr(y as u32) as u64),
-            Op::I64RotlImm => imm64!(|x, y| x.rotate_left((y & 63) as u32)),
+            Op::I64RotlImm => op!(I64RotlImm),
             Op::I32RotlImm => imm32!(|x, y| x.rotate_left(y) as u64),
             Op::I32AddShlImm => op!(I32AddShlImm),
             Op::I32ShrUAndImm => op!(I32ShrUAndImm),
@@ -1074,7 +1101,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::BrI32Eq => br_cmp!(u32, |x, y| x == y),
             Op::BrI32Ne => op!(BrI32Ne),
             Op::BrI32LtS => br_cmp!(u32, |x, y| (x as i32) < (y as i32)),
-            Op::BrI32LtU => br_cmp!(u32, |x, y| x < y),
+            Op::BrI32LtU => op!(BrI32LtU),
             Op::BrI32GtS => br_cmp!(u32, |x, y| (x as i32) > (y as i32)),
             Op::BrI32GtU => br_cmp!(u32, |x, y| x > y),
             Op::BrI32LeS => br_cmp!(u32, |x, y| (x as i32) <= (y as i32)),
@@ -1083,16 +1110,16 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::BrI32GeU => op!(BrI32GeU),
             Op::BrI32EqImm => op!(BrI32EqImm),
             Op::BrI32NeImm => op!(BrI32NeImm),
-            Op::BrI32LtSImm => br_cmp_imm!(|x, y| (x as i32) < (y as i32)),
+            Op::BrI32LtSImm => op!(BrI32LtSImm),
             Op::BrI32LtUImm => br_cmp_imm!(|x, y| x < y),
             Op::BrI32GtSImm => br_cmp_imm!(|x, y| (x as i32) > (y as i32)),
-            Op::BrI32GtUImm => br_cmp_imm!(|x, y| x > y),
+            Op::BrI32GtUImm => op!(BrI32GtUImm),
             Op::BrI32LeSImm => br_cmp_imm!(|x, y| (x as i32) <= (y as i32)),
             Op::BrI32LeUImm => br_cmp_imm!(|x, y| x <= y),
             Op::BrI32GeSImm => br_cmp_imm!(|x, y| (x as i32) >= (y as i32)),
             Op::BrI32GeUImm => br_cmp_imm!(|x, y| x >= y),
             Op::BrI64Eq => br_cmp!(u64, |x, y| x == y),
-            Op::BrI64Ne => br_cmp!(u64, |x, y| x != y),
+            Op::BrI64Ne => op!(BrI64Ne),
             Op::BrI64LtS => br_cmp!(u64, |x, y| (x as i64) < (y as i64)),
             Op::BrI64LtU => br_cmp!(u64, |x, y| x < y),
             Op::BrI64GtS => br_cmp!(u64, |x, y| (x as i64) > (y as i64)),
@@ -1173,6 +1200,17 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::CopyI32LoadI32AndImmI32ShlImm => pair!(CopyI32Load, I32AndImmI32ShlImm),
             Op::I32AddImmI32LoadI32AddImmBrTable => pair!(I32AddImmI32Load, I32AddImmBrTable),
             Op::I32XorImmI32ShrUImmI32Xor => pair!(I32XorImm, I32ShrUImmI32Xor),
+            Op::Const32BrIfEqz => pair!(Const32, BrIfEqz),
+            Op::Const32BrI32LtSImm => pair!(Const32, BrI32LtSImm),
+            Op::I64AddBrI32GtUImm => pair!(I64Add, BrI32GtUImm),
+            Op::I32AddImmBrI32LtU => pair!(I32AddImm, BrI32LtU),
+            Op::I64LoadF64Add => pair!(I64Load, F64Add),
+            Op::I64AddImmBrI64Ne => pair!(I64AddImm, BrI64Ne),
+            Op::I64XorI64RotlImm => pair!(I64Xor, I64RotlImm),
+            Op::I64MulImmI64AddImm => pair!(I64MulImm, I64AddImm),
+            Op::I64LoadF64AddI64Store => pair!(I64LoadF64Add, I64Store),
+            Op::I32AddImmF64MulF64Mul => pair!(I32AddImm, F64MulF64Mul),
+            Op::I32StoreI32LtUI32Add => pair!(I32Store, I32LtUI32Add),
             // A direct call of a verified function of this instance whose frame fits the stack
             // as it is, with room for the caller's frame: entered here. Anything else (other
             // instances, host functions, first calls, growing the stacks) goes to `run_inner`.
@@ -1259,8 +1297,12 @@ unsafe fn enter(h: *mut Hot, func: u32, arg_base: usize) -> bool {
     h.base = new_base;
     h.code = entry.code;
     h.ip = entry.code;
-    h.code_len = entry.code_len as usize;
-    h.frame_len = h.stack_len - new_base;
+    // (Only debug assertions read these.)
+    #[cfg(debug_assertions)]
+    {
+        h.code_len = entry.code_len as usize;
+        h.frame_len = h.stack_len - new_base;
+    }
     true
 }
 
@@ -1312,8 +1354,11 @@ unsafe fn back(h: *mut Hot, sp: *mut u64, src: usize, count: usize) -> bool {
     h.base = base as usize;
     h.code = entry.code;
     h.ip = entry.code.wrapping_add(pc as usize);
-    h.code_len = entry.code_len as usize;
-    h.frame_len = h.stack_len - base as usize;
+    #[cfg(debug_assertions)]
+    {
+        h.code_len = entry.code_len as usize;
+        h.frame_len = h.stack_len - base as usize;
+    }
     // SAFETY: the caller's frame lies inside the stack.
     h.sp = unsafe { h.stack.add(base as usize) };
     true

@@ -174,6 +174,48 @@ const MODULE: &str = r#"(module
   ;; i32.and_imm; i32.shl_imm (an opcode field scaled to a table index)
   (func (export "and_shl") (param i32) (result i32)
     (i32.shl (i32.and (local.get 0) (i32.const 0x7f)) (i32.const 3)))
+  ;; const32; br_if_eqz (a constant result, then an early exit)
+  (func (export "const_eqz") (param i32 i32) (result i32)
+    (block
+      (local.set 1 (i32.const 7))
+      (br_if 0 (i32.eqz (local.get 0)))
+      (local.set 1 (i32.add (local.get 1) (local.get 0))))
+    (local.get 1))
+  ;; const32; br_if_i32.lt_s_imm
+  (func (export "const_lt") (param i32 i32) (result i32)
+    (block
+      (local.set 1 (i32.const 5))
+      (br_if 0 (i32.lt_s (local.get 0) (i32.const 2)))
+      (local.set 1 (i32.add (local.get 1) (local.get 0))))
+    (local.get 1))
+  ;; i64.add; br_if_i32.gt_u_imm (an accumulator and a counter)
+  (func (export "acc_down") (param i32 i64 i64) (result i64)
+    (loop
+      (local.set 0 (i32.add (local.get 0) (i32.const -1)))
+      (local.set 1 (i64.add (local.get 1) (local.get 2)))
+      (br_if 0 (i32.gt_u (local.get 0) (i32.const 3))))
+    (local.get 1))
+  ;; i32.add_imm; br_if_i32.lt_u (a counter below a bound, wrapping)
+  (func (export "step_below") (param i32 i32) (result i32) (local i32)
+    (loop
+      (local.set 2 (i32.xor (local.get 2) (local.get 0)))
+      (br_if 0 (i32.lt_u (local.tee 0 (i32.add (local.get 0) (i32.const 3))) (local.get 1))))
+    (local.get 2))
+  ;; i64.load; f64.add
+  (func (export "load_fadd") (param i32 f64) (result f64)
+    (f64.add (f64.load (local.get 0)) (local.get 1)))
+  ;; i64.add_imm; br_if_i64.ne
+  (func (export "count64") (param i64 i64) (result i64) (local i64)
+    (loop
+      (local.set 2 (i64.xor (local.get 2) (local.get 0)))
+      (br_if 0 (i64.ne (local.tee 0 (i64.add (local.get 0) (i64.const 1))) (local.get 1))))
+    (local.get 2))
+  ;; i64.xor; i64.rotl_imm
+  (func (export "xor_rotl") (param i64 i64) (result i64)
+    (i64.rotl (i64.xor (local.get 0) (local.get 1)) (i64.const 27)))
+  ;; i64.mul_imm; i64.add_imm
+  (func (export "mul_add64") (param i64) (result i64)
+    (i64.add (i64.mul (local.get 0) (i64.const 0x3779b9)) (i64.const 12345)))
   ;; i32.and_imm; select (a flag picks one of two values)
   (func (export "and_select") (param i32 i32 i32) (result i32)
     (select (local.get 0) (local.get 1) (i32.and (local.get 2) (i32.const 4))))
@@ -406,5 +448,105 @@ fn pairs_compute_what_the_two_instructions_do() {
         let want = if flags & 4 != 0 { 11 } else { 22 };
         let got = call(&mut s, i, "and_select", &[i32s(11), i32s(22), i32s(flags)]);
         assert_eq!(got, i32s(want), "and_select {flags}");
+    }
+    for (x, y) in [(0u32, 9u32), (1, 9), (u32::MAX, 3)] {
+        let want = if x == 0 { 7 } else { 7u32.wrapping_add(x) };
+        assert_eq!(
+            call(&mut s, i, "const_eqz", &[i32s(x), i32s(y)]),
+            i32s(want),
+            "const_eqz {x}"
+        );
+    }
+    for (x, y) in [
+        (0u32, 9u32),
+        (2, 9),
+        (u32::MAX, 3),
+        (0x8000_0000, 4),
+        (1, 6),
+    ] {
+        let want = if (x as i32) < 2 {
+            5
+        } else {
+            5u32.wrapping_add(x)
+        };
+        assert_eq!(
+            call(&mut s, i, "const_lt", &[i32s(x), i32s(y)]),
+            i32s(want),
+            "const_lt {x}"
+        );
+    }
+    for (n, x) in [(10u32, 3u64), (1, 7), (4, u64::MAX), (100, 1 << 40)] {
+        let (mut c, mut a) = (n, 0u64);
+        loop {
+            c = c.wrapping_sub(1);
+            a = a.wrapping_add(x);
+            if c <= 3 {
+                break;
+            }
+        }
+        let got = call(
+            &mut s,
+            i,
+            "acc_down",
+            &[i32s(n), Val::I64(0), Val::I64(x as i64)],
+        );
+        assert_eq!(got, Val::I64(a as i64), "acc_down {n} {x}");
+    }
+    for (from, bound) in [(0u32, 10u32), (5, 5), (u32::MAX - 1, 2)] {
+        let (mut x, mut acc) = (from, 0u32);
+        loop {
+            acc ^= x;
+            x = x.wrapping_add(3);
+            if x >= bound {
+                break;
+            }
+        }
+        let got = call(&mut s, i, "step_below", &[i32s(from), i32s(bound)]);
+        assert_eq!(got, i32s(acc), "step_below {from} {bound}");
+    }
+    for (at, y) in [(0u32, 1.5f64), (8, -2.0), (3, 0.0)] {
+        let want = f64::from_bits(mem(at, 8)) + y;
+        let got = call(&mut s, i, "load_fadd", &[i32s(at), Val::F64(y.to_bits())]);
+        assert_eq!(got, Val::F64(want.to_bits()), "load_fadd {at}");
+    }
+    for (from, to) in [(0u64, 5u64), (u64::MAX - 1, 1), (7, 8)] {
+        let (mut x, mut acc) = (from, 0u64);
+        loop {
+            acc ^= x;
+            x = x.wrapping_add(1);
+            if x == to {
+                break;
+            }
+        }
+        let got = call(
+            &mut s,
+            i,
+            "count64",
+            &[Val::I64(from as i64), Val::I64(to as i64)],
+        );
+        assert_eq!(got, Val::I64(acc as i64), "count64 {from} {to}");
+    }
+    for (x, y) in [
+        (0u64, 0u64),
+        (u64::MAX, 1),
+        (0x0123_4567_89ab_cdef, 0xfedc_ba98),
+    ] {
+        let want = (x ^ y).rotate_left(27);
+        assert_eq!(
+            call(
+                &mut s,
+                i,
+                "xor_rotl",
+                &[Val::I64(x as i64), Val::I64(y as i64)]
+            ),
+            Val::I64(want as i64)
+        );
+    }
+    for x in [0u64, 1, u64::MAX, 0x8000_0000_0000_0000] {
+        let want = x.wrapping_mul(0x3779b9).wrapping_add(12345);
+        assert_eq!(
+            call(&mut s, i, "mul_add64", &[Val::I64(x as i64)]),
+            Val::I64(want as i64)
+        );
     }
 }

@@ -112,6 +112,21 @@ const MODULE: &str = r#"(module
   ;; i32.xor_imm; i32.shr_u_imm; i32.xor (a CRC step)
   (func (export "crc_step") (param i32 i32) (result i32)
     (i32.xor (i32.shr_u (i32.xor (local.get 0) (i32.const 0xa001)) (i32.const 1)) (local.get 1)))
+  ;; i64.load; f64.add; i64.store (a field updated in memory)
+  (func (export "fadd_in_place") (param i32 f64) (result f64)
+    (f64.store (local.get 0) (f64.add (f64.load (local.get 0)) (local.get 1)))
+    (f64.load (local.get 0)))
+  ;; i32.add_imm; f64.mul; f64.mul
+  (func (export "squares") (param i32 f64 f64) (result f64) (local f64 f64)
+    (local.set 0 (i32.add (local.get 0) (i32.const 8)))
+    (local.set 3 (f64.mul (local.get 1) (local.get 1)))
+    (local.set 4 (f64.mul (local.get 2) (local.get 2)))
+    (f64.add (f64.add (local.get 3) (local.get 4)) (f64.convert_i32_u (local.get 0))))
+  ;; i32.store; i32.lt_u; i32.add (a store, then a count of comparisons)
+  (func (export "store_count") (param i32 i32 i32 i32) (result i32)
+    (i32.store (local.get 0) (local.get 1))
+    (local.set 2 (i32.add (local.get 2) (i32.lt_u (local.get 3) (local.get 1))))
+    (i32.add (local.get 2) (i32.load (local.get 0))))
 )"#;
 
 fn is_pair(op: Op) -> bool {
@@ -359,5 +374,43 @@ fn sequences_compute_what_their_parts_do() {
             i32s(want),
             "crc_step {x}"
         );
+    }
+    for (at, x) in [(7000u32, 1.5f64), (7008, -0.25)] {
+        assert_eq!(
+            call(&mut s, i, "fadd_in_place", &[i32s(at), f64s(x)]),
+            f64s(x),
+            "fadd {at}"
+        );
+        assert_eq!(
+            call(&mut s, i, "fadd_in_place", &[i32s(at), f64s(x)]),
+            f64s(x + x),
+            "fadd {at}"
+        );
+    }
+    for (a, x, y) in [
+        (0u32, 1.5f64, 2.0f64),
+        (u32::MAX, -3.0, 0.5),
+        (100, 1e200, 1e200),
+    ] {
+        let want = (x * x + y * y) + a.wrapping_add(8) as f64;
+        assert_eq!(
+            call(&mut s, i, "squares", &[i32s(a), f64s(x), f64s(y)]),
+            f64s(want),
+            "squares {a}"
+        );
+    }
+    for (at, v, acc, k) in [
+        (7100u32, 5u32, 1u32, 4u32),
+        (7104, 5, u32::MAX, 9),
+        (7108, 0, 0, 0),
+    ] {
+        let want = acc.wrapping_add((k < v) as u32).wrapping_add(v);
+        let got = call(
+            &mut s,
+            i,
+            "store_count",
+            &[i32s(at), i32s(v), i32s(acc), i32s(k)],
+        );
+        assert_eq!(got, i32s(want), "store_count {v} {k}");
     }
 }
