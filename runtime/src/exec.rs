@@ -695,6 +695,50 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             then!();
             op!(F64Add);
         }};
+        (I32Load16S) => {{
+            load!(2, |r| i16::from_le_bytes(r) as i32 as u32 as u64)
+        }};
+        (I32Mul) => {{
+            bin!(u32, i32v, |x, y| x.wrapping_mul(y) as u64)
+        }};
+        (BrI32GeUImm) => {{
+            br_cmp_imm!(|x, y| x >= y)
+        }};
+        (F64MulF64MulF64Sub) => {{
+            op!(F64MulF64Mul);
+            then!();
+            op!(F64Sub);
+        }};
+        (I32AddImmI64Load) => {{
+            op!(I32AddImm);
+            then!();
+            op!(I64Load);
+        }};
+        (I64LoadF64MulAdd) => {{
+            op!(I64Load);
+            then!();
+            op!(F64MulAdd);
+        }};
+        (I32LoadI32Store) => {{
+            op!(I32Load);
+            then!();
+            op!(I32Store);
+        }};
+        (I64MulImmI64AddImm) => {{
+            op!(I64MulImm);
+            then!();
+            op!(I64AddImm);
+        }};
+        (I32AndImmSelect) => {{
+            op!(I32AndImm);
+            then!();
+            op!(Select);
+        }};
+        (I32AddImmBrI32Ne) => {{
+            op!(I32AddImm);
+            then!();
+            op!(BrI32Ne);
+        }};
         // Pairs that are parts of sequences (pairs of a pair and another part).
         (I32AddImm2) => {{
             op!(I32AddImm);
@@ -846,7 +890,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I64Load => op!(I64Load),
             Op::I32Load8S => load!(1, |r| r[0] as i8 as i32 as u32 as u64),
             Op::I32Load8U => op!(I32Load8U),
-            Op::I32Load16S => load!(2, |r| i16::from_le_bytes(r) as i32 as u32 as u64),
+            Op::I32Load16S => op!(I32Load16S),
             Op::I32Load16U => load!(2, |r| u16::from_le_bytes(r) as u64),
             Op::I64Load8S => load!(1, |r| r[0] as i8 as i64 as u64),
             Op::I64Load8U => load!(1, |r| r[0] as u64),
@@ -875,7 +919,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32Popcnt => un!(u32, i32v, |a| a.count_ones() as u64),
             Op::I32Add => op!(I32Add),
             Op::I32Sub => bin!(u32, i32v, |x, y| x.wrapping_sub(y) as u64),
-            Op::I32Mul => bin!(u32, i32v, |x, y| x.wrapping_mul(y) as u64),
+            Op::I32Mul => op!(I32Mul),
             Op::I32DivS => bin_trap!(u32, i32v, |x, y| {
                 let (x, y) = (x as i32, y as i32);
                 if y == 0 {
@@ -1117,7 +1161,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::BrI32LeSImm => br_cmp_imm!(|x, y| (x as i32) <= (y as i32)),
             Op::BrI32LeUImm => br_cmp_imm!(|x, y| x <= y),
             Op::BrI32GeSImm => br_cmp_imm!(|x, y| (x as i32) >= (y as i32)),
-            Op::BrI32GeUImm => br_cmp_imm!(|x, y| x >= y),
+            Op::BrI32GeUImm => op!(BrI32GeUImm),
             Op::BrI64Eq => br_cmp!(u64, |x, y| x == y),
             Op::BrI64Ne => op!(BrI64Ne),
             Op::BrI64LtS => br_cmp!(u64, |x, y| (x as i64) < (y as i64)),
@@ -1211,6 +1255,16 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I64LoadF64AddI64Store => pair!(I64LoadF64Add, I64Store),
             Op::I32AddImmF64MulF64Mul => pair!(I32AddImm, F64MulF64Mul),
             Op::I32StoreI32LtUI32Add => pair!(I32Store, I32LtUI32Add),
+            Op::F64MulF64MulF64SubI64Store => pair!(F64MulF64MulF64Sub, I64Store),
+            Op::I32AddImmI64LoadF64Sub => pair!(I32AddImmI64Load, F64Sub),
+            Op::I64LoadF64MulAdd => pair!(I64Load, F64MulAdd),
+            Op::I64LoadF64MulAddI64Store => pair!(I64LoadF64MulAdd, I64Store),
+            Op::I32LoadI32StoreI32LtUI32Add => pair!(I32LoadI32Store, I32LtUI32Add),
+            Op::I64MulImmI64AddImmI64Add => pair!(I64MulImmI64AddImm, I64Add),
+            Op::I32AndImmSelectI32ShrUAndImm => pair!(I32AndImmSelect, I32ShrUAndImm),
+            Op::I32Load16SI32Mul => pair!(I32Load16S, I32Mul),
+            Op::I32AndImmBrI32GeUImm => pair!(I32AndImm, BrI32GeUImm),
+            Op::Const32I32AddImmBrI32Ne => pair!(Const32, I32AddImmBrI32Ne),
             // A direct call of a verified function of this instance whose frame fits the stack
             // as it is, with room for the caller's frame: entered here. Anything else (other
             // instances, host functions, first calls, growing the stacks) goes to `run_inner`.

@@ -216,6 +216,18 @@ const MODULE: &str = r#"(module
   ;; i64.mul_imm; i64.add_imm
   (func (export "mul_add64") (param i64) (result i64)
     (i64.add (i64.mul (local.get 0) (i64.const 0x3779b9)) (i64.const 12345)))
+  ;; i64.load; f64.mul_add
+  (func (export "load_muladd") (param i32 f64 f64) (result f64)
+    (f64.add (f64.load (local.get 0)) (f64.mul (local.get 1) (local.get 2))))
+  ;; i32.load16_s; i32.mul
+  (func (export "load16s_mul") (param i32 i32) (result i32)
+    (i32.mul (i32.load16_s (local.get 0)) (local.get 1)))
+  ;; i32.and_imm; br_if_i32.ge_u_imm (a field tested against a bound)
+  (func (export "and_ge_u") (param i32 i32) (result i32)
+    (block
+      (br_if 0 (i32.ge_u (local.tee 1 (i32.and (local.get 0) (i32.const 0xff))) (i32.const 10)))
+      (local.set 1 (i32.add (local.get 1) (i32.const 99))))
+    (i32.mul (local.get 1) (i32.add (local.get 1) (local.get 0))))
   ;; i32.and_imm; select (a flag picks one of two values)
   (func (export "and_select") (param i32 i32 i32) (result i32)
     (select (local.get 0) (local.get 1) (i32.and (local.get 2) (i32.const 4))))
@@ -547,6 +559,34 @@ fn pairs_compute_what_the_two_instructions_do() {
         assert_eq!(
             call(&mut s, i, "mul_add64", &[Val::I64(x as i64)]),
             Val::I64(want as i64)
+        );
+    }
+    for (at, x, y) in [(0u32, 2.0f64, 3.0f64), (8, -1.5, 1e10), (5, 0.0, -0.0)] {
+        let want = f64::from_bits(mem(at, 8)) + x * y;
+        let got = call(
+            &mut s,
+            i,
+            "load_muladd",
+            &[i32s(at), Val::F64(x.to_bits()), Val::F64(y.to_bits())],
+        );
+        assert_eq!(got, Val::F64(want.to_bits()), "load_muladd {at}");
+    }
+    for (at, k) in [(0u32, 3u32), (15, u32::MAX), (16, 7)] {
+        let want = (mem(at, 2) as u16 as i16 as i32 as u32).wrapping_mul(k);
+        assert_eq!(
+            call(&mut s, i, "load16s_mul", &[i32s(at), i32s(k)]),
+            i32s(want),
+            "load16s_mul {at}"
+        );
+    }
+    for x in [0u32, 9, 10, 0x1ff, 0xffff_ff05] {
+        let f = x & 0xff;
+        let v = if f >= 10 { f } else { f + 99 };
+        let want = v.wrapping_mul(v.wrapping_add(x));
+        assert_eq!(
+            call(&mut s, i, "and_ge_u", &[i32s(x), i32s(0)]),
+            i32s(want),
+            "and_ge_u {x}"
         );
     }
 }

@@ -127,6 +127,41 @@ const MODULE: &str = r#"(module
     (i32.store (local.get 0) (local.get 1))
     (local.set 2 (i32.add (local.get 2) (i32.lt_u (local.get 3) (local.get 1))))
     (i32.add (local.get 2) (i32.load (local.get 0))))
+  ;; f64.mul; f64.mul; f64.sub; i64.store
+  (func (export "cross_store") (param i32 f64 f64 f64 f64) (result f64)
+    (f64.store (local.get 0)
+      (f64.sub (f64.mul (local.get 1) (local.get 2)) (f64.mul (local.get 3) (local.get 4))))
+    (f64.load (local.get 0)))
+  ;; i32.add_imm; i64.load; f64.sub (the next field, subtracted)
+  (func (export "next_sub") (param i32 f64) (result f64)
+    (f64.sub (local.get 1) (f64.load (local.tee 0 (i32.add (local.get 0) (i32.const 8))))))
+  ;; i64.load; f64.mul_add; i64.store (a field advanced by a product)
+  (func (export "muladd_in_place") (param i32 f64 f64) (result f64)
+    (f64.store (local.get 0)
+      (f64.add (f64.load (local.get 0)) (f64.mul (local.get 1) (local.get 2))))
+    (f64.load (local.get 0)))
+  ;; i32.load; i32.store; i32.lt_u; i32.add
+  (func (export "move_count") (param i32 i32 i32 i32 i32) (result i32)
+    (i32.store offset=4 (local.get 0) (i32.load (local.get 1)))
+    (local.set 2 (i32.add (local.get 2) (i32.lt_u (local.get 3) (local.get 4))))
+    (i32.add (local.get 2) (i32.load offset=4 (local.get 0))))
+  ;; i64.mul_imm; i64.add_imm; i64.add
+  (func (export "mix_add") (param i64 i64) (result i64)
+    (i64.add (i64.add (i64.mul (local.get 0) (i64.const 0x3779b9)) (i64.const 12345))
+      (local.get 1)))
+  ;; i32.and_imm; select; i32.shr_u_and_imm
+  (func (export "pick_bits") (param i32 i32 i32) (result i32)
+    (i32.and
+      (i32.shr_u (select (local.get 0) (local.get 1) (i32.and (local.get 2) (i32.const 1)))
+        (i32.const 3))
+      (i32.const 0xff)))
+  ;; const32; i32.add_imm; br_if_i32.ne (a reset before the loop's test)
+  (func (export "reset_count") (param i32 i32) (result i32) (local i32 i32)
+    (loop
+      (local.set 2 (i32.add (local.get 2) (local.get 0)))
+      (local.set 3 (i32.const 7))
+      (br_if 0 (i32.ne (local.tee 0 (i32.add (local.get 0) (i32.const 1))) (local.get 1))))
+    (i32.add (local.get 2) (local.get 3)))
 )"#;
 
 fn is_pair(op: Op) -> bool {
@@ -412,5 +447,83 @@ fn sequences_compute_what_their_parts_do() {
             &[i32s(at), i32s(v), i32s(acc), i32s(k)],
         );
         assert_eq!(got, i32s(want), "store_count {v} {k}");
+    }
+    for (a, b, c, d) in [(1.5f64, 2.0f64, 0.5f64, 3.0f64), (1e300, 1e10, 0.0, 1.0)] {
+        let got = call(
+            &mut s,
+            i,
+            "cross_store",
+            &[i32s(7200), f64s(a), f64s(b), f64s(c), f64s(d)],
+        );
+        assert_eq!(got, f64s(a * b - c * d), "cross_store {a}");
+    }
+    for (at, x) in [(0u32, 1.0f64), (u32::MAX - 7, -2.0)] {
+        let want = x - f64::from_bits(mem(at.wrapping_add(8), 8));
+        assert_eq!(
+            call(&mut s, i, "next_sub", &[i32s(at), f64s(x)]),
+            f64s(want),
+            "next_sub {at}"
+        );
+    }
+    for (at, x, y) in [(7300u32, 2.0f64, 3.0f64), (7308, -0.5, 1e-300)] {
+        assert_eq!(
+            call(&mut s, i, "muladd_in_place", &[i32s(at), f64s(x), f64s(y)]),
+            f64s(x * y)
+        );
+        let twice = x * y + x * y;
+        assert_eq!(
+            call(&mut s, i, "muladd_in_place", &[i32s(at), f64s(x), f64s(y)]),
+            f64s(twice)
+        );
+    }
+    for (to, from, acc, a, b) in [(7400u32, 0u32, 1u32, 2u32, 3u32), (7410, 4, u32::MAX, 3, 2)] {
+        let moved = mem(from, 4) as u32;
+        let want = acc.wrapping_add((a < b) as u32).wrapping_add(moved);
+        let args = [i32s(to), i32s(from), i32s(acc), i32s(a), i32s(b)];
+        assert_eq!(
+            call(&mut s, i, "move_count", &args),
+            i32s(want),
+            "move_count {from}"
+        );
+    }
+    for (x, y) in [(0u64, 0u64), (u64::MAX, 1), (1 << 40, 77)] {
+        let want = x.wrapping_mul(0x3779b9).wrapping_add(12345).wrapping_add(y);
+        assert_eq!(
+            call(
+                &mut s,
+                i,
+                "mix_add",
+                &[Val::I64(x as i64), Val::I64(y as i64)]
+            ),
+            Val::I64(want as i64)
+        );
+    }
+    for (a, b, c) in [
+        (0x1234u32, 0x5678u32, 1u32),
+        (0x1234, 0x5678, 2),
+        (u32::MAX, 0, 3),
+    ] {
+        let v = if c & 1 != 0 { a } else { b };
+        let want = (v >> 3) & 0xff;
+        assert_eq!(
+            call(&mut s, i, "pick_bits", &[i32s(a), i32s(b), i32s(c)]),
+            i32s(want),
+            "pick_bits {c}"
+        );
+    }
+    for (from, to) in [(0u32, 5u32), (u32::MAX, 1), (9, 10)] {
+        let (mut x, mut acc) = (from, 0u32);
+        loop {
+            acc = acc.wrapping_add(x);
+            x = x.wrapping_add(1);
+            if x == to {
+                break;
+            }
+        }
+        assert_eq!(
+            call(&mut s, i, "reset_count", &[i32s(from), i32s(to)]),
+            i32s(acc.wrapping_add(7)),
+            "reset_count {from}"
+        );
     }
 }
