@@ -6,7 +6,7 @@
 mod common;
 
 use chiwawa_runtime::Val;
-use common::{call, mem, ops_of, session};
+use common::{call, f64s, i32s, i64s, mem, ops_of, session};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -250,7 +250,6 @@ fn every_pair_is_emitted() {
 #[test]
 fn pairs_compute_what_the_two_instructions_do() {
     let (mut s, i) = session(MODULE);
-    let i32s = |v: u32| Val::I32(v as i32);
     for (a, b) in [
         (0u32, 0u32),
         (u32::MAX - 2, 3),
@@ -321,7 +320,7 @@ fn pairs_compute_what_the_two_instructions_do() {
         let at = a.wrapping_add(4);
         assert_eq!(
             call(&mut s, i, "load64_imm", &[i32s(a)]),
-            Val::I64(mem(at, 8) as i64),
+            i64s(mem(at, 8)),
             "load64_imm {a}"
         );
     }
@@ -368,7 +367,7 @@ fn pairs_compute_what_the_two_instructions_do() {
         let want = mem(a, 8) ^ mem(b + 3, 8);
         assert_eq!(
             call(&mut s, i, "load64_load64", &[i32s(a), i32s(b)]),
-            Val::I64(want as i64),
+            i64s(want),
             "load64_load64"
         );
         let want = b.wrapping_add(mem(a + 2, 4) as u32);
@@ -413,8 +412,8 @@ fn pairs_compute_what_the_two_instructions_do() {
     }
     for x in [0u64, u64::MAX, 0x8000_0000_0000_0001, 0x1234_5678_9abc_def0] {
         assert_eq!(
-            call(&mut s, i, "shr_xor64", &[Val::I64(x as i64)]),
-            Val::I64((x ^ (x >> 33)) as i64),
+            call(&mut s, i, "shr_xor64", &[i64s(x)]),
+            i64s(x ^ (x >> 33)),
             "shr_xor64 {x:#x}"
         );
     }
@@ -440,7 +439,7 @@ fn pairs_compute_what_the_two_instructions_do() {
         );
     }
     for (n, x) in [(3u32, 1.0f64), (0, -2.5), (u32::MAX, 1e300), (7, f64::NAN)] {
-        let got = call(&mut s, i, "recip", &[i32s(n), Val::F64(x.to_bits())]);
+        let got = call(&mut s, i, "recip", &[i32s(n), f64s(x)]);
         let want = x / n as f64;
         match got {
             Val::F64(bits) if want.is_nan() => assert!(f64::from_bits(bits).is_nan(), "recip"),
@@ -496,13 +495,8 @@ fn pairs_compute_what_the_two_instructions_do() {
                 break;
             }
         }
-        let got = call(
-            &mut s,
-            i,
-            "acc_down",
-            &[i32s(n), Val::I64(0), Val::I64(x as i64)],
-        );
-        assert_eq!(got, Val::I64(a as i64), "acc_down {n} {x}");
+        let got = call(&mut s, i, "acc_down", &[i32s(n), i64s(0), i64s(x)]);
+        assert_eq!(got, i64s(a), "acc_down {n} {x}");
     }
     for (from, bound) in [(0u32, 10u32), (5, 5), (u32::MAX - 1, 2)] {
         let (mut x, mut acc) = (from, 0u32);
@@ -518,8 +512,8 @@ fn pairs_compute_what_the_two_instructions_do() {
     }
     for (at, y) in [(0u32, 1.5f64), (8, -2.0), (3, 0.0)] {
         let want = f64::from_bits(mem(at, 8)) + y;
-        let got = call(&mut s, i, "load_fadd", &[i32s(at), Val::F64(y.to_bits())]);
-        assert_eq!(got, Val::F64(want.to_bits()), "load_fadd {at}");
+        let got = call(&mut s, i, "load_fadd", &[i32s(at), f64s(y)]);
+        assert_eq!(got, f64s(want), "load_fadd {at}");
     }
     for (from, to) in [(0u64, 5u64), (u64::MAX - 1, 1), (7, 8)] {
         let (mut x, mut acc) = (from, 0u64);
@@ -530,13 +524,8 @@ fn pairs_compute_what_the_two_instructions_do() {
                 break;
             }
         }
-        let got = call(
-            &mut s,
-            i,
-            "count64",
-            &[Val::I64(from as i64), Val::I64(to as i64)],
-        );
-        assert_eq!(got, Val::I64(acc as i64), "count64 {from} {to}");
+        let got = call(&mut s, i, "count64", &[i64s(from), i64s(to)]);
+        assert_eq!(got, i64s(acc), "count64 {from} {to}");
     }
     for (x, y) in [
         (0u64, 0u64),
@@ -544,32 +533,16 @@ fn pairs_compute_what_the_two_instructions_do() {
         (0x0123_4567_89ab_cdef, 0xfedc_ba98),
     ] {
         let want = (x ^ y).rotate_left(27);
-        assert_eq!(
-            call(
-                &mut s,
-                i,
-                "xor_rotl",
-                &[Val::I64(x as i64), Val::I64(y as i64)]
-            ),
-            Val::I64(want as i64)
-        );
+        assert_eq!(call(&mut s, i, "xor_rotl", &[i64s(x), i64s(y)]), i64s(want));
     }
     for x in [0u64, 1, u64::MAX, 0x8000_0000_0000_0000] {
         let want = x.wrapping_mul(0x3779b9).wrapping_add(12345);
-        assert_eq!(
-            call(&mut s, i, "mul_add64", &[Val::I64(x as i64)]),
-            Val::I64(want as i64)
-        );
+        assert_eq!(call(&mut s, i, "mul_add64", &[i64s(x)]), i64s(want));
     }
     for (at, x, y) in [(0u32, 2.0f64, 3.0f64), (8, -1.5, 1e10), (5, 0.0, -0.0)] {
         let want = f64::from_bits(mem(at, 8)) + x * y;
-        let got = call(
-            &mut s,
-            i,
-            "load_muladd",
-            &[i32s(at), Val::F64(x.to_bits()), Val::F64(y.to_bits())],
-        );
-        assert_eq!(got, Val::F64(want.to_bits()), "load_muladd {at}");
+        let got = call(&mut s, i, "load_muladd", &[i32s(at), f64s(x), f64s(y)]);
+        assert_eq!(got, f64s(want), "load_muladd {at}");
     }
     for (at, k) in [(0u32, 3u32), (15, u32::MAX), (16, 7)] {
         let want = (mem(at, 2) as u16 as i16 as i32 as u32).wrapping_mul(k);

@@ -6,8 +6,7 @@
 mod common;
 
 use chiwawa_format::{Op, PAIRS};
-use chiwawa_runtime::Val;
-use common::{call, mem, ops_of, session};
+use common::{call, f64s, i32s, i64s, mem, ops_of, session};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -185,14 +184,6 @@ fn every_sequence_is_emitted() {
     }
 }
 
-fn i32s(v: u32) -> Val {
-    Val::I32(v as i32)
-}
-
-fn f64s(v: f64) -> Val {
-    Val::F64(v.to_bits())
-}
-
 #[test]
 fn sequences_compute_what_their_parts_do() {
     let (mut s, i) = session(MODULE);
@@ -284,10 +275,7 @@ fn sequences_compute_what_their_parts_do() {
         (0x1234_5678_9abc_def0, 0xff51_afd7_ed55_8ccd),
     ] {
         let want = (x ^ (x >> 33)).wrapping_mul(k);
-        assert_eq!(
-            call(&mut s, i, "mix", &[Val::I64(x as i64), Val::I64(k as i64)]),
-            Val::I64(want as i64)
-        );
+        assert_eq!(call(&mut s, i, "mix", &[i64s(x), i64s(k)]), i64s(want));
     }
     for (x, n, from) in [(3u32, 5u32, 0u32), (u32::MAX, 2, u32::MAX - 1), (7, 1, 0)] {
         let (mut acc, mut c) = (0u32, from);
@@ -308,7 +296,7 @@ fn sequences_compute_what_their_parts_do() {
         let want = mem(a.wrapping_add(b), 8) ^ mem(c, 8);
         assert_eq!(
             call(&mut s, i, "two_loads", &[i32s(a), i32s(b), i32s(c)]),
-            Val::I64(want as i64)
+            i64s(want)
         );
     }
     for (base, index, to) in [(0u32, 1u32, 1000u32), (2, 2, 2000), (u32::MAX - 3, 1, 3000)] {
@@ -488,15 +476,7 @@ fn sequences_compute_what_their_parts_do() {
     }
     for (x, y) in [(0u64, 0u64), (u64::MAX, 1), (1 << 40, 77)] {
         let want = x.wrapping_mul(0x3779b9).wrapping_add(12345).wrapping_add(y);
-        assert_eq!(
-            call(
-                &mut s,
-                i,
-                "mix_add",
-                &[Val::I64(x as i64), Val::I64(y as i64)]
-            ),
-            Val::I64(want as i64)
-        );
+        assert_eq!(call(&mut s, i, "mix_add", &[i64s(x), i64s(y)]), i64s(want));
     }
     for (a, b, c) in [
         (0x1234u32, 0x5678u32, 1u32),

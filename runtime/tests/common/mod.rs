@@ -32,6 +32,20 @@ pub fn call(s: &mut Session, i: u32, name: &str, args: &[Val]) -> Val {
     out[0]
 }
 
+/// Arguments and results from their bits, as the tests write them: an i32 from a `u32`, an
+/// i64 from a `u64`.
+pub fn i32s(v: u32) -> Val {
+    Val::I32(v as i32)
+}
+
+pub fn i64s(v: u64) -> Val {
+    Val::I64(v as i64)
+}
+
+pub fn f64s(v: f64) -> Val {
+    Val::F64(v.to_bits())
+}
+
 /// `n` bytes of memory from `at`, little-endian, for modules whose data segment at 0 holds
 /// bytes 1 to 16 (byte k is k + 1; zero past 16).
 pub fn mem(at: u32, n: usize) -> u64 {
