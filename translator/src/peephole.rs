@@ -203,7 +203,7 @@ mod tests {
     }
 
     #[test]
-    fn sequences_join_in_later_passes_but_not_over_a_jump_target() {
+    fn sequences_join_what_was_placed_before_but_not_over_a_jump_target() {
         let (add, load8) = (Op::I32AddImm as u32, Op::I32Load8U as u32);
         let code = [
             Op::Br as u32,
