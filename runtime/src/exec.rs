@@ -1,8 +1,8 @@
 //! The interpreter: a `loop { match }` over register code, executed in place from the image.
 //!
 //! Two loops. `hot` runs everything that is arithmetic, memory access, jumps, and calls and
-//! returns within an instance, and contains no calls but two small non-inlined helpers
-//! (`enter`, `back`); `run_inner` around it runs the rest (host calls, calls across
+//! returns within an instance, and calls nothing (in a Wasm build `enter` and `back` are
+//! inlined into it; natively they are not); `run_inner` around it runs the rest (host calls, calls across
 //! instances, memory and table management, first calls of unverified functions, growing the
 //! stacks). In a Wasm build this keeps the instruction pointer, the frame pointer and the memory
 //! base in the host's registers: with the rare instructions in the same loop, the host compiler
@@ -117,13 +117,13 @@ fn b(c: bool) -> u64 {
     c as u64
 }
 
-fn trunc_check(x: f64, lo: f64, hi: f64) -> Result<f64, TrapKind> {
+fn trunc_check(x: f64, lo: f64, hi: f64) -> Result<f64, Fault> {
     if x.is_nan() {
-        Err(TrapKind::InvalidConversion)
+        Err(Fault::InvalidConversion)
     } else if x > lo && x < hi {
         Ok(x)
     } else {
-        Err(TrapKind::IntegerOverflow)
+        Err(Fault::IntegerOverflow)
     }
 }
 
@@ -153,10 +153,10 @@ float_minmax!(f64_min, f64, true);
 float_minmax!(f64_max, f64, false);
 
 #[inline]
-fn effective(addr: u64, offset: u32, len: usize, size: usize) -> Result<usize, TrapKind> {
+fn effective(addr: u64, offset: u32, len: usize, size: usize) -> Result<usize, Fault> {
     let ea = (addr as u32 as u64) + offset as u64;
     if ea + size as u64 > len as u64 {
-        Err(TrapKind::MemoryOutOfBounds)
+        Err(Fault::MemoryOutOfBounds)
     } else {
         Ok(ea as usize)
     }
@@ -181,11 +181,29 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
     result
 }
 
-/// Why [`hot`] returned.
-enum Exit {
-    /// The instruction at `ip` is one that [`run_inner`] runs itself.
-    Cold,
-    Trap(TrapKind),
+/// The traps [`hot`] raises. None carries data, so that [`Exit`] is one small value: with
+/// `TrapKind` (which has strings) `hot` returned through memory, and in a Wasm build the
+/// payload became a value carried around the whole loop, moved to and from the host's stack
+/// in most handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    Unreachable,
+    IntegerDivideByZero,
+    IntegerOverflow,
+    InvalidConversion,
+    MemoryOutOfBounds,
+}
+
+impl From<Fault> for TrapKind {
+    fn from(fault: Fault) -> TrapKind {
+        match fault {
+            Fault::Unreachable => TrapKind::Unreachable,
+            Fault::IntegerDivideByZero => TrapKind::IntegerDivideByZero,
+            Fault::IntegerOverflow => TrapKind::IntegerOverflow,
+            Fault::InvalidConversion => TrapKind::InvalidConversion,
+            Fault::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+        }
+    }
 }
 
 /// The interpreter's registers, handed to [`hot`] and back.
@@ -223,8 +241,86 @@ struct Hot {
     defined: usize,
     first_func: u32,
     num_imported: u32,
+    /// Set by `hot` when it stops at a trap (`run_inner` clears it).
+    fault: Option<Fault>,
     #[cfg(feature = "op-stats")]
     prev_word: u32,
+}
+
+/// The memory of one run's [`Hot`].
+///
+/// In a single-threaded Wasm build it is one static, so that `hot` (and `enter` and `back`,
+/// inlined into it) find the registers at a constant address: LLVM propagates the one pointer
+/// `run_inner` passes into `hot`, and no host register holds it. That leaves the host's five
+/// callee-saved registers to the instruction pointer, the frame, the code, the memory base and
+/// the instance context, and nothing of the loop is moved to and from the host's stack.
+/// (With a pointer, one of them was spilled and most handlers loaded or stored it.)
+///
+/// A run inside a run (a host function that runs another store) finds the static claimed; it
+/// saves what is there and puts it back when it ends, so each run sees only its own contents.
+/// Elsewhere (natively, or with threads) each run has its own, inside the claim.
+struct HotHome {
+    #[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+    saved: Option<Box<std::mem::MaybeUninit<Hot>>>,
+    #[cfg(not(all(target_family = "wasm", not(target_feature = "atomics"))))]
+    own: Box<std::mem::MaybeUninit<Hot>>,
+}
+
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+struct HotStatic {
+    busy: std::cell::Cell<bool>,
+    hot: std::cell::UnsafeCell<std::mem::MaybeUninit<Hot>>,
+}
+
+// SAFETY: without the atomics feature a Wasm module runs on one thread.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+unsafe impl Sync for HotStatic {}
+
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+static HOT: HotStatic = HotStatic {
+    busy: std::cell::Cell::new(false),
+    hot: std::cell::UnsafeCell::new(std::mem::MaybeUninit::uninit()),
+};
+
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+impl HotHome {
+    fn claim() -> HotHome {
+        // SAFETY: one thread; the outer run reads `HOT.hot` only through its raw pointer, and
+        // not while this one lives.
+        let saved = HOT
+            .busy
+            .replace(true)
+            .then(|| Box::new(unsafe { std::ptr::read(HOT.hot.get()) }));
+        HotHome { saved }
+    }
+
+    fn hot(&mut self) -> *mut Hot {
+        HOT.hot.get().cast()
+    }
+}
+
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
+impl Drop for HotHome {
+    fn drop(&mut self) {
+        match self.saved.take() {
+            // SAFETY: as in `claim`.
+            Some(saved) => unsafe { HOT.hot.get().write(*saved) },
+            None => HOT.busy.set(false),
+        }
+    }
+}
+
+#[cfg(not(all(target_family = "wasm", not(target_feature = "atomics"))))]
+impl HotHome {
+    fn claim() -> HotHome {
+        HotHome {
+            own: Box::new(std::mem::MaybeUninit::uninit()),
+        }
+    }
+
+    fn hot(&mut self) -> *mut Hot {
+        self.own.as_mut_ptr()
+    }
 }
 
 /// Runs instructions from `ip` until one it leaves to [`run_inner`] (calls, returns, memory and
@@ -241,7 +337,7 @@ struct Hot {
 #[inline(never)]
 // Each handler states its arithmetic as a closure that the handler macros call in place.
 #[allow(clippy::redundant_closure_call)]
-unsafe fn hot(h: *mut Hot) -> Exit {
+unsafe fn hot(h: *mut Hot) {
     // SAFETY: the caller's guarantee.
     let (mut ip, mut sp, mut code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
     // In a Wasm build the memory is read through `h` at each access, not kept in locals: as
@@ -329,7 +425,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
     }
     // Hands the registers back to `run_inner` and returns `$exit`.
     macro_rules! leave {
-        ($exit:expr) => {{
+        () => {{
             // (The code's length is not handed back: `run_inner` finds it from `cur`, so that
             // in release builds it is not a live value here.)
             unsafe {
@@ -337,14 +433,16 @@ unsafe fn hot(h: *mut Hot) -> Exit {
                 (*h).sp = sp;
                 (*h).code = code;
             }
-            return $exit;
+            return;
         }};
     }
     // Stops at the current instruction with a trap.
     macro_rules! trap {
-        ($kind:expr) => {
-            leave!(Exit::Trap($kind))
-        };
+        ($kind:expr) => {{
+            // SAFETY: `Hot`'s invariant.
+            unsafe { (*h).fault = Some($kind) };
+            leave!()
+        }};
     }
     // Global `$g` of the instance's index space.
     macro_rules! global {
@@ -392,7 +490,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
         ($t:ty, $conv:expr, $f:expr) => {{
             let a = $conv(s!(2));
             let b = $conv(s!(3));
-            let f: fn($t, $t) -> Result<u64, TrapKind> = $f;
+            let f: fn($t, $t) -> Result<u64, Fault> = $f;
             s!(1) = tri!(f(a, b));
             adv!(4);
         }};
@@ -400,7 +498,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
     macro_rules! un_trap {
         ($t:ty, $conv:expr, $f:expr) => {{
             let a = $conv(s!(2));
-            let f: fn($t) -> Result<u64, TrapKind> = $f;
+            let f: fn($t) -> Result<u64, Fault> = $f;
             s!(1) = tri!(f(a));
             adv!(3);
         }};
@@ -810,7 +908,11 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             expected = straight_len(op).map(|n| (ip.wrapping_add(n), op));
         }
         match op {
-            Op::Unreachable => trap!(TrapKind::Unreachable),
+            Op::Unreachable => {
+                // SAFETY: `Hot`'s invariant.
+                unsafe { raise_unreachable(h) };
+                leave!()
+            }
             Op::Br => goto!(w32!(1) as usize),
             Op::BrIfNez => op!(BrIfNez),
             Op::BrIfEqz => op!(BrIfEqz),
@@ -864,9 +966,9 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32DivS => bin_trap!(u32, i32v, |x, y| {
                 let (x, y) = (x as i32, y as i32);
                 if y == 0 {
-                    Err(TrapKind::IntegerDivideByZero)
+                    Err(Fault::IntegerDivideByZero)
                 } else if x == i32::MIN && y == -1 {
-                    Err(TrapKind::IntegerOverflow)
+                    Err(Fault::IntegerOverflow)
                 } else {
                     Ok((x / y) as u32 as u64)
                 }
@@ -874,11 +976,11 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32DivU => bin_trap!(u32, i32v, |x, y| {
                 x.checked_div(y)
                     .map(|v| v as u64)
-                    .ok_or(TrapKind::IntegerDivideByZero)
+                    .ok_or(Fault::IntegerDivideByZero)
             }),
             Op::I32RemS => bin_trap!(u32, i32v, |x, y| {
                 if y == 0 {
-                    Err(TrapKind::IntegerDivideByZero)
+                    Err(Fault::IntegerDivideByZero)
                 } else {
                     Ok((x as i32).wrapping_rem(y as i32) as u32 as u64)
                 }
@@ -886,7 +988,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I32RemU => bin_trap!(u32, i32v, |x, y| {
                 x.checked_rem(y)
                     .map(|v| v as u64)
-                    .ok_or(TrapKind::IntegerDivideByZero)
+                    .ok_or(Fault::IntegerDivideByZero)
             }),
             Op::I32And => bin!(u32, i32v, |x, y| (x & y) as u64),
             Op::I32Or => bin!(u32, i32v, |x, y| (x | y) as u64),
@@ -917,25 +1019,25 @@ unsafe fn hot(h: *mut Hot) -> Exit {
             Op::I64DivS => bin_trap!(u64, u64::from, |x, y| {
                 let (x, y) = (x as i64, y as i64);
                 if y == 0 {
-                    Err(TrapKind::IntegerDivideByZero)
+                    Err(Fault::IntegerDivideByZero)
                 } else if x == i64::MIN && y == -1 {
-                    Err(TrapKind::IntegerOverflow)
+                    Err(Fault::IntegerOverflow)
                 } else {
                     Ok((x / y) as u64)
                 }
             }),
             Op::I64DivU => bin_trap!(u64, u64::from, |x, y| {
-                x.checked_div(y).ok_or(TrapKind::IntegerDivideByZero)
+                x.checked_div(y).ok_or(Fault::IntegerDivideByZero)
             }),
             Op::I64RemS => bin_trap!(u64, u64::from, |x, y| {
                 if y == 0 {
-                    Err(TrapKind::IntegerDivideByZero)
+                    Err(Fault::IntegerDivideByZero)
                 } else {
                     Ok((x as i64).wrapping_rem(y as i64) as u64)
                 }
             }),
             Op::I64RemU => bin_trap!(u64, u64::from, |x, y| {
-                x.checked_rem(y).ok_or(TrapKind::IntegerDivideByZero)
+                x.checked_rem(y).ok_or(Fault::IntegerDivideByZero)
             }),
             Op::I64And => bin!(u64, u64::from, |x, y| x & y),
             Op::I64Or => bin!(u64, u64::from, |x, y| x | y),
@@ -1218,7 +1320,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
                 unsafe { (*h).ip = ip };
                 let (func, arg_base) = (w32!(1), w!(3) as usize);
                 if !unsafe { enter(h, func, arg_base) } {
-                    leave!(Exit::Cold)
+                    leave!()
                 }
                 (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
                 #[cfg(debug_assertions)]
@@ -1232,7 +1334,7 @@ unsafe fn hot(h: *mut Hot) -> Exit {
                 // SAFETY: as for calls.
                 let (src, count) = (w!(1) as usize, w32!(2) as usize);
                 if !unsafe { back(h, sp, src, count) } {
-                    leave!(Exit::Cold)
+                    leave!()
                 }
                 (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
                 #[cfg(debug_assertions)]
@@ -1240,20 +1342,38 @@ unsafe fn hot(h: *mut Hot) -> Exit {
                     (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
                 }
             }
-            _ => leave!(Exit::Cold),
+            _ => leave!(),
         }
     }
+}
+
+/// For [`hot`]: the trap of `unreachable`, out of line. With `trap!` in place, the trap's kind
+/// (a constant with no operand to compute) was set by LLVM before the dispatch of every
+/// instruction.
+///
+/// # Safety
+/// As for `hot`.
+#[inline(never)]
+#[cold]
+unsafe fn raise_unreachable(h: *mut Hot) {
+    // SAFETY: the caller's guarantee.
+    unsafe { (*h).fault = Some(Fault::Unreachable) };
 }
 
 /// For [`hot`]: enters function `func` (an index of the instance's function space) with its
 /// frame at slot `arg_base` of the current one, when it is a verified Wasm function of this
 /// instance and neither stack needs to grow; then `h` holds the callee's registers (`ip` at its
-/// first instruction). Otherwise changes nothing and returns false. Not inlined, so that its
-/// work does not crowd the registers of `hot`'s loop.
+/// first instruction). Otherwise changes nothing and returns false.
+///
+/// Inlined into `hot` in a Wasm build: a call there keeps the host's instance context live
+/// across the loop, and with `h` at a constant address ([`HotHome`]) the inlined work crowds
+/// no register the handlers need (callgrind: fib -23%, SQLite -10%, Lua -12%, kernels -1 to
+/// -5%). Natively it stays out of line.
 ///
 /// # Safety
 /// As for `hot`; `h.ip` is at the call.
-#[inline(never)]
+#[cfg_attr(target_family = "wasm", inline(always))]
+#[cfg_attr(not(target_family = "wasm"), inline(never))]
 unsafe fn enter(h: *mut Hot, func: u32, arg_base: usize) -> bool {
     // SAFETY: the caller's guarantee: `entries` and `verified` hold `defined` elements each.
     let h = unsafe { &mut *h };
@@ -1324,9 +1444,12 @@ unsafe fn zero_slots(frame: *mut u64, from: usize, to: usize) {
 /// when there is one and it is of this instance; then `h` holds the caller's registers.
 /// Otherwise changes nothing and returns false.
 ///
+/// Inlined into `hot` in a Wasm build, as `enter` is.
+///
 /// # Safety
 /// As for `hot`; `sp` is the current frame, and `src + count` inside it.
-#[inline(never)]
+#[cfg_attr(target_family = "wasm", inline(always))]
+#[cfg_attr(not(target_family = "wasm"), inline(never))]
 unsafe fn back(h: *mut Hot, sp: *mut u64, src: usize, count: usize) -> bool {
     // SAFETY: the caller's guarantee.
     let h = unsafe { &mut *h };
@@ -1387,6 +1510,10 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
     let mut base: usize = 0;
     let mut pc: usize = 0;
     let mut entering = true;
+    // Where `hot`'s registers live while this run lasts (rewritten for each function entered
+    // here). Used only through `h`, a raw pointer, and only by this run.
+    let mut home = HotHome::claim();
+    let h: *mut Hot = home.hot();
 
     // Makes the activation of `cur` ready at `base`: verifies its code on first use, makes room
     // for its frame, zeroes its declared locals and fills its constant slots. Every activation
@@ -1567,59 +1694,67 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             };
         }
 
-        let mut h = Hot {
-            ip,
-            sp,
-            code: code.as_ptr(),
-            mem_base,
-            mem_len,
-            globals: globals.as_mut_ptr(),
-            globals_len: globals.len(),
-            inst_globals: inst.globals.as_ptr(),
-            inst_globals_len: inst.globals.len(),
-            code_len: code.len(),
-            frame_len: 0,
-            cur,
-            base,
-            stack: stack.as_mut_ptr(),
-            stack_len: stack.len(),
-            frames: &mut frames,
-            entries: inst.entries.as_ptr(),
-            verified: inst.verified.as_ptr(),
-            defined: inst.entries.len().min(inst.verified.len()),
-            first_func: inst.first_func,
-            num_imported: inst.num_imported_funcs,
-            #[cfg(feature = "op-stats")]
-            prev_word: u32::MAX,
+        // SAFETY: `h` is `home`'s, which nothing else reads or writes while it lives.
+        unsafe {
+            h.write(Hot {
+                ip,
+                sp,
+                code: code.as_ptr(),
+                mem_base,
+                mem_len,
+                globals: globals.as_mut_ptr(),
+                globals_len: globals.len(),
+                inst_globals: inst.globals.as_ptr(),
+                inst_globals_len: inst.globals.len(),
+                code_len: code.len(),
+                frame_len: 0,
+                cur,
+                base,
+                stack: stack.as_mut_ptr(),
+                stack_len: stack.len(),
+                frames: &mut frames,
+                entries: inst.entries.as_ptr(),
+                verified: inst.verified.as_ptr(),
+                defined: inst.entries.len().min(inst.verified.len()),
+                first_func: inst.first_func,
+                num_imported: inst.num_imported_funcs,
+                fault: None,
+                #[cfg(feature = "op-stats")]
+                prev_word: u32::MAX,
+            })
         };
         loop {
-            h.ip = ip;
-            h.sp = sp;
-            h.code = code.as_ptr();
-            h.code_len = code.len();
-            h.mem_base = mem_base;
-            h.mem_len = mem_len;
-            h.frame_len = stack.len() - base;
-            h.cur = cur;
-            h.base = base;
-            h.stack = stack.as_mut_ptr();
-            h.stack_len = stack.len();
-            h.frames = &mut frames;
+            // SAFETY: as above.
+            let hr = unsafe { &mut *h };
+            hr.ip = ip;
+            hr.sp = sp;
+            hr.code = code.as_ptr();
+            hr.code_len = code.len();
+            hr.mem_base = mem_base;
+            hr.mem_len = mem_len;
+            hr.frame_len = stack.len() - base;
+            hr.cur = cur;
+            hr.base = base;
+            hr.stack = stack.as_mut_ptr();
+            hr.stack_len = stack.len();
+            hr.frames = &mut frames;
             // SAFETY: `Hot`'s invariant: the registers are this activation's (see above), the
             // memory pointers were refreshed after anything that could move the memory, and
             // nothing else touches the stacks, `globals` or `inst` while `hot` runs.
-            let exit = unsafe { hot(&mut h) };
+            unsafe { hot(h) };
+            // SAFETY: as above (`hot` has returned).
+            let hr = unsafe { &mut *h };
             // Calls and returns inside `hot` may have moved to another function.
-            ip = h.ip;
-            sp = h.sp;
-            cur = h.cur;
-            base = h.base;
+            ip = hr.ip;
+            sp = hr.sp;
+            cur = hr.cur;
+            base = hr.base;
             if let FuncInst::Wasm { entry, .. } = &funcs[cur as usize] {
                 code = code_of!(entry);
-                debug_assert_eq!(code.as_ptr(), h.code);
+                debug_assert_eq!(code.as_ptr(), hr.code);
             }
-            if let Exit::Trap(kind) = exit {
-                trap!(kind);
+            if let Some(fault) = hr.fault.take() {
+                trap!(TrapKind::from(fault));
             }
             let word = w!(0);
             // SAFETY: as in `hot`: `ip` is at an instruction start.
