@@ -222,6 +222,17 @@ struct Hot {
     globals_len: usize,
     inst_globals: *const u32,
     inst_globals_len: usize,
+    /// For `call_indirect`: the store's tables and functions, the instance's table and type
+    /// index spaces, and the instance's store address.
+    tables: *const crate::store::Table,
+    tables_len: usize,
+    funcs: *const FuncInst,
+    funcs_len: usize,
+    inst_tables: *const u32,
+    inst_tables_len: usize,
+    inst_types: *const u32,
+    inst_types_len: usize,
+    inst_id: u32,
     /// For debug assertions: the code's length and the slots from `sp`.
     code_len: usize,
     frame_len: usize,
@@ -1309,9 +1320,6 @@ unsafe fn hot(h: *mut Hot) {
             Op::I32AndImmBrI32GeUImm => pair!(I32AndImm, BrI32GeUImm),
             Op::Const32I32AddImmBrI32Ne => pair!(Const32, I32AddImmBrI32Ne),
             // A direct call of a verified function of this instance whose frame fits the stack
-            // as it is, with room for the caller's frame: entered here. Anything else (other
-            // instances, host functions, first calls, growing the stacks) goes to `run_inner`.
-            // A direct call of a verified function of this instance whose frame fits the stack
             // as it is, with room for the caller's frame: entered here (`enter`). Anything else
             // (other instances, host functions, first calls, growing the stacks) goes to
             // `run_inner`.
@@ -1320,6 +1328,21 @@ unsafe fn hot(h: *mut Hot) {
                 unsafe { (*h).ip = ip };
                 let (func, arg_base) = (w32!(1), w!(3) as usize);
                 if !unsafe { enter(h, func, arg_base) } {
+                    leave!()
+                }
+                (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
+                #[cfg(debug_assertions)]
+                {
+                    (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
+                }
+            }
+            // The same for an indirect call that finds such a function of the right type in the
+            // table (`enter_indirect`); traps and the rest go to `run_inner`.
+            Op::CallIndirect => {
+                // SAFETY: as for calls.
+                unsafe { (*h).ip = ip };
+                let (ty, table, index, arg_base) = (w32!(1), w32!(3), s!(5) as u32, w!(6) as usize);
+                if !unsafe { enter_indirect(h, ty, table, index, arg_base) } {
                     leave!()
                 }
                 (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
@@ -1375,9 +1398,67 @@ unsafe fn raise_unreachable(h: *mut Hot) {
 #[cfg_attr(target_family = "wasm", inline(always))]
 #[cfg_attr(not(target_family = "wasm"), inline(never))]
 unsafe fn enter(h: *mut Hot, func: u32, arg_base: usize) -> bool {
+    // SAFETY: the caller's guarantee.
+    let d = func.wrapping_sub(unsafe { (*h).num_imported }) as usize;
+    // (The call is 4 units: opcode, function, base.)
+    unsafe { enter_defined(h, d, arg_base, 4) }
+}
+
+/// For [`hot`]: `call_indirect` as [`enter`] does `call`, when the table entry is a function
+/// of this instance of the expected type; anything else (traps included) is left to
+/// `run_inner`, and changes nothing.
+///
+/// # Safety
+/// As for `enter`.
+#[cfg_attr(target_family = "wasm", inline(always))]
+#[cfg_attr(not(target_family = "wasm"), inline(never))]
+unsafe fn enter_indirect(h: *mut Hot, ty: u32, table: u32, index: u32, arg_base: usize) -> bool {
+    // SAFETY: the caller's guarantee: `Hot`'s invariant for the store's tables and functions
+    // and the instance's index spaces, which nothing else touches while `hot` runs.
+    let h = unsafe { &mut *h };
+    let (tables, funcs, inst_tables, inst_types) = unsafe {
+        (
+            std::slice::from_raw_parts(h.tables, h.tables_len),
+            std::slice::from_raw_parts(h.funcs, h.funcs_len),
+            std::slice::from_raw_parts(h.inst_tables, h.inst_tables_len),
+            std::slice::from_raw_parts(h.inst_types, h.inst_types_len),
+        )
+    };
+    let (Some(&ty), Some(&table)) = (inst_types.get(ty as usize), inst_tables.get(table as usize))
+    else {
+        return false;
+    };
+    let Some(&elem) = tables
+        .get(table as usize)
+        .and_then(|t| t.elems.get(index as usize))
+    else {
+        return false;
+    };
+    // (0 is the null reference.)
+    match funcs.get((elem as usize).wrapping_sub(1)) {
+        Some(FuncInst::Wasm {
+            instance,
+            defined,
+            type_id,
+            ..
+        }) if *instance == h.inst_id && *type_id == ty => {
+            // (The call is 7 units: opcode, type, table, index, base.)
+            unsafe { enter_defined(h, *defined as usize, arg_base, 7) }
+        }
+        _ => false,
+    }
+}
+
+/// For [`enter`] and [`enter_indirect`]: enters the instance's defined function `d` as a call
+/// of `len` units at `h.ip` would.
+///
+/// # Safety
+/// As for `enter`.
+#[cfg_attr(target_family = "wasm", inline(always))]
+#[cfg_attr(not(target_family = "wasm"), inline(never))]
+unsafe fn enter_defined(h: *mut Hot, d: usize, arg_base: usize, len: usize) -> bool {
     // SAFETY: the caller's guarantee: `entries` and `verified` hold `defined` elements each.
     let h = unsafe { &mut *h };
-    let d = func.wrapping_sub(h.num_imported) as usize;
     if d >= h.defined || !unsafe { (*h.verified.add(d)).get() } {
         return false;
     }
@@ -1388,8 +1469,8 @@ unsafe fn enter(h: *mut Hot, func: u32, arg_base: usize) -> bool {
         return false;
     }
     let callee = h.first_func + d as u32;
-    // The return address: the unit after the call (opcode, function, base).
-    let pc = (h.ip as usize - h.code as usize) / size_of::<CodeUnit>() + 4;
+    // The return address: the unit after the call.
+    let pc = (h.ip as usize - h.code as usize) / size_of::<CodeUnit>() + len;
     frames.push(Frame {
         func: h.cur,
         pc: pc as u32,
@@ -1706,6 +1787,15 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 globals_len: globals.len(),
                 inst_globals: inst.globals.as_ptr(),
                 inst_globals_len: inst.globals.len(),
+                tables: tables.as_ptr(),
+                tables_len: tables.len(),
+                funcs: funcs.as_ptr(),
+                funcs_len: funcs.len(),
+                inst_tables: inst.tables.as_ptr(),
+                inst_tables_len: inst.tables.len(),
+                inst_types: inst.types.as_ptr(),
+                inst_types_len: inst.types.len(),
+                inst_id: inst_id as u32,
                 code_len: code.len(),
                 frame_len: 0,
                 cur,
