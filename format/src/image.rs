@@ -28,7 +28,7 @@ use rkyv::rancor::BoxedError;
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub const MAGIC: [u8; 8] = *b"CHIWAWA\0";
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 pub const HEADER_LEN: usize = 64;
 
 /// The code region is cut into groups of consecutive functions of at most this many units

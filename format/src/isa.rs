@@ -452,6 +452,13 @@ macro_rules! for_each_op {
             I32Load16SI32Mul "i32.load16_s+i32.mul" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
             I32AndImmBrI32GeUImm "i32.and_imm+br_if_i32.ge_u_imm" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, imm2: Imm32, target: Target);
             Const32I32AddImmBrI32Ne "const32+i32.add_imm+br_if_i32.ne" (dst: Slot, value: Imm32, dst2: Slot, a: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
+            // calls after the arguments' last move (a call is only ever a last part)
+            CopyCall "copy+call" (dst: Slot, src: Slot, func: Func, base: Slot);
+            Copy2Call "copy+copy+call" (dst: Slot, src: Slot, dst2: Slot, src2: Slot, func: Func, base: Slot);
+            Const32Call "const32+call" (dst: Slot, value: Imm32, func: Func, base: Slot);
+            I32AddImmCopyCall "i32.add_imm+copy+call" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, src: Slot, func: Func, base: Slot);
+            CopyCallIndirect "copy+call_indirect" (dst: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
+            I32LoadCopyCallIndirect "i32.load+copy+call_indirect" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
         }
     };
 }
@@ -1085,6 +1092,18 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
         Op::I32AddImmBrI32Ne,
         Op::Const32I32AddImmBrI32Ne,
     ),
+    // A call as the last part, after the move of its last argument (op-stats: 2.2% of SQLite's
+    // dispatches, 3.2% of Lua's, 0.5% of CoreMark's).
+    (Op::Copy, Op::Call, Op::CopyCall),
+    (Op::Copy2, Op::Call, Op::Copy2Call),
+    (Op::Const32, Op::Call, Op::Const32Call),
+    (Op::I32AddImmCopy, Op::Call, Op::I32AddImmCopyCall),
+    (Op::Copy, Op::CallIndirect, Op::CopyCallIndirect),
+    (
+        Op::I32LoadCopy,
+        Op::CallIndirect,
+        Op::I32LoadCopyCallIndirect,
+    ),
 ];
 
 /// `PAIRS` sorted by first op, and where each op's pairs are in it (start, count): the
@@ -1275,21 +1294,26 @@ mod tests {
             );
             assert!(!matches!(first, Op::Return | Op::Unreachable | Op::Br));
             assert_eq!(pair_of(first, second), Some(pair));
-            // A pair made of pairs: at most four plain parts, none special (a call, return or
-            // global write).
+            // A pair made of pairs: at most four plain parts. None but the last is special (a
+            // call, return or global write), and in a sequence only a call may be last.
             let parts = plain_parts(pair);
             assert!(parts.len() <= 4, "{}", p.name);
+            let special = |op: &Op| {
+                matches!(
+                    op,
+                    Op::Call
+                        | Op::CallIndirect
+                        | Op::Return
+                        | Op::ReturnCall
+                        | Op::ReturnCallIndirect
+                        | Op::GlobalSet
+                )
+            };
+            let (last, rest) = parts.split_last().expect("a pair has parts");
+            assert!(!rest.iter().any(special), "{}", p.name);
             if parts.len() > 2 {
                 assert!(
-                    !parts.iter().any(|op| matches!(
-                        op,
-                        Op::Call
-                            | Op::CallIndirect
-                            | Op::Return
-                            | Op::ReturnCall
-                            | Op::ReturnCallIndirect
-                            | Op::GlobalSet
-                    )),
+                    !special(last) || matches!(last, Op::Call | Op::CallIndirect),
                     "{}",
                     p.name
                 );

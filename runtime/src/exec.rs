@@ -254,6 +254,9 @@ struct Hot {
     num_imported: u32,
     /// Set by `hot` when it stops at a trap (`run_inner` clears it).
     fault: Option<Fault>,
+    /// Set by `hot` when it leaves a call to `run_inner`: the call's instruction, which `ip`
+    /// (at the call's part of a pair) may not name (`run_inner` clears it).
+    cold_op: Option<Op>,
     #[cfg(feature = "op-stats")]
     prev_word: u32,
 }
@@ -611,7 +614,48 @@ unsafe fn hot(h: *mut Hot) {
     }
     // The handlers of the instructions that are part of a pair, written once: each one's own
     // arm and the pair arms (`pair!`) expand the same code.
+    // Leaves for `run_inner` to run `$op` at `ip` (a call that `hot` does not make itself,
+    // perhaps the last part of a pair, where `ip` is not at an opcode).
+    macro_rules! cold_call {
+        ($op:expr) => {{
+            // SAFETY: `Hot`'s invariant.
+            unsafe { (*h).cold_op = Some($op) };
+            leave!()
+        }};
+    }
     macro_rules! op {
+        // A direct call of a verified function of this instance whose frame fits the stack as
+        // it is, with room for the caller's frame: entered here (`enter`). Anything else
+        // (other instances, host functions, first calls, growing the stacks) goes to
+        // `run_inner`.
+        (Call) => {{
+            // SAFETY: `Hot`'s invariant holds; `ip` is at this call.
+            unsafe { (*h).ip = ip };
+            let (func, arg_base) = (w32!(1), w!(3) as usize);
+            if !unsafe { enter(h, func, arg_base) } {
+                cold_call!(Op::Call)
+            }
+            (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
+            #[cfg(debug_assertions)]
+            {
+                (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
+            }
+        }};
+        // The same for an indirect call that finds such a function of the right type in the
+        // table (`enter_indirect`); traps and the rest go to `run_inner`.
+        (CallIndirect) => {{
+            // SAFETY: as for calls.
+            unsafe { (*h).ip = ip };
+            let (ty, table, index, arg_base) = (w32!(1), w32!(3), s!(5) as u32, w!(6) as usize);
+            if !unsafe { enter_indirect(h, ty, table, index, arg_base) } {
+                cold_call!(Op::CallIndirect)
+            }
+            (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
+            #[cfg(debug_assertions)]
+            {
+                (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
+            }
+        }};
         (Copy) => {{
             s!(1) = s!(2);
             adv!(3);
@@ -865,6 +909,12 @@ unsafe fn hot(h: *mut Hot) {
         }};
         (CopyI32AddShlImm) => {{
             pair!(Copy, I32AddShlImm)
+        }};
+        (Copy2) => {{
+            pair!(Copy, Copy)
+        }};
+        (I32AddImmCopy) => {{
+            pair!(I32AddImm, Copy)
         }};
         (I32LoadCopy) => {{
             pair!(I32Load, Copy)
@@ -1237,7 +1287,7 @@ unsafe fn hot(h: *mut Hot) {
             Op::I32AddImmI32Load8U => op!(I32AddImmI32Load8U),
             Op::I32AddImmI64Load => op!(I32AddImmI64Load),
             Op::I32LoadI32Store => op!(I32LoadI32Store),
-            Op::Copy2 => pair!(Copy, Copy),
+            Op::Copy2 => op!(Copy2),
             Op::CopyI32AddImm => op!(CopyI32AddImm),
             Op::I32LoadI32Load => pair!(I32Load, I32Load),
             Op::I64LoadI64Load => op!(I64LoadI64Load),
@@ -1265,7 +1315,7 @@ unsafe fn hot(h: *mut Hot) {
             Op::I32Load8UAddBrIfNez => pair!(I32Load8UAdd, BrIfNez),
             Op::CopyI32Load => op!(CopyI32Load),
             Op::I32ShrUAndImmI32Add => pair!(I32ShrUAndImm, I32Add),
-            Op::I32AddImmCopy => pair!(I32AddImm, Copy),
+            Op::I32AddImmCopy => op!(I32AddImmCopy),
             Op::I32LoadI32AndImm => pair!(I32Load, I32AndImm),
             Op::I64LoadI64Store => pair!(I64Load, I64Store),
             Op::I32Load8UI32Store8 => pair!(I32Load8U, I32Store8),
@@ -1319,38 +1369,15 @@ unsafe fn hot(h: *mut Hot) {
             Op::I32Load16SI32Mul => pair!(I32Load16S, I32Mul),
             Op::I32AndImmBrI32GeUImm => pair!(I32AndImm, BrI32GeUImm),
             Op::Const32I32AddImmBrI32Ne => pair!(Const32, I32AddImmBrI32Ne),
-            // A direct call of a verified function of this instance whose frame fits the stack
-            // as it is, with room for the caller's frame: entered here (`enter`). Anything else
-            // (other instances, host functions, first calls, growing the stacks) goes to
-            // `run_inner`.
-            Op::Call => {
-                // SAFETY: `Hot`'s invariant holds; `ip` is at this call.
-                unsafe { (*h).ip = ip };
-                let (func, arg_base) = (w32!(1), w!(3) as usize);
-                if !unsafe { enter(h, func, arg_base) } {
-                    leave!()
-                }
-                (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
-                #[cfg(debug_assertions)]
-                {
-                    (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
-                }
-            }
-            // The same for an indirect call that finds such a function of the right type in the
-            // table (`enter_indirect`); traps and the rest go to `run_inner`.
-            Op::CallIndirect => {
-                // SAFETY: as for calls.
-                unsafe { (*h).ip = ip };
-                let (ty, table, index, arg_base) = (w32!(1), w32!(3), s!(5) as u32, w!(6) as usize);
-                if !unsafe { enter_indirect(h, ty, table, index, arg_base) } {
-                    leave!()
-                }
-                (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
-                #[cfg(debug_assertions)]
-                {
-                    (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
-                }
-            }
+            Op::CopyCall => pair!(Copy, Call),
+            Op::Copy2Call => pair!(Copy2, Call),
+            Op::Const32Call => pair!(Const32, Call),
+            Op::I32AddImmCopyCall => pair!(I32AddImmCopy, Call),
+            Op::CopyCallIndirect => pair!(Copy, CallIndirect),
+            Op::I32LoadCopyCallIndirect => pair!(I32LoadCopy, CallIndirect),
+            // Calls (`op!(Call)`, `op!(CallIndirect)`), alone or as the last part of a pair.
+            Op::Call => op!(Call),
+            Op::CallIndirect => op!(CallIndirect),
             // A return into a caller of this instance: done here (`back`); the last return, and
             // returns into other instances, go to `run_inner`.
             Op::Return => {
@@ -1809,6 +1836,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 first_func: inst.first_func,
                 num_imported: inst.num_imported_funcs,
                 fault: None,
+                cold_op: None,
                 #[cfg(feature = "op-stats")]
                 prev_word: u32::MAX,
             })
@@ -1846,9 +1874,14 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
             if let Some(fault) = hr.fault.take() {
                 trap!(TrapKind::from(fault));
             }
-            let word = w!(0);
-            // SAFETY: as in `hot`: `ip` is at an instruction start.
-            let op = unsafe { Op::from_word_unchecked(word) };
+            let op = match hr.cold_op.take() {
+                Some(op) => op,
+                None => {
+                    let word = w!(0);
+                    // SAFETY: as in `hot`: `ip` is at an instruction start.
+                    unsafe { Op::from_word_unchecked(word) }
+                }
+            };
             match op {
                 Op::Return => {
                     let src = w!(1) as usize;
@@ -2156,8 +2189,13 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
 fn straight_len(op: Op) -> Option<usize> {
     use chiwawa_format::Operand;
     let info = op.info();
+    // A pair leaves where its last part does.
+    let mut last = op;
+    while let Some(&(_, second, _)) = chiwawa_format::PAIRS.iter().find(|p| p.2 == last) {
+        last = second;
+    }
     let leaves = matches!(
-        op,
+        last,
         Op::Unreachable
             | Op::Return
             | Op::Call

@@ -6,8 +6,9 @@
 //! pair, including those no hand-written test covers.
 
 use chiwawa_format::{
-    extern_kind, features, valtype, write_image, ConstExpr, ConstOp, Data, DataMode, Export, Func,
-    FuncType, Global, GlobalType, MemoryType, Module, Op, Operand, PAIRS,
+    extern_kind, features, valtype, write_image, ConstExpr, ConstOp, Data, DataMode, Elem,
+    ElemMode, Export, Func, FuncType, Global, GlobalType, MemoryType, Module, Op, Operand,
+    TableType, PAIRS,
 };
 use chiwawa_runtime::{load_image, Extern, Store, Val, VerifyMode};
 
@@ -18,6 +19,9 @@ const PARAMS: u32 = 8;
 const RETURN_WORDS: u32 = 3;
 const TARGET_WORDS: u32 = 7;
 const TARGETS: u32 = 3;
+/// Entries of the table that `call_indirect` goes through (all `g`): many small arguments are
+/// in range.
+const TABLE: u32 = 64;
 
 /// A small deterministic generator (xorshift), so that failures reproduce.
 struct Rng(u64);
@@ -92,14 +96,19 @@ fn operands(op: Op, rng: &mut Rng, target_base: u32) -> Vec<u32> {
                 out.extend((0..TARGETS).map(target));
             }
             Operand::Global => out.push(0),
+            // The callee `g` (function 1, of type 1), directly or through table 0.
+            Operand::Func | Operand::Type => out.push(1),
+            Operand::Table => out.push(0),
             other => panic!("{}: no generator for {other:?} operands", op.name()),
         }
     }
     out
 }
 
-/// A module with one function `f`: `body` (word form), a return of all slots, and the target
-/// blocks, each of which marks slot 0 and returns.
+/// A module with function `f`: `body` (word form), a return of all slots, and the target
+/// blocks, each of which marks slot 0 and returns; and `g` (type `[] -> []`, every entry of
+/// table 0, of `TABLE` entries), for the calls, which adds to the global and writes its own slot 0 (slot `base` of
+/// the caller's frame).
 fn module(body: Vec<u32>) -> Module {
     let mut code = body;
     code.extend([Op::Return as u32, 0, PARAMS]);
@@ -109,24 +118,80 @@ fn module(body: Vec<u32>) -> Module {
         code.extend([Op::Return as u32, 0, PARAMS]);
     }
     let code = chiwawa_format::encode(&code).expect("generated code encodes");
+    let callee = [
+        Op::GlobalGet as u32,
+        0,
+        0,
+        Op::I64AddImm as u32,
+        0,
+        0,
+        0x100,
+        Op::GlobalSet as u32,
+        0,
+        0,
+        Op::Const64 as u32,
+        0,
+        0xca11,
+        0xca11,
+        Op::Return as u32,
+        0,
+        0,
+    ];
+    let callee = chiwawa_format::encode(&callee).expect("callee encodes");
     let i64s = vec![valtype::I64; PARAMS as usize];
     Module {
-        types: vec![FuncType {
-            params: i64s.clone(),
-            results: i64s,
+        types: vec![
+            FuncType {
+                params: i64s.clone(),
+                results: i64s,
+            },
+            FuncType {
+                params: vec![],
+                results: vec![],
+            },
+        ],
+        func_types: vec![0, 1],
+        funcs: vec![
+            Func {
+                ty: 0,
+                num_locals: PARAMS,
+                frame_size: PARAMS + 1,
+                consts: vec![],
+                code,
+                ..Func::default()
+            },
+            Func {
+                ty: 1,
+                num_locals: 0,
+                frame_size: 1,
+                consts: vec![],
+                code: callee,
+                ..Func::default()
+            },
+        ],
+        tables: vec![TableType {
+            elem: valtype::FUNCREF,
+            min: TABLE,
+            max: Some(TABLE),
         }],
-        func_types: vec![0],
-        funcs: vec![Func {
-            ty: 0,
-            num_locals: PARAMS,
-            frame_size: PARAMS + 1,
-            consts: vec![],
-            code,
-            ..Func::default()
+        elems: vec![Elem {
+            ty: valtype::FUNCREF,
+            mode: ElemMode::Active {
+                table: 0,
+                offset: ConstExpr {
+                    ops: vec![ConstOp::I32(0)],
+                },
+            },
+            items: vec![
+                ConstExpr {
+                    ops: vec![ConstOp::RefFunc(1)],
+                };
+                TABLE as usize
+            ],
         }],
         memories: vec![MemoryType {
-            min: 1,
-            max: Some(1),
+            min: TABLE,
+            max: Some(TABLE),
         }],
         globals: vec![Global {
             ty: GlobalType {
@@ -200,7 +265,7 @@ fn run(module: &Module, args: &[Val]) -> Outcome {
 fn every_pair_does_what_its_parts_do() {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     for &(first, second, pair) in PAIRS {
-        let (mut taken, mut finished) = (0, 0);
+        let (mut taken, mut finished, mut called) = (0, 0, 0);
         for round in 0..60 {
             // The parts' operands; jumps go to the target blocks, which start one word later
             // in the two-instruction version (the pair has one opcode word fewer).
@@ -241,6 +306,9 @@ fn every_pair_does_what_its_parts_do() {
             let want = run(&module(parts), &args);
             let got = run(&module(joined), &args);
             assert_eq!(got, want, "{} round {round}, args {args:?}", pair.name());
+            // (`g` adds 0x100 to the global, which starts at 0x1234 and which nothing else in
+            // a pair with a call sets.)
+            called += (want.global == Val::I64(0x1334)) as u32;
             if let Ok(values) = &want.result {
                 finished += 1;
                 if let Val::I64(v) = values[0] {
@@ -256,6 +324,10 @@ fn every_pair_does_what_its_parts_do() {
         } else if kinds.contains(&Operand::Targets) {
             assert!(finished > 0, "{}: every round trapped", pair.name());
             assert_eq!(taken, finished, "{}", pair.name());
+        }
+        // A call must have been made in some rounds.
+        if matches!(second, Op::Call | Op::CallIndirect) {
+            assert!(called > 0, "{}: g was never called", pair.name());
         }
     }
 }

@@ -12,7 +12,6 @@ const MODULE: &str = r#"(module
   (memory 1)
   (global $sp (mut i32) (i32.const 4096))
   (data (i32.const 0) "\01\02\03\04\05\06\07\08\09\0a\0b\0c\0d\0e\0f\10")
-  (func $pick (param i32 i32) (result i32) (i32.sub (local.get 0) (local.get 1)))
   ;; i32.add_imm; i32.add_imm
   (func (export "add2") (param i32 i32) (result i32)
     (local.set 0 (i32.add (local.get 0) (i32.const 5)))
@@ -49,9 +48,24 @@ const MODULE: &str = r#"(module
   (func (export "move") (param i32 i32) (result i32)
     (i32.store offset=32 (local.get 1) (i32.load offset=1 (local.get 0)))
     (i32.load offset=32 (local.get 1)))
-  ;; copy; copy: two arguments from one local
-  (func (export "copy2") (param i32) (result i32)
-    (call $pick (local.get 0) (local.get 0)))
+  ;; copy; copy: two locals set from one
+  (func (export "copy2") (param i32) (result i32) (local i32 i32)
+    (local.set 1 (local.get 0))
+    (local.set 2 (local.get 0))
+    (i32.mul (i32.add (local.get 1) (i32.const 1)) (local.get 2)))
+  ;; copy; call and const32; call: the last argument moved, then the call
+  (func $mix (param i32 i32) (result i32) (i32.sub (i32.mul (local.get 0) (i32.const 3)) (local.get 1)))
+  (table 4 funcref)
+  (elem (i32.const 1) $mix)
+  (type $mix_t (func (param i32 i32) (result i32)))
+  (func (export "copy_call") (param i32 i32) (result i32)
+    (call $mix (i32.add (local.get 0) (local.get 1)) (local.get 0)))
+  (func (export "const_call") (param i32) (result i32)
+    (call $mix (local.get 0) (i32.const 7)))
+  ;; copy; call_indirect (table entry 1 is $mix; 0 is null, 4 is out of bounds)
+  (func (export "copy_call_indirect") (param i32 i32) (result i32)
+    (call_indirect (type $mix_t) (i32.add (local.get 0) (local.get 1)) (local.get 0)
+      (local.get 1)))
   ;; copy; i32.add_imm
   (func (export "copy_add") (param i32 i32) (result i32) (local i32)
     (local.set 2 (local.get 0))
@@ -346,7 +360,42 @@ fn pairs_compute_what_the_two_instructions_do() {
         );
     }
     for a in [0u32, 9, u32::MAX] {
-        assert_eq!(call(&mut s, i, "copy2", &[i32s(a)]), i32s(0), "copy2 {a}");
+        let want = a.wrapping_add(1).wrapping_mul(a);
+        assert_eq!(
+            call(&mut s, i, "copy2", &[i32s(a)]),
+            i32s(want),
+            "copy2 {a}"
+        );
+    }
+    let mix = |a: u32, b: u32| a.wrapping_mul(3).wrapping_sub(b);
+    for (a, b) in [
+        (0u32, 0u32),
+        (5, 9),
+        (u32::MAX, 2),
+        (0x8000_0000, 0x8000_0000),
+    ] {
+        let want = mix(a.wrapping_add(b), a);
+        let got = call(&mut s, i, "copy_call", &[i32s(a), i32s(b)]);
+        assert_eq!(got, i32s(want), "copy_call {a} {b}");
+        let got = call(&mut s, i, "const_call", &[i32s(a)]);
+        assert_eq!(got, i32s(mix(a, 7)), "const_call {a}");
+    }
+    for a in [0u32, 6, u32::MAX] {
+        let got = call(&mut s, i, "copy_call_indirect", &[i32s(a), i32s(1)]);
+        assert_eq!(
+            got,
+            i32s(mix(a.wrapping_add(1), a)),
+            "copy_call_indirect {a}"
+        );
+        for (index, trap) in [
+            (0u32, "uninitialized element"),
+            (4, "out of bounds table access"),
+        ] {
+            let err = s
+                .invoke(i, "copy_call_indirect", &[i32s(a), i32s(index)])
+                .expect_err("traps");
+            assert!(err.message().contains(trap), "{index}: {}", err.message());
+        }
     }
     for (a, b) in [(2u32, 3u32), (u32::MAX, 9), (0, u32::MAX - 6)] {
         let b7 = b.wrapping_add(7);

@@ -154,6 +154,18 @@ const MODULE: &str = r#"(module
       (i32.shr_u (select (local.get 0) (local.get 1) (i32.and (local.get 2) (i32.const 1)))
         (i32.const 3))
       (i32.const 0xff)))
+  ;; copy; copy; call and i32.add_imm; copy; call: the arguments moved, then the call
+  (func $mix (param i32 i32) (result i32) (i32.sub (i32.mul (local.get 0) (i32.const 3)) (local.get 1)))
+  (table 4 funcref)
+  (elem (i32.const 1) $mix)
+  (type $mix_t (func (param i32 i32) (result i32)))
+  (func (export "mix_self") (param i32) (result i32)
+    (call $mix (local.get 0) (local.get 0)))
+  (func (export "mix_bumped") (param i32 i32) (result i32)
+    (call $mix (i32.add (local.get 0) (i32.const 5)) (local.get 1)))
+  ;; i32.load; copy; call_indirect: a loaded argument, a moved one, an index from a local
+  (func (export "mix_loaded") (param i32 i32) (result i32)
+    (call_indirect (type $mix_t) (i32.load (local.get 0)) (local.get 1) (local.get 1)))
   ;; const32; i32.add_imm; br_if_i32.ne (a reset before the loop's test)
   (func (export "reset_count") (param i32 i32) (result i32) (local i32 i32)
     (loop
@@ -506,4 +518,37 @@ fn sequences_compute_what_their_parts_do() {
             "reset_count {from}"
         );
     }
+    let mix = |a: u32, b: u32| a.wrapping_mul(3).wrapping_sub(b);
+    for (a, b) in [
+        (0u32, 0u32),
+        (7, 30),
+        (u32::MAX, 1),
+        (0x8000_0000, u32::MAX),
+    ] {
+        let got = call(&mut s, i, "mix_self", &[i32s(a)]);
+        assert_eq!(got, i32s(mix(a, a)), "mix_self {a}");
+        let got = call(&mut s, i, "mix_bumped", &[i32s(a), i32s(b)]);
+        assert_eq!(got, i32s(mix(a.wrapping_add(5), b)), "mix_bumped {a} {b}");
+    }
+    for at in [0u32, 3, 12] {
+        let got = call(&mut s, i, "mix_loaded", &[i32s(at), i32s(1)]);
+        assert_eq!(got, i32s(mix(mem(at, 4) as u32, 1)), "mix_loaded {at}");
+        // Entry 2 is null; a load out of bounds traps before the call.
+        let err = s
+            .invoke(i, "mix_loaded", &[i32s(at), i32s(2)])
+            .expect_err("null entry");
+        assert!(
+            err.message().contains("uninitialized element"),
+            "{}",
+            err.message()
+        );
+    }
+    let err = s
+        .invoke(i, "mix_loaded", &[i32s(65534), i32s(1)])
+        .expect_err("load out of bounds");
+    assert!(
+        err.message().contains("out of bounds memory access"),
+        "{}",
+        err.message()
+    );
 }

@@ -70,13 +70,12 @@ fn call_arguments_sit_in_consecutive_slots_and_results_replace_them() {
             (func (param i32) (result i32) local.get 0 local.get 0 call $f))",
         1,
     );
-    // The two argument copies, joined into one pair instruction.
-    assert_eq!(ops, [Op::Copy2, Op::Call, Op::Return], "{text}");
+    // The two argument copies and the call, joined into one sequence.
+    assert_eq!(ops, [Op::Copy2Call, Op::Return], "{text}");
     assert!(
-        text.contains("copy+copy dst=s1 src=s0 dst2=s2 src2=s0"),
+        text.contains("copy+copy+call dst=s1 src=s0 dst2=s2 src2=s0 func=0 base=s1"),
         "{text}"
     );
-    assert!(text.contains("call func=0 base=s1"), "{text}");
     assert!(text.contains("return src=s1 count=1"), "{text}");
 }
 
