@@ -459,6 +459,22 @@ macro_rules! for_each_op {
             I32AddImmCopyCall "i32.add_imm+copy+call" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, src: Slot, func: Func, base: Slot);
             CopyCallIndirect "copy+call_indirect" (dst: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
             I32LoadCopyCallIndirect "i32.load+copy+call_indirect" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
+            I32Load16UI32And "i32.load16_u+i32.and" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
+            I32Load8UBrTable "i32.load8_u+br_table" (dst: Slot, addr: Slot, offset: Imm32, index: Slot, targets: Targets);
+            I32Load8UI32Extend8S "i32.load8_u+i32.extend8_s" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot);
+            I32LoadBrIfEqz "i32.load+br_if_eqz" (dst: Slot, addr: Slot, offset: Imm32, cond: Slot, target: Target);
+            Const32I32Store16 "const32+i32.store16" (dst: Slot, value: Imm32, addr: Slot, src: Slot, offset: Imm32);
+            I32Load8SBrI32LtSImm "i32.load8_s+br_if_i32.lt_s_imm" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
+            I32Load8UBrI32NeImm "i32.load8_u+br_if_i32.ne_imm" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
+            Const32I32Load "const32+i32.load" (dst: Slot, value: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            I32ShrUAndImmI32AddShlImm "i32.shr_u_and_imm+i32.add_shl_imm" (dst: Slot, a: Slot, shift: Imm32, mask: Imm32, dst2: Slot, a2: Slot, b: Slot, shift2: Imm32);
+            Const32I32Shl "const32+i32.shl" (dst: Slot, value: Imm32, dst2: Slot, a: Slot, b: Slot);
+            CopyBr "copy+br" (dst: Slot, src: Slot, target: Target);
+            I64StoreConst32 "i64.store+const32" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, value: Imm32);
+            CopyI64AddImm "copy+i64.add_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32);
+            I32AddShlImmI32Load8U "i32.add_shl_imm+i32.load8_u" (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            I32Load8UBrIfEqz "i32.load8_u+br_if_eqz" (dst: Slot, addr: Slot, offset: Imm32, cond: Slot, target: Target);
+            I64LoadBrI64GeS "i64.load+br_if_i64.ge_s" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, b: Slot, target: Target);
         }
     };
 }
@@ -1104,6 +1120,27 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
         Op::CallIndirect,
         Op::I32LoadCopyCallIndirect,
     ),
+    // SQLite's and Lua's most frequent neighbours left (op-stats, 0.6-1.5% of their dispatches each)
+    (Op::I32Load16U, Op::I32And, Op::I32Load16UI32And),
+    (Op::I32Load8U, Op::BrTable, Op::I32Load8UBrTable),
+    (Op::I32Load8U, Op::I32Extend8S, Op::I32Load8UI32Extend8S),
+    (Op::I32Load, Op::BrIfEqz, Op::I32LoadBrIfEqz),
+    (Op::Const32, Op::I32Store16, Op::Const32I32Store16),
+    (Op::I32Load8S, Op::BrI32LtSImm, Op::I32Load8SBrI32LtSImm),
+    (Op::I32Load8U, Op::BrI32NeImm, Op::I32Load8UBrI32NeImm),
+    (Op::Const32, Op::I32Load, Op::Const32I32Load),
+    (
+        Op::I32ShrUAndImm,
+        Op::I32AddShlImm,
+        Op::I32ShrUAndImmI32AddShlImm,
+    ),
+    (Op::Const32, Op::I32Shl, Op::Const32I32Shl),
+    (Op::Copy, Op::Br, Op::CopyBr),
+    (Op::I64Store, Op::Const32, Op::I64StoreConst32),
+    (Op::Copy, Op::I64AddImm, Op::CopyI64AddImm),
+    (Op::I32AddShlImm, Op::I32Load8U, Op::I32AddShlImmI32Load8U),
+    (Op::I32Load8U, Op::BrIfEqz, Op::I32Load8UBrIfEqz),
+    (Op::I64Load, Op::BrI64GeS, Op::I64LoadBrI64GeS),
 ];
 
 /// `PAIRS` sorted by first op, and where each op's pairs are in it (start, count): the

@@ -624,6 +624,30 @@ unsafe fn hot(h: *mut Hot) {
         }};
     }
     macro_rules! op {
+        (BrI64GeS) => {{
+            br_cmp!(u64, |x, y| (x as i64) >= (y as i64))
+        }};
+        (Br) => {{
+            goto!(w32!(1) as usize)
+        }};
+        (I32Shl) => {{
+            bin!(u32, i32v, |x, y| x.wrapping_shl(y) as u64)
+        }};
+        (I32Load8S) => {{
+            load!(1, |r| r[0] as i8 as i32 as u32 as u64)
+        }};
+        (I32Store16) => {{
+            store!(2)
+        }};
+        (I32Extend8S) => {{
+            un!(u32, i32v, |a| a as i8 as i32 as u32 as u64)
+        }};
+        (I32And) => {{
+            bin!(u32, i32v, |x, y| (x & y) as u64)
+        }};
+        (I32Load16U) => {{
+            load!(2, |r| u16::from_le_bytes(r) as u64)
+        }};
         // A direct call of a verified function of this instance whose frame fits the stack as
         // it is, with room for the caller's frame: entered here (`enter`). Anything else
         // (other instances, host functions, first calls, growing the stacks) goes to
@@ -974,7 +998,7 @@ unsafe fn hot(h: *mut Hot) {
                 unsafe { raise_unreachable(h) };
                 leave!()
             }
-            Op::Br => goto!(w32!(1) as usize),
+            Op::Br => op!(Br),
             Op::BrIfNez => op!(BrIfNez),
             Op::BrIfEqz => op!(BrIfEqz),
             Op::BrTable => op!(BrTable),
@@ -992,10 +1016,10 @@ unsafe fn hot(h: *mut Hot) {
             Op::GlobalSet => op!(GlobalSet),
             Op::I32Load => op!(I32Load),
             Op::I64Load => op!(I64Load),
-            Op::I32Load8S => load!(1, |r| r[0] as i8 as i32 as u32 as u64),
+            Op::I32Load8S => op!(I32Load8S),
             Op::I32Load8U => op!(I32Load8U),
             Op::I32Load16S => op!(I32Load16S),
-            Op::I32Load16U => load!(2, |r| u16::from_le_bytes(r) as u64),
+            Op::I32Load16U => op!(I32Load16U),
             Op::I64Load8S => load!(1, |r| r[0] as i8 as i64 as u64),
             Op::I64Load8U => load!(1, |r| r[0] as u64),
             Op::I64Load16S => load!(2, |r| i16::from_le_bytes(r) as i64 as u64),
@@ -1005,7 +1029,7 @@ unsafe fn hot(h: *mut Hot) {
             Op::I32Store => op!(I32Store),
             Op::I64Store => op!(I64Store),
             Op::I32Store8 => op!(I32Store8),
-            Op::I32Store16 => store!(2),
+            Op::I32Store16 => op!(I32Store16),
             Op::I64Store32 => store!(4),
             Op::I32Eqz => un!(u32, i32v, |a| b(a == 0)),
             Op::I32Eq => bin!(u32, i32v, |x, y| b(x == y)),
@@ -1051,10 +1075,10 @@ unsafe fn hot(h: *mut Hot) {
                     .map(|v| v as u64)
                     .ok_or(Fault::IntegerDivideByZero)
             }),
-            Op::I32And => bin!(u32, i32v, |x, y| (x & y) as u64),
+            Op::I32And => op!(I32And),
             Op::I32Or => bin!(u32, i32v, |x, y| (x | y) as u64),
             Op::I32Xor => op!(I32Xor),
-            Op::I32Shl => bin!(u32, i32v, |x, y| x.wrapping_shl(y) as u64),
+            Op::I32Shl => op!(I32Shl),
             Op::I32ShrS => bin!(u32, i32v, |x, y| (x as i32).wrapping_shr(y) as u32 as u64),
             Op::I32ShrU => bin!(u32, i32v, |x, y| x.wrapping_shr(y) as u64),
             Op::I32Rotl => bin!(u32, i32v, |x, y| x.rotate_left(y) as u64),
@@ -1196,7 +1220,7 @@ unsafe fn hot(h: *mut Hot) {
             Op::F64ConvertI64S => un!(u64, u64::from, |a| (a as i64 as f64).to_bits()),
             Op::F64ConvertI64U => un!(u64, u64::from, |a| (a as f64).to_bits()),
             Op::F64PromoteF32 => un!(f32, f32v, |a| (a as f64).to_bits()),
-            Op::I32Extend8S => un!(u32, i32v, |a| a as i8 as i32 as u32 as u64),
+            Op::I32Extend8S => op!(I32Extend8S),
             Op::I32Extend16S => un!(u32, i32v, |a| a as i16 as i32 as u32 as u64),
             Op::I64Extend8S => un!(u64, u64::from, |a| a as i8 as i64 as u64),
             Op::I64Extend16S => un!(u64, u64::from, |a| a as i16 as i64 as u64),
@@ -1274,7 +1298,7 @@ unsafe fn hot(h: *mut Hot) {
             Op::BrI64GtU => br_cmp!(u64, |x, y| x > y),
             Op::BrI64LeS => br_cmp!(u64, |x, y| (x as i64) <= (y as i64)),
             Op::BrI64LeU => br_cmp!(u64, |x, y| x <= y),
-            Op::BrI64GeS => br_cmp!(u64, |x, y| (x as i64) >= (y as i64)),
+            Op::BrI64GeS => op!(BrI64GeS),
             Op::BrI64GeU => br_cmp!(u64, |x, y| x >= y),
             Op::BrI32AndImmNez => br_cmp_imm!(|x, y| x & y != 0),
             Op::BrI32AndImmEqz => br_cmp_imm!(|x, y| x & y == 0),
@@ -1375,6 +1399,22 @@ unsafe fn hot(h: *mut Hot) {
             Op::I32AddImmCopyCall => pair!(I32AddImmCopy, Call),
             Op::CopyCallIndirect => pair!(Copy, CallIndirect),
             Op::I32LoadCopyCallIndirect => pair!(I32LoadCopy, CallIndirect),
+            Op::I32Load16UI32And => pair!(I32Load16U, I32And),
+            Op::I32Load8UBrTable => pair!(I32Load8U, BrTable),
+            Op::I32Load8UI32Extend8S => pair!(I32Load8U, I32Extend8S),
+            Op::I32LoadBrIfEqz => pair!(I32Load, BrIfEqz),
+            Op::Const32I32Store16 => pair!(Const32, I32Store16),
+            Op::I32Load8SBrI32LtSImm => pair!(I32Load8S, BrI32LtSImm),
+            Op::I32Load8UBrI32NeImm => pair!(I32Load8U, BrI32NeImm),
+            Op::Const32I32Load => pair!(Const32, I32Load),
+            Op::I32ShrUAndImmI32AddShlImm => pair!(I32ShrUAndImm, I32AddShlImm),
+            Op::Const32I32Shl => pair!(Const32, I32Shl),
+            Op::CopyBr => pair!(Copy, Br),
+            Op::I64StoreConst32 => pair!(I64Store, Const32),
+            Op::CopyI64AddImm => pair!(Copy, I64AddImm),
+            Op::I32AddShlImmI32Load8U => pair!(I32AddShlImm, I32Load8U),
+            Op::I32Load8UBrIfEqz => pair!(I32Load8U, BrIfEqz),
+            Op::I64LoadBrI64GeS => pair!(I64Load, BrI64GeS),
             // Calls (`op!(Call)`, `op!(CallIndirect)`), alone or as the last part of a pair.
             Op::Call => op!(Call),
             Op::CallIndirect => op!(CallIndirect),

@@ -245,6 +245,64 @@ const MODULE: &str = r#"(module
   ;; i32.and_imm; select (a flag picks one of two values)
   (func (export "and_select") (param i32 i32 i32) (result i32)
     (select (local.get 0) (local.get 1) (i32.and (local.get 2) (i32.const 4))))
+  ;; the fifth batch: SQLite's and Lua's most frequent neighbours
+  (func (export "load16_and") (param i32 i32) (result i32)
+    (i32.and (i32.load16_u offset=1 (local.get 0)) (local.get 1)))
+  (func (export "load8_switch") (param i32) (result i32)
+    (block (block (block
+      (br_table 0 1 2 (i32.load8_u offset=2 (local.get 0))))
+      (return (i32.const 10)))
+      (return (i32.const 20)))
+    (i32.const 30))
+  (func (export "load8_sext") (param i32) (result i32)
+    (i32.extend8_s (i32.load8_u (local.get 0))))
+  (func (export "load_if") (param i32 i32) (result i32)
+    (if (i32.load offset=3 (local.get 0)) (then (local.set 1 (i32.add (local.get 1) (i32.const 9)))))
+    (local.get 1))
+  (func (export "store16_const") (param i32) (result i32)
+    (i32.store16 offset=40 (local.get 0) (i32.const 0xabcd))
+    (i32.load offset=40 (local.get 0)))
+  (func (export "load8s_lt") (param i32 i32) (result i32)
+    (block (br_if 0 (i32.lt_s (i32.load8_s (local.get 0)) (i32.const 5)))
+      (local.set 1 (i32.mul (local.get 1) (i32.const 3))))
+    (local.get 1))
+  (func (export "load8_ne") (param i32 i32) (result i32)
+    (block (br_if 0 (i32.ne (i32.load8_u offset=1 (local.get 0)) (i32.const 3)))
+      (local.set 1 (i32.xor (local.get 1) (i32.const 0x55))))
+    (local.get 1))
+  (func (export "const_load") (param i32) (result i32)
+    (i32.sub (i32.load (i32.const 5)) (local.get 0)))
+  (func (export "field_index") (param i32 i32) (result i32)
+    (i32.add (local.get 1) (i32.shl (i32.and (i32.shr_u (local.get 0) (i32.const 7)) (i32.const 0x1ff)) (i32.const 3))))
+  (func (export "bit") (param i32) (result i32)
+    (i32.shl (i32.const 1) (local.get 0)))
+  (func (export "copy_loop") (param i32 i32) (result i32) (local i32)
+    (block (loop
+      (local.set 2 (i32.add (local.get 2) (i32.mul (local.get 1) (i32.const 3))))
+      (local.set 2 (i32.xor (local.get 2) (i32.shr_u (local.get 2) (i32.const 5))))
+      (local.set 2 (i32.sub (local.get 2) (i32.rotl (local.get 1) (local.get 0))))
+      (br_if 1 (i32.eqz (local.get 0)))
+      (local.set 0 (i32.shr_u (local.get 0) (i32.const 1)))
+      (local.set 1 (local.get 2))
+      (br 0)))
+    (local.get 2))
+  (func (export "store64_then_const") (param i32 i64) (result i64) (local i32)
+    (i64.store offset=48 (local.get 0) (local.get 1))
+    (local.set 2 (i32.const 7))
+    (i64.add (i64.load offset=48 (local.get 0)) (i64.extend_i32_u (local.get 2))))
+  (func (export "copy_add64") (param i64 i64) (result i64) (local i64)
+    (local.set 2 (local.get 0))
+    (local.set 1 (i64.add (local.get 1) (i64.const 5)))
+    (i64.sub (i64.mul (local.get 2) (local.get 1)) (local.get 0)))
+  (func (export "index_load8") (param i32 i32) (result i32)
+    (i32.load8_u offset=1 (i32.add (local.get 0) (i32.shl (local.get 1) (i32.const 2)))))
+  (func (export "load8_if") (param i32 i32) (result i32)
+    (if (i32.load8_u offset=4 (local.get 0)) (then (local.set 1 (i32.sub (local.get 1) (i32.const 2)))))
+    (local.get 1))
+  (func (export "load64_ge") (param i32 i64) (result i64)
+    (block (br_if 0 (i64.ge_s (i64.load (local.get 0)) (local.get 1)))
+      (local.set 1 (i64.add (local.get 1) (i64.const 100))))
+    (local.get 1))
 )"#;
 
 #[test]
@@ -609,6 +667,125 @@ fn pairs_compute_what_the_two_instructions_do() {
             call(&mut s, i, "and_ge_u", &[i32s(x), i32s(0)]),
             i32s(want),
             "and_ge_u {x}"
+        );
+    }
+    // The fifth batch.
+    let m8 = |at: u32| mem(at, 1) as u32;
+    for (a, b) in [(0u32, u32::MAX), (3, 0xff0f), (14, 0xffff), (70_000, 1)] {
+        if a < 65_000 {
+            let want = mem(a + 1, 2) as u32 & b;
+            assert_eq!(
+                call(&mut s, i, "load16_and", &[i32s(a), i32s(b)]),
+                i32s(want)
+            );
+        } else {
+            let err = s
+                .invoke(i, "load16_and", &[i32s(a), i32s(b)])
+                .expect_err("traps");
+            assert!(err.message().contains("out of bounds memory access"));
+        }
+    }
+    for at in [0u32, 1, 2, 20] {
+        let want = [10, 20, 30][m8(at + 2).min(2) as usize];
+        assert_eq!(
+            call(&mut s, i, "load8_switch", &[i32s(at)]),
+            i32s(want),
+            "switch {at}"
+        );
+    }
+    for at in [0u32, 15, 16] {
+        let want = m8(at) as i8 as i32 as u32;
+        assert_eq!(call(&mut s, i, "load8_sext", &[i32s(at)]), i32s(want));
+    }
+    for (at, v) in [(0u32, 4u32), (13, 1), (40, u32::MAX)] {
+        let want = if mem(at + 3, 4) != 0 {
+            v.wrapping_add(9)
+        } else {
+            v
+        };
+        assert_eq!(call(&mut s, i, "load_if", &[i32s(at), i32s(v)]), i32s(want));
+        let want = if m8(at) as i8 >= 5 {
+            v.wrapping_mul(3)
+        } else {
+            v
+        };
+        assert_eq!(
+            call(&mut s, i, "load8s_lt", &[i32s(at), i32s(v)]),
+            i32s(want)
+        );
+        let want = if m8(at + 1) == 3 { v ^ 0x55 } else { v };
+        assert_eq!(
+            call(&mut s, i, "load8_ne", &[i32s(at), i32s(v)]),
+            i32s(want)
+        );
+        let want = if m8(at + 4) != 0 {
+            v.wrapping_sub(2)
+        } else {
+            v
+        };
+        assert_eq!(
+            call(&mut s, i, "load8_if", &[i32s(at), i32s(v)]),
+            i32s(want)
+        );
+    }
+    for at in [0u32, 100, 1000] {
+        let want = 0xabcd | (mem(at + 42, 2) as u32) << 16;
+        assert_eq!(
+            call(&mut s, i, "store16_const", &[i32s(at)]),
+            i32s(want),
+            "{at}"
+        );
+    }
+    for a in [0u32, 7, u32::MAX] {
+        let want = (mem(5, 4) as u32).wrapping_sub(a);
+        assert_eq!(call(&mut s, i, "const_load", &[i32s(a)]), i32s(want));
+        let want = 1u32.wrapping_shl(a);
+        assert_eq!(call(&mut s, i, "bit", &[i32s(a)]), i32s(want));
+        let b = 0x1234u32;
+        let want = b.wrapping_add(((a >> 7) & 0x1ff) << 3);
+        assert_eq!(
+            call(&mut s, i, "field_index", &[i32s(a), i32s(b)]),
+            i32s(want)
+        );
+    }
+    for (n, x) in [(0u32, 5u32), (1, 9), (1000, u32::MAX)] {
+        let (mut a, mut b, mut acc) = (n, x, 0u32);
+        loop {
+            acc = acc.wrapping_add(b.wrapping_mul(3));
+            acc ^= acc >> 5;
+            acc = acc.wrapping_sub(b.rotate_left(a));
+            if a == 0 {
+                break;
+            }
+            a >>= 1;
+            b = acc;
+        }
+        assert_eq!(call(&mut s, i, "copy_loop", &[i32s(n), i32s(x)]), i32s(acc));
+    }
+    for (at, v) in [(0u32, 0u64), (8, u64::MAX), (64, 0x8000_0000_0000_0000)] {
+        let got = call(&mut s, i, "store64_then_const", &[i32s(at), i64s(v)]);
+        assert_eq!(got, i64s(v.wrapping_add(7)));
+        let (a, b) = (v, v ^ 0x55);
+        let want = a.wrapping_mul(b.wrapping_add(5)).wrapping_sub(a);
+        assert_eq!(
+            call(&mut s, i, "copy_add64", &[i64s(a), i64s(b)]),
+            i64s(want)
+        );
+        let want = if (mem(at, 8) as i64) >= v as i64 {
+            v
+        } else {
+            v.wrapping_add(100)
+        };
+        assert_eq!(
+            call(&mut s, i, "load64_ge", &[i32s(at), i64s(v)]),
+            i64s(want)
+        );
+    }
+    for (a, k) in [(0u32, 0u32), (1, 3), (2, 100)] {
+        let want = m8(a.wrapping_add(k << 2).wrapping_add(1));
+        assert_eq!(
+            call(&mut s, i, "index_load8", &[i32s(a), i32s(k)]),
+            i32s(want)
         );
     }
 }
