@@ -680,6 +680,23 @@ unsafe fn hot(h: *mut Hot) {
                 (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
             }
         }};
+        // A return into a caller of this instance: done here (`back`); the last return, and
+        // returns into other instances, go to `run_inner`.
+        (Return) => {{
+            // SAFETY: as for calls.
+            let (src, count) = (w!(1) as usize, w32!(2) as usize);
+            if !unsafe { back(h, sp, src, count) } {
+                cold_call!(Op::Return)
+            }
+            (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
+            #[cfg(debug_assertions)]
+            {
+                (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
+            }
+        }};
+        (I64ExtendI32SI64Add) => {{
+            pair!(I64ExtendI32S, I64Add)
+        }};
         (Copy) => {{
             s!(1) = s!(2);
             adv!(3);
@@ -1350,7 +1367,7 @@ unsafe fn hot(h: *mut Hot) {
             Op::F64MulAddI32AddImm => pair!(F64MulAdd, I32AddImm),
             Op::F64MulF64Mul => op!(F64MulF64Mul),
             Op::I32LtUI32Add => op!(I32LtUI32Add),
-            Op::I64ExtendI32SI64Add => pair!(I64ExtendI32S, I64Add),
+            Op::I64ExtendI32SI64Add => op!(I64ExtendI32SI64Add),
             Op::I32AddI32AddImm => op!(I32AddI32AddImm),
             Op::F64ConvertI32UF64DivF64Add => pair!(F64ConvertI32UF64Div, F64Add),
             Op::I32AddImm2BrIfNez => pair!(I32AddImm2, BrIfNez),
@@ -1415,23 +1432,13 @@ unsafe fn hot(h: *mut Hot) {
             Op::I32AddShlImmI32Load8U => pair!(I32AddShlImm, I32Load8U),
             Op::I32Load8UBrIfEqz => pair!(I32Load8U, BrIfEqz),
             Op::I64LoadBrI64GeS => pair!(I64Load, BrI64GeS),
-            // Calls (`op!(Call)`, `op!(CallIndirect)`), alone or as the last part of a pair.
+            Op::Const32Return => pair!(Const32, Return),
+            Op::I64ExtendI32SI64AddReturn => pair!(I64ExtendI32SI64Add, Return),
+            // Calls and returns (`op!(Call)`, `op!(CallIndirect)`, `op!(Return)`), alone or as
+            // the last part of a pair.
             Op::Call => op!(Call),
             Op::CallIndirect => op!(CallIndirect),
-            // A return into a caller of this instance: done here (`back`); the last return, and
-            // returns into other instances, go to `run_inner`.
-            Op::Return => {
-                // SAFETY: as for calls.
-                let (src, count) = (w!(1) as usize, w32!(2) as usize);
-                if !unsafe { back(h, sp, src, count) } {
-                    leave!()
-                }
-                (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
-                #[cfg(debug_assertions)]
-                {
-                    (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
-                }
-            }
+            Op::Return => op!(Return),
             _ => leave!(),
         }
     }

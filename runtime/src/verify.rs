@@ -646,12 +646,17 @@ fn check_code(
         );
     }
     use Op::*;
-    match last {
+    // A pair ends as its last part does.
+    let mut last_part = last;
+    while let Some((_, second)) = last_part.and_then(pair_parts) {
+        last_part = Some(second);
+    }
+    match last_part {
         None => bail!("empty code"),
         Some(Unreachable | Br | BrTable | Return | ReturnCall | ReturnCallIndirect) => Ok(()),
-        Some(op) => bail!(
+        Some(_) => bail!(
             "code ends with {}, which falls through past the end",
-            op.name()
+            last.map_or("", Op::name)
         ),
     }
 }

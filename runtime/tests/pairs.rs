@@ -179,7 +179,7 @@ const MODULE: &str = r#"(module
     (local.set 4 (i32.add (local.get 4) (i32.const 1)))
     (f64.mul (f64.mul (local.get 0) (local.get 1)) (local.get 2)))
   (func (param i32 i64) (result i64)
-    (i64.add (local.get 1) (i64.extend_i32_s (local.get 0))))
+    (i64.mul (i64.add (local.get 1) (i64.extend_i32_s (local.get 0))) (local.get 1)))
   (func (param i32 i32 i32) (result i32)
     (loop
       (local.set 0 (i32.add (local.get 0) (local.get 2)))
@@ -303,6 +303,10 @@ const MODULE: &str = r#"(module
     (block (br_if 0 (i64.ge_s (i64.load (local.get 0)) (local.get 1)))
       (local.set 1 (i64.add (local.get 1) (i64.const 100))))
     (local.get 1))
+  ;; const32; return: a constant result
+  (func (export "seven") (param i32) (result i32)
+    (if (local.get 0) (then (return (i32.const 7))))
+    (i32.mul (local.get 0) (local.get 0)))
 )"#;
 
 #[test]
@@ -786,6 +790,14 @@ fn pairs_compute_what_the_two_instructions_do() {
         assert_eq!(
             call(&mut s, i, "index_load8", &[i32s(a), i32s(k)]),
             i32s(want)
+        );
+    }
+    for a in [0u32, 1, 0x1_0000, u32::MAX] {
+        let want = if a != 0 { 7 } else { 0 };
+        assert_eq!(
+            call(&mut s, i, "seven", &[i32s(a)]),
+            i32s(want),
+            "seven {a}"
         );
     }
 }

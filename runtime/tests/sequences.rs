@@ -173,6 +173,9 @@ const MODULE: &str = r#"(module
       (local.set 3 (i32.const 7))
       (br_if 0 (i32.ne (local.tee 0 (i32.add (local.get 0) (i32.const 1))) (local.get 1))))
     (i32.add (local.get 2) (local.get 3)))
+  ;; i64.extend_i32_s; i64.add; return (a sum returned straight away)
+  (func (export "sum_ext") (param i32 i64) (result i64)
+    (i64.add (i64.extend_i32_s (local.get 0)) (local.get 1)))
 )"#;
 
 fn is_pair(op: Op) -> bool {
@@ -551,4 +554,14 @@ fn sequences_compute_what_their_parts_do() {
         "{}",
         err.message()
     );
+    for (a, b) in [
+        (0u32, 0u64),
+        (u32::MAX, 1),
+        (0x8000_0000, u64::MAX),
+        (5, 1 << 63),
+    ] {
+        let want = (a as i32 as i64 as u64).wrapping_add(b);
+        let got = call(&mut s, i, "sum_ext", &[i32s(a), i64s(b)]);
+        assert_eq!(got, i64s(want), "sum_ext {a} {b}");
+    }
 }
