@@ -614,6 +614,18 @@ unsafe fn hot(h: *mut Hot) {
     }
     // The handlers of the instructions that are part of a pair, written once: each one's own
     // arm and the pair arms (`pair!`) expand the same code.
+    // Takes up the registers `enter` or `back` left in `h`: those of the function called or
+    // returned to.
+    macro_rules! resume {
+        () => {{
+            // SAFETY: `Hot`'s invariant, which `enter` and `back` keep.
+            (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
+            #[cfg(debug_assertions)]
+            {
+                (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
+            }
+        }};
+    }
     // Leaves for `run_inner` to run `$op` at `ip` (a call that `hot` does not make itself,
     // perhaps the last part of a pair, where `ip` is not at an opcode).
     macro_rules! cold_call {
@@ -659,11 +671,7 @@ unsafe fn hot(h: *mut Hot) {
             if !unsafe { enter(h, func, arg_base) } {
                 cold_call!(Op::Call)
             }
-            (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
-            #[cfg(debug_assertions)]
-            {
-                (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
-            }
+            resume!();
         }};
         // The same for an indirect call that finds such a function of the right type in the
         // table (`enter_indirect`); traps and the rest go to `run_inner`.
@@ -674,11 +682,7 @@ unsafe fn hot(h: *mut Hot) {
             if !unsafe { enter_indirect(h, ty, table, index, arg_base) } {
                 cold_call!(Op::CallIndirect)
             }
-            (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
-            #[cfg(debug_assertions)]
-            {
-                (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
-            }
+            resume!();
         }};
         // A return into a caller of this instance: done here (`back`); the last return, and
         // returns into other instances, go to `run_inner`.
@@ -688,11 +692,7 @@ unsafe fn hot(h: *mut Hot) {
             if !unsafe { back(h, sp, src, count) } {
                 cold_call!(Op::Return)
             }
-            (ip, sp, code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
-            #[cfg(debug_assertions)]
-            {
-                (code_len, frame_len) = unsafe { ((*h).code_len, (*h).frame_len) };
-            }
+            resume!();
         }};
         (I64ExtendI32SI64Add) => {{
             pair!(I64ExtendI32S, I64Add)

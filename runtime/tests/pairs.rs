@@ -6,7 +6,7 @@
 mod common;
 
 use chiwawa_runtime::Val;
-use common::{call, f64s, i32s, i64s, mem, ops_of, session};
+use common::{call, f64s, i32s, i64s, mem, mix, ops_of, session};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -429,7 +429,6 @@ fn pairs_compute_what_the_two_instructions_do() {
             "copy2 {a}"
         );
     }
-    let mix = |a: u32, b: u32| a.wrapping_mul(3).wrapping_sub(b);
     for (a, b) in [
         (0u32, 0u32),
         (5, 9),

@@ -6,7 +6,7 @@
 mod common;
 
 use chiwawa_format::{Op, PAIRS};
-use common::{call, f64s, i32s, i64s, mem, ops_of, session};
+use common::{call, f64s, i32s, i64s, mem, mix, ops_of, session};
 
 const MODULE: &str = r#"(module
   (memory 1)
@@ -521,7 +521,6 @@ fn sequences_compute_what_their_parts_do() {
             "reset_count {from}"
         );
     }
-    let mix = |a: u32, b: u32| a.wrapping_mul(3).wrapping_sub(b);
     for (a, b) in [
         (0u32, 0u32),
         (7, 30),

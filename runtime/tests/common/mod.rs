@@ -69,3 +69,9 @@ pub fn ops_of(text: &str) -> Vec<Op> {
     }
     ops
 }
+
+/// What the callee `$mix` of the call tests computes: `a * 3 - b`, wrapping (the arguments'
+/// order shows).
+pub fn mix(a: u32, b: u32) -> u32 {
+    a.wrapping_mul(3).wrapping_sub(b)
+}
