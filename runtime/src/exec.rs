@@ -2,13 +2,13 @@
 //!
 //! Two loops. `hot` runs everything that is arithmetic, memory access, jumps, and calls and
 //! returns within an instance, and calls nothing (in a Wasm build `enter` and `back` are
-//! inlined into it; natively they are not); `run_inner` around it runs the rest (host calls, calls across
-//! instances, memory and table management, first calls of unverified functions, growing the
-//! stacks). In a Wasm build this keeps the instruction pointer, the frame pointer and the memory
-//! base in the host's registers: with the rare instructions in the same loop, the host compiler
-//! spilled them all to its stack, and every instruction paid loads and stores for them (and
-//! became sensitive to where the host's stack lies: stores to the guest's frame that alias the
-//! spill slots in the low 12 address bits stall the loads that follow).
+//! inlined into it; natively they are not); `run_inner` around it runs the rest (host calls,
+//! calls across instances, memory and table management, first calls of unverified functions,
+//! growing the stacks). In a Wasm build this keeps the instruction pointer, the frame pointer
+//! and the memory base in the host's registers: with the rare instructions in the same loop, the
+//! host compiler spilled them all to its stack, and every instruction paid loads and stores for
+//! them (and became sensitive to where the host's stack lies: stores to the guest's frame that
+//! alias the spill slots in the low 12 address bits stall the loads that follow).
 //!
 //! All guest state is plain data: the value stack (`Vec<u64>` of frame slots) and the call
 //! stack (`Vec<Frame>`) are owned here, never the host's call stack, so a deep guest recursion
@@ -181,10 +181,10 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
     result
 }
 
-/// The traps [`hot`] raises. None carries data, so that [`Exit`] is one small value: with
-/// `TrapKind` (which has strings) `hot` returned through memory, and in a Wasm build the
-/// payload became a value carried around the whole loop, moved to and from the host's stack
-/// in most handlers.
+/// The traps [`hot`] raises, written into [`Hot::fault`]. None carries data: when `hot`
+/// returned its exit with a `TrapKind` (which has strings), it returned through memory, and in
+/// a Wasm build the payload became a value carried around the whole loop, moved to and from
+/// the host's stack in most handlers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Fault {
     Unreachable,
@@ -338,7 +338,8 @@ impl HotHome {
 }
 
 /// Runs instructions from `ip` until one it leaves to [`run_inner`] (calls, returns, memory and
-/// table management: [`Exit::Cold`], `ip` at it) or a trap (`ip` at the trapping instruction).
+/// table management: `ip` at it, and [`Hot::cold_op`] set for a call or return) or a trap (`ip`
+/// at the trapping instruction, [`Hot::fault`] set).
 ///
 /// Everything it runs is arithmetic on the frame, memory access and jumps, with no calls: so
 /// that in a Wasm build the host compiler keeps `ip`, `sp` and the memory in registers instead
@@ -437,7 +438,7 @@ unsafe fn hot(h: *mut Hot) {
             }
         };
     }
-    // Hands the registers back to `run_inner` and returns `$exit`.
+    // Hands the registers back to `run_inner` and returns.
     macro_rules! leave {
         () => {{
             // (The code's length is not handed back: `run_inner` finds it from `cur`, so that
@@ -612,8 +613,6 @@ unsafe fn hot(h: *mut Hot) {
             adv!(5);
         }};
     }
-    // The handlers of the instructions that are part of a pair, written once: each one's own
-    // arm and the pair arms (`pair!`) expand the same code.
     // Takes up the registers `enter` or `back` left in `h`: those of the function called or
     // returned to.
     macro_rules! resume {
@@ -626,8 +625,8 @@ unsafe fn hot(h: *mut Hot) {
             }
         }};
     }
-    // Leaves for `run_inner` to run `$op` at `ip` (a call that `hot` does not make itself,
-    // perhaps the last part of a pair, where `ip` is not at an opcode).
+    // Leaves for `run_inner` to run `$op` at `ip` (a call or return that `hot` does not make
+    // itself, perhaps the last part of a pair, where `ip` is not at an opcode).
     macro_rules! cold_call {
         ($op:expr) => {{
             // SAFETY: `Hot`'s invariant.
@@ -635,6 +634,8 @@ unsafe fn hot(h: *mut Hot) {
             leave!()
         }};
     }
+    // The handlers of the instructions that are part of a pair, written once: each one's own
+    // arm and the pair arms (`pair!`) expand the same code.
     macro_rules! op {
         (BrI64GeS) => {{
             br_cmp!(u64, |x, y| (x as i64) >= (y as i64))
