@@ -271,8 +271,24 @@ impl Header {
 
     /// The image file's length.
     pub fn file_len(&self) -> u64 {
-        self.code_offset() + 2 * u64::from(self.code_units)
+        self.code_offset() + code_bytes(self.code_units)
     }
+}
+
+/// The bytes of `units` code units, in `u64`: the region's length or an offset in it, before
+/// [`to_index`] makes it an index.
+pub fn code_bytes(units: u32) -> u64 {
+    2 * u64::from(units)
+}
+
+/// A byte count or offset of the image as an index of this platform. [`read_fields`] refuses an
+/// image whose length does not fit (`usize` is 32 bits in a Wasm build), so for every length and
+/// offset inside a checked image this is exact; anything else is an error, never a wrapped value.
+fn to_index(bytes: u64) -> Result<usize, ImageError> {
+    usize::try_from(bytes)
+        .ok()
+        .filter(|&n| n <= isize::MAX as usize)
+        .ok_or(ImageError::TooLarge { len: bytes })
 }
 
 /// Packs a `major.minor.patch` version string (as from `CARGO_PKG_VERSION`).
@@ -316,6 +332,10 @@ pub enum ImageError {
         group: usize,
     },
     Archive(String),
+    /// The image is longer than this platform can address (a 32-bit Wasm build: 2 GiB).
+    TooLarge {
+        len: u64,
+    },
     Serialize(String),
     /// Reading the file failed.
     Io(String),
@@ -343,6 +363,11 @@ impl std::fmt::Display for ImageError {
                 "image code checksum mismatch in code group {group} (the file is damaged)"
             ),
             ImageError::Archive(msg) => write!(f, "malformed image archive: {msg}"),
+            ImageError::TooLarge { len } => write!(
+                f,
+                "image of {len} bytes is larger than this runtime can address ({} bits)",
+                usize::BITS
+            ),
             ImageError::Serialize(msg) => write!(f, "cannot serialize image: {msg}"),
             ImageError::Io(msg) => write!(f, "cannot read image: {msg}"),
         }
@@ -502,7 +527,7 @@ fn le_u64(b: &[u8], at: usize) -> u64 {
 pub fn read_header(bytes: &[u8]) -> Result<Header, ImageError> {
     let header = read_fields(bytes)?;
     check_len(&header, bytes.len() as u64)?;
-    let head = &bytes[..header.head_len() as usize];
+    let head = &bytes[..to_index(header.head_len())?];
     if checksum(head, &head[HEADER_LEN..]) != header.checksum {
         return Err(ImageError::Checksum);
     }
@@ -541,6 +566,8 @@ fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
             header.payload_len
         )));
     }
+    // Every length and offset of the image is then an index of this platform ([`to_index`]).
+    to_index(header.file_len())?;
     Ok(header)
 }
 
@@ -655,7 +682,7 @@ pub fn read_head(reader: &mut impl std::io::Read, file_len: u64) -> Result<Image
     }
     let header = read_fields(&buf.bytes[start..])?;
     check_len(&header, file_len)?;
-    let head_len = header.head_len() as usize;
+    let head_len = to_index(header.head_len())?;
     if head_len <= got {
         buf.bytes.truncate(start + head_len);
     } else {
@@ -761,7 +788,10 @@ impl LoadedImage {
     pub fn from_aligned(mut buf: ImageBuf) -> Result<Self, ImageError> {
         let header = read_fields(&buf)?;
         check_len(&header, buf.len() as u64)?;
-        let (head_len, code_offset) = (header.head_len() as usize, header.code_offset() as usize);
+        let (head_len, code_offset) = (
+            to_index(header.head_len())?,
+            to_index(header.code_offset())?,
+        );
         if buf[head_len..code_offset].iter().any(|&b| b != 0) {
             return Err(ImageError::Archive(
                 "non-zero padding after the archive".into(),
@@ -784,7 +814,7 @@ impl LoadedImage {
         }
         Self::check(head.as_mut_slice(), &header)?;
         let code = Code::Lazy {
-            region: Region::new(2 * header.code_units as usize)?,
+            region: Region::new(to_index(code_bytes(header.code_units))?)?,
             source,
             file_offset: header.code_offset(),
         };
@@ -793,7 +823,7 @@ impl LoadedImage {
 
     /// Checksum, bytecheck and code layout of header and archive (`bytes` starts with them).
     fn check(bytes: &mut [u8], header: &Header) -> Result<(), ImageError> {
-        let head = &mut bytes[..header.head_len() as usize];
+        let head = &mut bytes[..to_index(header.head_len())?];
         if checksum_in_place(head) != header.checksum {
             return Err(ImageError::Checksum);
         }
@@ -873,9 +903,10 @@ impl LoadedImage {
             }
             // A run of groups not yet in place: one read for all of it.
             let run_end = (g..end).find(|&k| self.checked[k].get()).unwrap_or(end);
-            let start = 2 * groups[g].start.to_native() as usize;
+            let start = region_index(groups[g].start.to_native());
             let last = &groups[run_end - 1];
-            let len = 2 * (last.start.to_native() + last.len.to_native()) as usize - start;
+            let end = u64::from(last.start.to_native()) + u64::from(last.len.to_native());
+            let len = region_index(end) - start;
             if let Code::Lazy {
                 region,
                 source,
@@ -898,8 +929,8 @@ impl LoadedImage {
             for k in g..run_end {
                 let group = &groups[k];
                 let (start, len) = (
-                    2 * group.start.to_native() as usize,
-                    2 * group.len.to_native() as usize,
+                    region_index(group.start.to_native()),
+                    region_index(group.len.to_native()),
                 );
                 // SAFETY: inside the region (as above), and written: by the read just made, or
                 // as part of the image buffer.
@@ -934,8 +965,8 @@ impl LoadedImage {
     ///
     /// [`ensure_group`]: Self::ensure_group
     pub fn func_code_ptr(&self, defined: usize) -> *const crate::CodeUnit {
-        let start = self.module().funcs[defined].code_start.to_native() as usize;
-        self.region().wrapping_add(2 * start) as *const crate::CodeUnit
+        let start = region_index(self.module().funcs[defined].code_start.to_native());
+        self.region().wrapping_add(start) as *const crate::CodeUnit
     }
 
     /// Code groups checked so far, and the bytes of code read from the file for them.
@@ -943,6 +974,15 @@ impl LoadedImage {
         let groups = self.checked.iter().filter(|c| c.get()).count();
         (groups, self.read_bytes.get())
     }
+}
+
+/// The byte offset (or length) in the code region of `units` code units, where `units` is at
+/// most the checked image's `code_units` ([`check_layout`] proves that of every group and
+/// function): the region's length fits an index ([`read_fields`]), so this never wraps.
+fn region_index(units: impl Into<u64>) -> usize {
+    let bytes = 2 * units.into();
+    debug_assert!(to_index(bytes).is_ok());
+    bytes as usize
 }
 
 /// Checks that the code groups cover the code region (`code_units` long) in order and that every

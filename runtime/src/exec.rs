@@ -44,6 +44,25 @@ struct Frame {
     base: u32,
 }
 
+/// Checks a value about to be written into `table`: in a funcref table it must be null or a
+/// function of the store (`address + 1`, with `funcs` functions), since `call_indirect` takes
+/// an entry for a function. Code slots are untyped, so only a crafted image can get here with
+/// other bits, and it is refused as invalid code, not run.
+fn check_ref(table: &crate::store::Table, value: u64, funcs: usize) -> Result<(), TrapKind> {
+    if table.ty.elem == valtype::FUNCREF && value > funcs as u64 {
+        return Err(bad_ref(value));
+    }
+    Ok(())
+}
+
+/// The refusal of a funcref value that is no function.
+#[cold]
+fn bad_ref(value: u64) -> TrapKind {
+    TrapKind::InvalidCode(format!(
+        "{value:#x} is not a function reference, but is used as one in a funcref table"
+    ))
+}
+
 /// Evaluates a constant expression in the context of an instance.
 pub(crate) fn eval_const(
     expr: &ArchivedConstExpr,
@@ -2000,7 +2019,12 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                                 trap!(TrapKind::UninitializedElement);
                             }
                             let callee = (entry - 1) as u32;
-                            if funcs[callee as usize].type_id() != ty {
+                            // Every funcref table entry is null or a function of the store
+                            // (`check_ref`); an entry that is not is refused, never indexed.
+                            let Some(callee_inst) = funcs.get(callee as usize) else {
+                                trap!(bad_ref(entry))
+                            };
+                            if callee_inst.type_id() != ty {
                                 trap!(TrapKind::IndirectCallTypeMismatch);
                             }
                             (callee, w!(6) as usize, pc_now!() + 7)
@@ -2149,6 +2173,9 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                     let value = s!(4);
                     let index = s!(3) as u32 as usize;
                     let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
+                    if let Err(kind) = check_ref(table, value, funcs.len()) {
+                        trap!(kind);
+                    }
                     match table.elems.get_mut(index) {
                         Some(e) => *e = value,
                         None => trap!(TrapKind::TableOutOfBounds),
@@ -2162,12 +2189,18 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                 Op::TableGrow => {
                     let (init, delta) = (s!(4), s!(5) as u32);
                     let table = &mut tables[inst.tables[w32!(2) as usize] as usize];
+                    if let Err(kind) = check_ref(table, init, funcs.len()) {
+                        trap!(kind);
+                    }
                     s!(1) = table.grow(delta, init).unwrap_or(u32::MAX) as u64;
                     adv!(6);
                 }
                 Op::TableFill => {
                     let (d, v, n) = (s!(3) as u32 as u64, s!(4), s!(5) as u32 as u64);
                     let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
+                    if let Err(kind) = check_ref(table, v, funcs.len()) {
+                        trap!(kind);
+                    }
                     let Some(r) = range(d, n, table.elems.len()) else {
                         trap!(TrapKind::TableOutOfBounds)
                     };

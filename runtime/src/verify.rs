@@ -73,8 +73,15 @@ pub struct Spaces {
     memories: u64,
     /// Element type of every table.
     tables: Vec<u8>,
-    /// Mutability of every global.
-    globals: Vec<bool>,
+    /// Type and mutability of every global.
+    globals: Vec<GlobalSpace>,
+}
+
+/// What the checks need of one global.
+#[derive(Debug, Clone, Copy)]
+struct GlobalSpace {
+    ty: u8,
+    mutable: bool,
 }
 
 impl Spaces {
@@ -156,7 +163,10 @@ pub fn verify_structure(module: &ArchivedModule) -> Result<Spaces, VerifyError> 
             }
             ArchivedImportKind::Global(g) => {
                 at(check_valtype(g.ty), place)?;
-                spaces.globals.push(g.mutable);
+                spaces.globals.push(GlobalSpace {
+                    ty: g.ty,
+                    mutable: g.mutable,
+                });
             }
         }
     }
@@ -180,10 +190,12 @@ pub fn verify_structure(module: &ArchivedModule) -> Result<Spaces, VerifyError> 
         let index = spaces.globals.len() as u64;
         // An initializer may only read globals before it (Wasm: the imported ones), which the
         // instantiator has already evaluated.
-        let init = check_const(&g.init, funcs, index);
-        let checks = check_valtype(g.ty.ty).and(init);
+        let checks = check_valtype(g.ty.ty).and_then(|()| check_const(&g.init, g.ty.ty, &spaces));
         at(checks, || format!("global {index}"))?;
-        spaces.globals.push(g.ty.mutable);
+        spaces.globals.push(GlobalSpace {
+            ty: g.ty.ty,
+            mutable: g.ty.mutable,
+        });
     }
     let globals = spaces.globals.len() as u64;
     let tables = spaces.tables.len() as u64;
@@ -228,12 +240,12 @@ pub fn verify_structure(module: &ArchivedModule) -> Result<Spaces, VerifyError> 
                 match spaces.tables.get(table as usize) {
                     None => bail!("table index {table} out of range ({tables} tables)"),
                     Some(&t) if t != elem.ty => bail!("element type differs from table {table}'s"),
-                    _ => check_const(offset, funcs, globals)?,
+                    _ => check_const(offset, valtype::I32, &spaces)?,
                 }
             }
             elem.items
                 .iter()
-                .try_for_each(|item| check_const(item, funcs, globals))
+                .try_for_each(|item| check_const(item, elem.ty, &spaces))
         };
         at(checks(), || format!("element segment {i}"))?;
     }
@@ -245,7 +257,7 @@ pub fn verify_structure(module: &ArchivedModule) -> Result<Spaces, VerifyError> 
                     spaces.memories
                 ))
             } else {
-                check_const(offset, funcs, globals)
+                check_const(offset, valtype::I32, &spaces)
             };
             at(checks, || format!("data segment {i}"))?;
         }
@@ -311,29 +323,85 @@ fn check_memory(mem: &ArchivedMemoryType) -> Check {
     .map_err(|e| format!("{e} pages"))
 }
 
-/// Indices in range and a stack discipline that leaves exactly one value (not types).
-fn check_const(expr: &ArchivedConstExpr, funcs: u64, globals: u64) -> Check {
-    let mut depth = 0u64;
+/// Type-checks a constant expression against the index spaces known so far (a global's
+/// initializer sees only the globals before it): every index in range, every operand of the
+/// type its operator takes, and exactly one value of type `want` left. Types matter here,
+/// unlike in function code: a value that is not a function reference must never reach a
+/// funcref table or global, where `call_indirect` would take it for a function.
+fn check_const(expr: &ArchivedConstExpr, want: u8, spaces: &Spaces) -> Check {
+    use valtype::{EXTERNREF, FUNCREF};
+    /// `ref.null` fits either reference type (the image does not record which).
+    const NULL: u8 = 0;
+    let name = |ty: u8| match ty {
+        NULL => "ref.null".to_string(),
+        ty => valtype_name(ty),
+    };
+    let mut stack: Vec<u8> = Vec::with_capacity(4);
     for op in expr.ops.iter() {
         use ArchivedConstOp::*;
-        match op {
-            RefFunc(f) if f.to_native() as u64 >= funcs => {
-                bail!("ref.func {f} out of range ({funcs} functions)")
+        let ty = match op {
+            I32(_) => valtype::I32,
+            I64(_) => valtype::I64,
+            F32(_) => valtype::F32,
+            F64(_) => valtype::F64,
+            RefNull => NULL,
+            RefFunc(f) if f.to_native() as u64 >= spaces.funcs => {
+                bail!("ref.func {f} out of range ({} functions)", spaces.funcs)
             }
-            GlobalGet(g) if g.to_native() as u64 >= globals => {
-                bail!("global.get {g} out of range ({globals} globals visible)")
+            RefFunc(_) => FUNCREF,
+            GlobalGet(g) => match spaces.globals.get(g.to_native() as usize) {
+                Some(global) => global.ty,
+                None => bail!(
+                    "global.get {g} out of range ({} globals visible)",
+                    spaces.globals.len()
+                ),
+            },
+            I32Add | I32Sub | I32Mul | I64Add | I64Sub | I64Mul => {
+                let operand = if matches!(op, I32Add | I32Sub | I32Mul) {
+                    valtype::I32
+                } else {
+                    valtype::I64
+                };
+                let (b, a) = (stack.pop(), stack.pop());
+                match (a, b) {
+                    (Some(a), Some(b)) if a == operand && b == operand => operand,
+                    (Some(_), Some(_)) => bail!(
+                        "constant expression applies {} arithmetic to {} and {}",
+                        name(operand),
+                        name(a.unwrap_or(NULL)),
+                        name(b.unwrap_or(NULL))
+                    ),
+                    _ => bail!("constant expression pops an empty stack"),
+                }
             }
-            I32Add | I32Sub | I32Mul | I64Add | I64Sub | I64Mul if depth < 2 => {
-                bail!("constant expression pops an empty stack")
-            }
-            I32Add | I32Sub | I32Mul | I64Add | I64Sub | I64Mul => depth -= 1,
-            _ => depth += 1,
-        }
+        };
+        stack.push(ty);
     }
-    if depth != 1 {
-        bail!("constant expression leaves {depth} values instead of 1");
+    match stack[..] {
+        [ty] if ty == want || (ty == NULL && matches!(want, FUNCREF | EXTERNREF)) => Ok(()),
+        [ty] => bail!(
+            "constant expression gives {} where {} is expected",
+            name(ty),
+            name(want)
+        ),
+        _ => bail!(
+            "constant expression leaves {} values instead of 1",
+            stack.len()
+        ),
     }
-    Ok(())
+}
+
+/// A value type's name in the text format.
+fn valtype_name(ty: u8) -> String {
+    match ty {
+        valtype::I32 => "i32".into(),
+        valtype::I64 => "i64".into(),
+        valtype::F32 => "f32".into(),
+        valtype::F64 => "f64".into(),
+        valtype::FUNCREF => "funcref".into(),
+        valtype::EXTERNREF => "externref".into(),
+        other => format!("type {other:#04x}"),
+    }
 }
 
 /// Checks a defined function's type and frame (`index` in the function index space).
@@ -770,7 +838,9 @@ fn check_special(
             }
             call(&m.types[word(0) as usize], word(3))?
         }
-        GlobalSet if !s.globals[word(0) as usize] => bail!("global {} is immutable", word(0)),
+        GlobalSet if !s.globals[word(0) as usize].mutable => {
+            bail!("global {} is immutable", word(0))
+        }
         TableInit if s.tables[word(0) as usize] != m.elems[word(1) as usize].ty => {
             bail!(
                 "element segment {} type differs from table {}'s",
@@ -798,7 +868,7 @@ mod tests {
         Export, FuncName, FuncType, Global, GlobalType, Import, ImportKind, LoadedImage,
         MemoryType, Module, TableType,
     };
-    use valtype::{FUNCREF, I32};
+    use valtype::{EXTERNREF, FUNCREF, I32};
 
     /// Code from word-form instructions (targets in words), packed into units.
     fn asm(instrs: &[(Op, &[u32])]) -> Vec<u16> {
@@ -1141,6 +1211,58 @@ mod tests {
         );
     }
 
+    /// Issue 14: a funcref table must only ever hold function references, or `call_indirect`
+    /// would take an integer for a function.
+    #[test]
+    fn constant_expressions_have_the_type_of_their_place() {
+        rejects(
+            |m| m.elems[0].items[0] = konst(&[ConstOp::I32(1000)]),
+            "element segment 0: constant expression gives i32 where funcref is expected",
+        );
+        rejects(
+            |m| m.elems[0].items[0] = konst(&[ConstOp::GlobalGet(0)]),
+            "element segment 0: constant expression gives i32 where funcref is expected",
+        );
+        rejects(
+            |m| {
+                m.elems[0].ty = EXTERNREF;
+                m.tables[0].elem = EXTERNREF;
+            },
+            "element segment 0: constant expression gives funcref where externref is expected",
+        );
+        rejects(
+            |m| m.globals[0].init = konst(&[ConstOp::RefFunc(0)]),
+            "global 1: constant expression gives funcref where i32 is expected",
+        );
+        rejects(
+            |m| m.globals[0].init = konst(&[ConstOp::I64(1)]),
+            "global 1: constant expression gives i64 where i32 is expected",
+        );
+        rejects(
+            |m| {
+                m.datas[0].mode = DataMode::Active {
+                    memory: 0,
+                    offset: konst(&[ConstOp::I64(1), ConstOp::I32(2), ConstOp::I32Add]),
+                }
+            },
+            "data segment 0: constant expression applies i32 arithmetic to i64 and i32",
+        );
+        rejects(
+            |m| {
+                m.elems[0].mode = ElemMode::Active {
+                    table: 0,
+                    offset: konst(&[ConstOp::F32(0)]),
+                }
+            },
+            "element segment 0: constant expression gives f32 where i32 is expected",
+        );
+        // `ref.null` fits either reference type, and arithmetic of the right type passes.
+        let mut module = sample();
+        module.elems[0].items[0] = konst(&[ConstOp::RefNull]);
+        module.globals[0].init = konst(&[ConstOp::I32(1), ConstOp::GlobalGet(0), ConstOp::I32Mul]);
+        assert_eq!(verify(&module), Ok(()));
+    }
+
     #[test]
     fn constant_expressions_stay_in_range() {
         let msg = "element segment 0: ref.func 3 out of range (3 functions)";
@@ -1254,6 +1376,7 @@ mod tests {
             |m| {
                 m.tables[0].elem = valtype::EXTERNREF;
                 m.elems[0].ty = valtype::EXTERNREF;
+                m.elems[0].items[0] = konst(&[ConstOp::RefNull]);
             },
             "unit 29: table 0 does not hold funcref in call_indirect",
         );
