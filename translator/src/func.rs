@@ -1006,6 +1006,16 @@ impl FuncTranslator<'_> {
         self.slot(first)
     }
 
+    /// [`args`](Self::args) for a tail call. Its results are not pushed, but a call's slots
+    /// (its base and the `max(params, results)` slots from there) must lie inside the frame,
+    /// as for any call: the callee may return more values than it takes.
+    fn tail_args(&mut self, params: usize, results: usize) -> u32 {
+        let base = self.args(params);
+        let base_height = self.stack.len() - params;
+        self.max_height = self.max_height.max(base_height + results);
+        base
+    }
+
     fn call_results(&mut self, params: usize, results: usize) {
         let len = self.stack.len() - params;
         self.stack.truncate(len);
@@ -1155,8 +1165,8 @@ impl FuncTranslator<'_> {
                 self.call_results(params, results);
             }
             O::ReturnCall { function_index } => {
-                let (params, _) = self.call_arity(function_index);
-                let base = self.args(params);
+                let (params, results) = self.call_arity(function_index);
+                let base = self.tail_args(params, results);
                 self.emit(Op::ReturnCall, &[function_index, base]);
                 self.set_dead();
             }
@@ -1165,8 +1175,8 @@ impl FuncTranslator<'_> {
                 table_index,
             } => {
                 let index = self.pop();
-                let (params, _) = self.type_arity(type_index);
-                let base = self.args(params);
+                let (params, results) = self.type_arity(type_index);
+                let base = self.tail_args(params, results);
                 self.emit(
                     Op::ReturnCallIndirect,
                     &[type_index, table_index, index, base],
