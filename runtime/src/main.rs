@@ -7,8 +7,11 @@
 //! them. Everything after IMAGE belongs to the guest, even arguments that look like options.
 //!
 //! Exit status: the guest's `proc_exit` code; 0 when it returns; 1 when the runtime cannot start
-//! the guest (one line on stderr naming the image); 2 for a bad command line; 134 on a trap, as
-//! wasmtime does.
+//! the guest (one line on stderr naming the image); 2 for a bad command line; 70 for an internal
+//! error of the runtime (a bug: `chiwawa-rt: internal error: ...` on stderr). A guest trap prints
+//! `error: trap: <kind> in <function>` and then ends the process as a trap ends it on this
+//! host: in a Wasm host chiwawa-rt.wasm itself traps, so every host reports and exits exactly as
+//! it does when a module it runs directly traps; natively the status is 134, as wasmtime's.
 //!
 //! `--startup-report` prints one line on stderr just before the guest's first instruction:
 //! `chiwawa-rt: startup-report {JSON}` with the phases of start-up in microseconds, read from the
@@ -59,10 +62,17 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   -V, --version        print the version
 
 Exit status: the guest's proc_exit status, 0 if it returns, 1 if the image cannot be run,
-2 for a bad command line, 134 if the guest traps.";
+2 for a bad command line, 70 for an internal error of the runtime. If the guest traps, the
+runtime prints the trap and then traps itself, so the host ends it as it ends any trapping
+module (the native runtime exits with status 134).";
 
-/// Exit status of a guest that trapped (as `wasmtime run`: 128 + SIGABRT).
+/// Exit status of a guest that trapped, natively (as `wasmtime run`: 128 + SIGABRT).
+#[cfg(not(target_family = "wasm"))]
 const TRAP_STATUS: i32 = 134;
+
+/// Exit status of an internal error (a panic: a bug of the runtime, never the guest's doing),
+/// `EX_SOFTWARE` of sysexits.h; below 126, so every WASI host passes it on.
+const INTERNAL_ERROR_STATUS: i32 = 70;
 
 /// The command line.
 struct Cli {
@@ -89,7 +99,7 @@ enum Stop {
     Usage(String),
     /// The runtime cannot go on: one line naming `file`, exit 1.
     Error { file: String, problem: String },
-    /// The guest trapped: exit 134.
+    /// The guest trapped: ends the process as a trap (`end_with_trap`).
     Trap(Trap),
     /// The guest called `proc_exit`.
     Exit(u32),
@@ -114,6 +124,14 @@ impl From<Trap> for Stop {
 fn main() {
     // The first thing the runtime does, so that `--startup-report` covers all of start-up.
     let started = Instant::now();
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("{NAME}: internal error: {info} (a bug of chiwawa; please report it)");
+        std::process::exit(INTERNAL_ERROR_STATUS);
+    }));
+    // A deliberate internal error, for the test that checks how one ends the process.
+    if std::env::var_os("CHIWAWA_TEST_INTERNAL_ERROR").is_some() {
+        panic!("CHIWAWA_TEST_INTERNAL_ERROR is set");
+    }
     let status = match run(started) {
         Ok(()) | Err(Stop::Done) => 0,
         Err(Stop::Usage(msg)) => {
@@ -126,13 +144,23 @@ fn main() {
         }
         Err(Stop::Trap(trap)) => {
             eprintln!("error: trap: {trap}");
-            TRAP_STATUS
+            end_with_trap()
         }
         // Statuses above 255 wrap, as they do for a native process and under wasmtime.
         Err(Stop::Exit(code)) => code as i32,
     };
     // `exit` flushes stdout; everything the guest owned was dropped when `run` returned.
     std::process::exit(status);
+}
+
+/// Ends the process as a trap in a directly run module ends it on this host (principle 10): in a
+/// Wasm host by trapping, after the guest's output is flushed; natively with exit status 134.
+fn end_with_trap() -> ! {
+    let _ = io::stdout().flush();
+    #[cfg(target_family = "wasm")]
+    core::arch::wasm32::unreachable();
+    #[cfg(not(target_family = "wasm"))]
+    std::process::exit(TRAP_STATUS);
 }
 
 /// The clock stamps of start-up, for `--startup-report`.

@@ -489,6 +489,15 @@ impl Store {
     }
 }
 
+/// A name-section name as people read it: Rust's mangled names demangled (with their hash, as
+/// wasmtime shows them), any other name as it is.
+fn demangle(name: &str) -> String {
+    match rustc_demangle::try_demangle(name) {
+        Ok(demangled) => demangled.to_string(),
+        Err(_) => name.to_string(),
+    }
+}
+
 /// `Store::func_name` on the store's fields, for code that holds them borrowed apart.
 pub(crate) fn func_name(instances: &[Instance], funcs: &[FuncInst], func: u32) -> String {
     match &funcs[func as usize] {
@@ -500,7 +509,7 @@ pub(crate) fn func_name(instances: &[Instance], funcs: &[FuncInst], func: u32) -
             let index = module.num_imported_funcs() + defined;
             let names = &module.func_names;
             match names.binary_search_by_key(&index, |n| n.index.to_native()) {
-                Ok(i) => names[i].name.to_string(),
+                Ok(i) => demangle(&names[i].name),
                 Err(_) => format!("func[{index}]"),
             }
         }

@@ -904,3 +904,186 @@ fn wasm_rt_runs_a_native_image() {
     assert_success(&out);
     assert_eq!(out.stdout, "6765\n");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Traps and internal errors end the process as the host ends a trap (issue 14)
+
+/// A module that divides by its arguments, and one whose `_start` traps in a function with a
+/// mangled Rust name.
+const DIV: &str = r#"(module
+  (func (export "div") (param i32 i32) (result i32)
+    (i32.div_s (local.get 0) (local.get 1))))"#;
+const MANGLED: &str = r#"(module
+  (func $_ZN4core9panicking9panic_fmt17h05af221e174051e9E unreachable)
+  (func (export "_start") call $_ZN4core9panicking9panic_fmt17h05af221e174051e9E))"#;
+
+#[test]
+fn rt_trap_names_the_demangled_function() {
+    let dir = TempDir::new("rt-demangle");
+    translate_wat(&dir, "m", MANGLED);
+    let out = rt_in(dir.path(), &["m.cwi"]);
+    assert_eq!(out.status, Some(134), "{out:?}");
+    assert_eq!(
+        out.stderr,
+        "error: trap: unreachable in core::panicking::panic_fmt::h05af221e174051e9\n"
+    );
+}
+
+#[test]
+fn rt_internal_error_is_not_a_trap() {
+    let dir = TempDir::new("rt-internal");
+    translate_wat(&dir, "div", DIV);
+    let out = Command::new(runtime())
+        .args(["--invoke", "div", "div.cwi", "6", "3"])
+        .current_dir(dir.path())
+        .env("CHIWAWA_TEST_INTERNAL_ERROR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(
+        stderr.starts_with("chiwawa-rt: internal error: "),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("trap"), "{stderr}");
+}
+
+/// `wasmtime run` of `args` in `dir` (the directory preopened as `.`).
+fn wasmtime_in(wasmtime: &Path, dir: &Path, args: &[&OsStr]) -> Output {
+    let mut argv: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+    argv.extend_from_slice(args);
+    run_in(dir, wasmtime, &argv)
+}
+
+#[test]
+fn wasm_rt_trap_ends_the_host_as_a_direct_trap_does() {
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("wasm_rt_trap_ends_the_host_as_a_direct_trap_does")
+    else {
+        return;
+    };
+    let dir = TempDir::new("wasm-rt-trap");
+    translate_wat(&dir, "div", DIV);
+    translate_wat(&dir, "m", MANGLED);
+    let rt = dist.join("chiwawa-rt.wasm");
+    let invoke = |module: &str, a: &str, b: &str| -> [String; 5] {
+        ["--invoke", "div", module, a, b].map(String::from)
+    };
+    // An integer division by zero, by `--invoke`, and a trap in `_start`.
+    let cases: [(Vec<String>, Vec<String>, &str); 2] = [
+        (
+            invoke("div.wasm", "1", "0").to_vec(),
+            invoke("div.cwi", "1", "0").to_vec(),
+            "error: trap: integer divide by zero in func[0]\n",
+        ),
+        (
+            vec!["m.wasm".into()],
+            vec!["m.cwi".into()],
+            "error: trap: unreachable in core::panicking::panic_fmt::h05af221e174051e9\n",
+        ),
+    ];
+    for (direct_args, chiwawa_args, message) in cases {
+        let direct: Vec<&OsStr> = direct_args.iter().map(OsStr::new).collect();
+        let direct = wasmtime_in(&wasmtime, dir.path(), &direct);
+        let mut through: Vec<&OsStr> = vec![rt.as_os_str()];
+        through.extend(chiwawa_args.iter().map(OsStr::new));
+        let through = wasmtime_in(&wasmtime, dir.path(), &through);
+        assert_eq!(direct.status, Some(134), "direct: {direct:?}");
+        assert_eq!(
+            through.status, direct.status,
+            "through chiwawa: {through:?}"
+        );
+        assert_eq!(through.stdout, direct.stdout);
+        // chiwawa's own line first, then the host's report of the trap.
+        assert!(through.stderr.starts_with(message), "{through:?}");
+        assert!(through.stderr.contains("wasm trap"), "{through:?}");
+    }
+}
+
+#[test]
+fn wasm_rt_internal_error_exits_70() {
+    let Some((wasmtime, dist)) = wasmtime_and_dist("wasm_rt_internal_error_exits_70") else {
+        return;
+    };
+    let dir = TempDir::new("wasm-rt-internal");
+    translate_wat(&dir, "div", DIV);
+    let rt = dist.join("chiwawa-rt.wasm");
+    let args: [&OsStr; 9] = [
+        "run".as_ref(),
+        "--dir".as_ref(),
+        ".".as_ref(),
+        "--env".as_ref(),
+        "CHIWAWA_TEST_INTERNAL_ERROR=1".as_ref(),
+        rt.as_os_str(),
+        "--invoke".as_ref(),
+        "div".as_ref(),
+        "div.cwi".as_ref(),
+    ];
+    let out = run_in(dir.path(), &wasmtime, &args);
+    assert_eq!(out.status, Some(70), "{out:?}");
+    assert!(
+        out.stderr.starts_with("chiwawa-rt: internal error: "),
+        "{out:?}"
+    );
+}
+
+/// Issue 14, second bug: an image whose code region is 2^31 units or more. Its byte length
+/// wrapped to a small number in the 32-bit runtime, so a code group of 2^31 units had the hash
+/// of nothing and a function's code pointer could point anywhere. The file is sparse: its length
+/// agrees with the header, as an attacker's would. chiwawa-rt.wasm must refuse it as too large
+/// for its address space, before reading any code.
+#[test]
+fn wasm_rt_refuses_an_image_larger_than_its_address_space() {
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("wasm_rt_refuses_an_image_larger_than_its_address_space")
+    else {
+        return;
+    };
+    let dir = TempDir::new("wasm-rt-huge");
+    let image = translate_wat(&dir, "s", r#"(module (func (export "_start")))"#);
+    let bytes = fs::read(&image).unwrap();
+    let header = chiwawa_format::read_header(&bytes).unwrap();
+    let head_len = header.head_len() as usize;
+    let mut archive = rkyv::util::AlignedVec::<16>::new();
+    archive.extend_from_slice(&bytes[chiwawa_format::HEADER_LEN..head_len]);
+    let mut module: Module = rkyv::from_bytes::<Module, rkyv::rancor::Error>(&archive).unwrap();
+    // One group of 2^31 units (2^32 bytes: 0 in 32 bits), holding the function at its end.
+    const UNITS: u32 = 1 << 31;
+    module.code_groups[0].len = UNITS;
+    module.code_groups[0].hash = xxhash_rust::xxh3::xxh3_64(&[]);
+    module.funcs[0].code_start = UNITS - module.funcs[0].code_len;
+    let archive = rkyv::to_bytes::<rkyv::rancor::Error>(&module).unwrap();
+    let mut crafted = bytes[..chiwawa_format::HEADER_LEN].to_vec();
+    crafted[28..32].copy_from_slice(&UNITS.to_le_bytes());
+    crafted[48..56].copy_from_slice(&(archive.len() as u64).to_le_bytes());
+    let mut summed = crafted[..56].to_vec();
+    summed.extend_from_slice(&archive);
+    let sum = xxhash_rust::xxh3::xxh3_64(&summed);
+    crafted[56..64].copy_from_slice(&sum.to_le_bytes());
+    crafted.extend_from_slice(&archive);
+    crafted.resize(crafted.len().div_ceil(16) * 16, 0);
+    let file_len = crafted.len() as u64 + 2 * u64::from(UNITS);
+    let path = dir.write("huge.cwi", &crafted);
+    fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(file_len)
+        .unwrap();
+    // The header, checksum and archive are all right: only the size is refused.
+    let head = chiwawa_format::read_head(&mut fs::File::open(&path).unwrap(), file_len).unwrap();
+    assert_eq!(head.len(), chiwawa_format::HEADER_LEN + archive.len());
+    let rt = dist.join("chiwawa-rt.wasm");
+    let out = wasmtime_in(
+        &wasmtime,
+        dir.path(),
+        &[rt.as_os_str(), "huge.cwi".as_ref()],
+    );
+    let line = assert_one_error(&out, "chiwawa-rt: error: huge.cwi: ");
+    assert!(
+        line.ends_with(&format!(
+            "image of {file_len} bytes is larger than this runtime can address (32 bits)"
+        )),
+        "{line}"
+    );
+}
