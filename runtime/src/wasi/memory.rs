@@ -62,6 +62,11 @@ impl<'a> GuestMemory<'a> {
         }
     }
 
+    /// All of guest memory, for writers that address it with already checked guest addresses.
+    pub fn bytes_mut(&mut self) -> Result<&mut [u8], Trap> {
+        self.all_mut()
+    }
+
     /// The guest memory's size in bytes (0 without memory).
     pub fn len(&self) -> usize {
         self.bytes.as_ref().map_or(0, |b| b.len())

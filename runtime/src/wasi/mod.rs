@@ -127,7 +127,7 @@ pub fn link(
             };
             let errno = match ctx.hidden_fd {
                 None => imp(&mut ctx, &mut memory, params)?,
-                Some(hidden) if poll => poll_hiding(hidden, imp, &mut ctx, &mut memory, params)?,
+                Some(hidden) if poll => poll_hiding(hidden, &mut ctx, &mut memory, params)?,
                 Some(hidden) => {
                     call_hiding(hidden, fds, fd_out, imp, &mut ctx, &mut memory, params)?
                 }
@@ -225,41 +225,41 @@ fn call_hiding(
     Ok(e)
 }
 
-/// `poll_oneoff` with descriptor `hidden` hidden: the descriptors in the guest's subscriptions
-/// are rewritten to the host's for the call and put back after it (the subscriptions are the
-/// call's input only; events carry no descriptors).
+/// `poll_oneoff` with descriptor `hidden` hidden: the call reads a copy of the guest's
+/// subscriptions with their descriptors rewritten to the host's, never the guest's memory, so
+/// the guest's subscriptions are never changed (events carry no descriptors).
+///
+/// The event array may overlap the subscriptions (the guest may even pass the same buffer for
+/// both). Every host measured (wasmtime 49, node 20, the wasmi CLI 2.0) reads all the
+/// subscriptions before it writes any event, writes only the events it reports (and node only
+/// some fields of a clock event) and then the count, and writes nothing when the call fails;
+/// the guest then sees exactly the bytes it would see on that host directly, since the host
+/// itself writes the events into the guest's memory.
 fn poll_hiding(
     hidden: u32,
-    imp: Impl,
     ctx: &mut WasiCtx,
     memory: &mut GuestMemory<'_>,
     params: &[u64],
 ) -> Result<u32, Trap> {
     const SIZE: u32 = 48;
-    const TAG: u32 = 8;
-    const FD: u32 = 16;
+    const TAG: usize = 8;
+    const FD: usize = 16;
     let (subs, count) = (arg32(params, 0), arg32(params, 2));
-    if memory.array(subs, count, SIZE, 8).is_err() {
-        // Out of bounds: the call reports it, with nothing rewritten.
-        return imp(ctx, memory, params);
-    }
-    let mut saved = Vec::new();
-    for i in 0..count {
-        let at = subs + i * SIZE;
-        let tag = memory.read_u32(at + TAG)? & 0xff;
-        if tag == 1 || tag == 2 {
+    // Checked first, as the call itself checks it first.
+    let range = memory.array(subs, count, SIZE, 8)?;
+    let mut copy = memory.bytes_mut()?[range].to_vec();
+    for sub in copy.chunks_exact_mut(SIZE as usize) {
+        if sub[TAG] == 1 || sub[TAG] == 2 {
             // fd_read, fd_write: a descriptor. One that cannot exist on the host becomes one
             // that does not (u32::MAX), so the host reports it as it would have.
-            let fd = memory.read_u32(at + FD)?;
-            saved.push((at + FD, fd));
-            memory.write_u32(at + FD, fd_to_host(hidden, fd).unwrap_or(u32::MAX))?;
+            let fd_bytes = &mut sub[FD..FD + 4];
+            let mut fd = [0; 4];
+            fd.copy_from_slice(fd_bytes);
+            let fd = fd_to_host(hidden, u32::from_le_bytes(fd)).unwrap_or(u32::MAX);
+            fd_bytes.copy_from_slice(&fd.to_le_bytes());
         }
     }
-    let result = imp(ctx, memory, params);
-    for (at, fd) in saved {
-        memory.write_u32(at, fd)?;
-    }
-    result
+    sys::poll_with(ctx, memory, &copy, params)
 }
 
 /// One preview1 function: its name, its signature (value type bytes) and this target's
@@ -407,28 +407,165 @@ fn write_list_sizes<'s>(
     Ok(errno::SUCCESS)
 }
 
-/// Writes a string list the way `args_get` / `environ_get` do: the NUL-terminated strings one
-/// after another from `buf`, and the guest address of each into the u32 array at `ptrs`.
-/// Both extents are checked before anything is written.
-fn write_list<'s>(
-    memory: &mut GuestMemory<'_>,
-    list: impl Iterator<Item = &'s [u8]> + Clone,
+/// A string list as `args_get` / `environ_get` hand it to the guest: the NUL-terminated strings
+/// one after another (`bytes`), and where each starts in `bytes` (`offsets`, increasing, the
+/// first 0).
+pub(crate) struct StringList {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) offsets: Vec<u32>,
+}
+
+impl StringList {
+    /// The list of `items`, each followed by a NUL; `None` if its size does not fit a u32.
+    pub(crate) fn new<'s>(items: impl Iterator<Item = &'s [u8]>) -> Option<StringList> {
+        let mut list = StringList {
+            bytes: Vec::new(),
+            offsets: Vec::new(),
+        };
+        for item in items {
+            list.offsets.push(u32::try_from(list.bytes.len()).ok()?);
+            list.bytes.extend_from_slice(item);
+            list.bytes.push(0);
+        }
+        u32::try_from(list.bytes.len()).ok()?;
+        Some(list)
+    }
+
+    pub(crate) fn count(&self) -> u32 {
+        self.offsets.len() as u32
+    }
+
+    pub(crate) fn size(&self) -> u32 {
+        self.bytes.len() as u32
+    }
+
+    /// String `i` with its NUL, as a range of `bytes`.
+    fn item(&self, i: usize) -> std::ops::Range<usize> {
+        let end = self
+            .offsets
+            .get(i + 1)
+            .map_or(self.bytes.len(), |&o| o as usize);
+        self.offsets[i] as usize..end
+    }
+}
+
+/// The order in which a WASI implementation writes a string list (`args_get`, `environ_get`).
+///
+/// It shows only when the guest's pointer array overlaps its string buffer: then the later writes
+/// overwrite the earlier ones, and what the guest reads back depends on the order. The hosts
+/// differ (measured with a probe program calling both functions on overlapping buffers, run
+/// directly on each host):
+/// - wasmtime 49 (wasmtime-wasi) writes, for each string, its pointer and then its bytes;
+/// - the wasmi CLI 2.0 (wasi-common) writes, for each string, its bytes and then its pointer;
+/// - node 20 (`node:wasi`, uvwasi) writes all the strings, then all the pointers.
+///
+/// The guest must see what the host it runs on gives it directly, so chiwawa writes in the
+/// host's order (see `passthrough.rs` for how it finds it). Natively chiwawa is the host, and it
+/// writes in wasmtime's order. Whatever the order, both extents are checked against the guest's
+/// memory before anything is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))] // natively only wasmtime's (and tests)
+pub(crate) enum ListOrder {
+    /// For each string: its pointer, then its bytes (wasmtime-wasi).
+    PtrThenStr,
+    /// For each string: its bytes, then its pointer (wasi-common).
+    StrThenPtr,
+    /// All the strings, then all the pointers (uvwasi).
+    StrsThenPtrs,
+    /// All the pointers, then all the strings.
+    PtrsThenStrs,
+}
+
+/// Every order, the default (wasmtime's) first.
+#[cfg_attr(not(target_os = "wasi"), allow(dead_code))]
+pub(crate) const LIST_ORDERS: [ListOrder; 4] = [
+    ListOrder::PtrThenStr,
+    ListOrder::StrThenPtr,
+    ListOrder::StrsThenPtrs,
+    ListOrder::PtrsThenStrs,
+];
+
+/// Lays `list` out in `mem` in `order`: the pointer array at byte `ptrs` of `mem`, the strings
+/// from byte `buf`, and the pointer to string `i` having the value `value_base + offsets[i]` (the
+/// address of `buf` as the reader of the pointers sees it). The caller has checked that both
+/// extents lie inside `mem`.
+pub(crate) fn lay_out(
+    order: ListOrder,
+    list: &StringList,
+    mem: &mut [u8],
+    ptrs: usize,
+    buf: usize,
+    value_base: u32,
+) {
+    let ptr = |mem: &mut [u8], i: usize| {
+        let value = value_base.wrapping_add(list.offsets[i]);
+        mem[ptrs + 4 * i..][..4].copy_from_slice(&value.to_le_bytes());
+    };
+    let string = |mem: &mut [u8], i: usize| {
+        let item = list.item(i);
+        mem[buf + item.start..buf + item.end].copy_from_slice(&list.bytes[item]);
+    };
+    let n = list.offsets.len();
+    match order {
+        ListOrder::PtrThenStr => (0..n).for_each(|i| {
+            ptr(mem, i);
+            string(mem, i);
+        }),
+        ListOrder::StrThenPtr => (0..n).for_each(|i| {
+            string(mem, i);
+            ptr(mem, i);
+        }),
+        ListOrder::StrsThenPtrs => {
+            (0..n).for_each(|i| string(mem, i));
+            (0..n).for_each(|i| ptr(mem, i));
+        }
+        ListOrder::PtrsThenStrs => {
+            (0..n).for_each(|i| ptr(mem, i));
+            (0..n).for_each(|i| string(mem, i));
+        }
+    }
+}
+
+/// Checks the guest ranges of a string list's pointer array at `ptrs` and its buffer at `buf`
+/// (the array first, as wasmtime), and returns the range both span if they overlap.
+pub(crate) fn list_ranges(
+    memory: &GuestMemory<'_>,
+    list: &StringList,
     ptrs: u32,
     buf: u32,
+) -> Result<Option<std::ops::Range<usize>>, Trap> {
+    let p = memory.array(ptrs, list.count(), 4, 4)?;
+    let b = memory.range(buf, u64::from(list.size()), 1)?;
+    let overlap = !p.is_empty() && !b.is_empty() && p.start < b.end && b.start < p.end;
+    Ok(overlap.then(|| p.start.min(b.start)..p.end.max(b.end)))
+}
+
+/// Writes a string list the way `args_get` / `environ_get` do, in `order` (which matters only when
+/// the two extents overlap): the NUL-terminated strings one after another from `buf`, and the
+/// guest address of each into the u32 array at `ptrs`. Both extents are checked before anything
+/// is written.
+pub(crate) fn write_list(
+    memory: &mut GuestMemory<'_>,
+    list: &StringList,
+    ptrs: u32,
+    buf: u32,
+    order: ListOrder,
 ) -> Result<u32, Trap> {
-    let count = list.clone().count() as u64;
-    let size: u64 = list.clone().map(|s| s.len() as u64 + 1).sum();
-    memory.range(ptrs, count.saturating_mul(4), 4)?;
-    memory.range(buf, size, 1)?;
-    let mut at = buf;
-    for (i, item) in list.enumerate() {
-        // In range: checked above, so these sums stay below the memory size.
-        memory.write_u32(ptrs + 4 * i as u32, at)?;
-        memory.write(at, item, 1)?;
-        memory.write(at + item.len() as u32, &[0], 1)?;
-        at += item.len() as u32 + 1;
-    }
+    list_ranges(memory, list, ptrs, buf)?;
+    lay_out(
+        order,
+        list,
+        memory.bytes_mut()?,
+        ptrs as usize,
+        buf as usize,
+        buf,
+    );
     Ok(errno::SUCCESS)
+}
+
+/// The guest's argv as a string list.
+pub(crate) fn args_list(ctx: &WasiCtx) -> Option<StringList> {
+    StringList::new(ctx.args.iter().map(|a| a.as_bytes()))
 }
 
 pub(crate) fn args_sizes_get(
@@ -444,16 +581,23 @@ pub(crate) fn args_sizes_get(
     )
 }
 
+/// Natively, in wasmtime's order (`ListOrder`); under a Wasm host, `passthrough.rs` writes in
+/// the host's.
+#[cfg(not(target_os = "wasi"))]
 pub(crate) fn args_get(
     ctx: &mut WasiCtx,
     memory: &mut GuestMemory<'_>,
     p: &[u64],
 ) -> Result<u32, Trap> {
+    let Some(list) = args_list(ctx) else {
+        return Ok(errno::OVERFLOW);
+    };
     write_list(
         memory,
-        ctx.args.iter().map(|a| a.as_bytes()),
+        &list,
         arg32(p, 0),
         arg32(p, 1),
+        ListOrder::PtrThenStr,
     )
 }
 

@@ -22,7 +22,9 @@ use cap_std::fs::{Dir, File, Metadata, OpenOptions};
 
 use super::errno::*;
 use super::memory::IOV_MAX;
-use super::{arg32, arg64, write_list, write_list_sizes, GuestMemory, WasiCtx};
+use super::{
+    arg32, arg64, write_list, write_list_sizes, GuestMemory, ListOrder, StringList, WasiCtx,
+};
 use crate::trap::Trap;
 
 pub(super) use super::{args_get, args_sizes_get, proc_exit};
@@ -448,12 +450,17 @@ pub(super) fn environ_sizes_get(
     )
 }
 
+/// In wasmtime's order (`ListOrder`), as `args_get`.
 pub(super) fn environ_get(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
+    let Some(list) = StringList::new(ctx.native.env.iter().map(Vec::as_slice)) else {
+        return Ok(OVERFLOW);
+    };
     write_list(
         memory,
-        ctx.native.env.iter().map(Vec::as_slice),
+        &list,
         arg32(p, 0),
         arg32(p, 1),
+        ListOrder::PtrThenStr,
     )
 }
 
@@ -996,9 +1003,28 @@ pub(super) fn path_unlink_file(
 /// Clock subscriptions sleep until the earliest deadline; descriptor subscriptions are reported
 /// ready at once (reads and writes here block instead of failing with EAGAIN).
 pub(super) fn poll_oneoff(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
-    let (subs, events, count, nevents) = (arg32(p, 0), arg32(p, 1), arg32(p, 2), arg32(p, 3));
+    let (subs, count) = (arg32(p, 0), arg32(p, 2));
+    let range = memory.array(subs, count, 48, 8)?;
+    let subs = memory.bytes_mut()?[range].to_vec();
+    poll_with(ctx, memory, &subs, p)
+}
+
+/// `poll_oneoff` with the subscriptions `subs` already read (and checked) from the guest's
+/// memory: like the hosts, every subscription is read before any event is written, so an event
+/// array overlapping the subscriptions changes nothing the call reads.
+pub(super) fn poll_with(
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory<'_>,
+    subs: &[u8],
+    p: &[u64],
+) -> Result {
+    let (events, count, nevents) = (arg32(p, 1), arg32(p, 2), arg32(p, 3));
+    fn field<const N: usize>(subs: &[u8], at: usize) -> [u8; N] {
+        let mut out = [0; N];
+        out.copy_from_slice(&subs[at..at + N]);
+        out
+    }
     run(|| {
-        memory.array(subs, count, 48, 8)?;
         memory.array(events, count, 32, 8)?;
         memory.range(nevents, 4, 4)?;
         if count == 0 {
@@ -1007,20 +1033,21 @@ pub(super) fn poll_oneoff(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[
         // (userdata, error, type, time left for a clock)
         let mut ready: Vec<(u64, u16, u8)> = Vec::new();
         let mut clocks: Vec<(u64, u64)> = Vec::new();
-        for i in 0..count {
-            let sub = subs + 48 * i;
-            let userdata = memory.read_u64(sub)?;
-            let tag = memory.slice(sub + 8, 1)?[0];
+        for sub in (0..subs.len()).step_by(48) {
+            let userdata = u64::from_le_bytes(field(subs, sub));
+            let tag = subs[sub + 8];
             if tag == EVENTTYPE_CLOCK {
-                let (clock, timeout) = (memory.read_u32(sub + 16)?, memory.read_u64(sub + 24)?);
-                let abstime = memory.read_u16(sub + 40)? & SUBCLOCKFLAGS_ABSTIME != 0;
+                let clock = u32::from_le_bytes(field(subs, sub + 16));
+                let timeout = u64::from_le_bytes(field(subs, sub + 24));
+                let flags = u16::from_le_bytes(field(subs, sub + 40));
+                let abstime = flags & SUBCLOCKFLAGS_ABSTIME != 0;
                 match ctx.native.now(clock) {
                     Some(now) if abstime => clocks.push((userdata, timeout.saturating_sub(now))),
                     Some(_) => clocks.push((userdata, timeout)),
                     None => ready.push((userdata, INVAL as u16, tag)),
                 }
             } else if tag <= 2 {
-                let fd = memory.read_u32(sub + 16)?;
+                let fd = u32::from_le_bytes(field(subs, sub + 16));
                 let error = if ctx.native.entry(fd).is_ok() {
                     SUCCESS
                 } else {

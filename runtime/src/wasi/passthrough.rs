@@ -7,17 +7,33 @@
 //! addresses. Nested pointers (iovec arrays) are copied into runtime-side arrays of runtime
 //! addresses. The host's errno comes back unchanged; WASI semantics are the host's.
 //!
+//! Two calls write through guest buffers that a guest may make overlap, and there the guest must
+//! still read back exactly what the host gives it directly (issue 14):
+//! - `args_get` / `environ_get` with the pointer array overlapping the strings: the runtime writes
+//!   both lists itself (argv is its own, and the host's environment has to get guest addresses),
+//!   in the order the host writes (`ListOrder`, found by calling the host's `environ_get` on
+//!   runtime-side copies with the same overlap; see `environ_get` and `host_orders`);
+//! - `poll_oneoff` with the event array overlapping the subscriptions: the host itself writes the
+//!   events into guest memory, and every host reads all subscriptions first; with a hidden
+//!   descriptor the host reads a rewritten runtime-side copy of the subscriptions (`poll_with`),
+//!   so nothing of the guest's is rewritten before or after the call.
+//!
 //! Soundness: the host writes only inside ranges checked here (the result pointers and iovec
 //! buffers); the base is taken after the last read through `GuestMemory`, and nothing else
 //! touches guest memory until the host returns.
 
 use wasi::wasi_snapshot_preview1 as host;
 
-use super::memory::{IOVEC_ALIGN, IOV_MAX};
-use super::{arg32, arg64, GuestMemory, WasiCtx};
-use crate::trap::Trap;
+use std::sync::OnceLock;
 
-pub(super) use super::{args_get, args_sizes_get, proc_exit};
+use super::memory::{IOVEC_ALIGN, IOV_MAX};
+use super::{
+    arg32, arg64, args_list, errno as codes, lay_out, list_ranges, write_list, GuestMemory,
+    ListOrder, StringList, WasiCtx, LIST_ORDERS,
+};
+use crate::trap::{Trap, TrapKind};
+
+pub(super) use super::{args_sizes_get, proc_exit};
 
 type Result = std::result::Result<u32, Trap>;
 
@@ -92,10 +108,39 @@ pub(super) fn environ_sizes_get(
     errno(unsafe { host::environ_sizes_get(at(base, count), at(base, size)) })
 }
 
-/// The host fills the guest's buffer and pointer array, writing runtime addresses into the array;
-/// they are turned back into guest addresses afterwards.
-pub(super) fn environ_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
-    let (environ, buf) = (arg32(p, 0), arg32(p, 1));
+/// A runtime-side buffer of `len` bytes whose byte `aligned_at` lies at an address that is a
+/// multiple of `align`, for handing the host a copy of a guest structure with the guest's
+/// alignment.
+struct Scratch {
+    buf: Vec<u8>,
+    start: usize,
+    len: usize,
+}
+
+impl Scratch {
+    fn new(len: usize, aligned_at: usize, align: usize) -> Scratch {
+        let buf = vec![0; len + align];
+        let addr = buf.as_ptr() as usize + aligned_at;
+        let start = (align - addr % align) % align;
+        Scratch { buf, start, len }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..self.start + self.len]
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.buf[self.start..self.start + self.len]
+    }
+
+    /// The runtime address of byte `at` (at most `len`) of the buffer.
+    fn addr(&mut self, at: usize) -> usize {
+        self.bytes_mut().as_mut_ptr() as usize + at
+    }
+}
+
+/// The host's environment, read into the runtime's own memory (`Err` holds the host's errno).
+fn host_environ() -> std::result::Result<StringList, u32> {
     let (mut count, mut size) = (0u32, 0u32);
     // SAFETY: the results go to two local u32s.
     let e = unsafe {
@@ -105,24 +150,151 @@ pub(super) fn environ_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u6
         )
     };
     if e != 0 {
-        return errno(e);
+        return Err(e as u32);
     }
-    memory.array(environ, count, 4, 4)?;
-    check_bytes(memory, buf, size)?;
-    let base = memory.base()?;
-    // SAFETY: the pointer array (count u32s) and the buffer (size bytes) are checked above with
-    // the counts the host itself reported, so the host writes only inside them.
-    let e = unsafe { host::environ_get(at(base, environ), at(base, buf)) };
+    let mut ptrs = vec![0u32; count as usize];
+    let mut bytes = vec![0u8; size as usize];
+    // SAFETY: the host writes `count` u32s into `ptrs` and `size` bytes into `bytes`, the sizes
+    // it has just reported.
+    let e = unsafe {
+        host::environ_get(
+            ptrs.as_mut_ptr() as usize as i32,
+            bytes.as_mut_ptr() as usize as i32,
+        )
+    };
     if e != 0 {
-        return errno(e);
+        return Err(e as u32);
     }
-    let base = base as usize as u32;
-    for i in 0..count {
-        let slot = environ + 4 * i;
-        let runtime_addr = memory.read_u32(slot)?;
-        memory.write_u32(slot, runtime_addr.wrapping_sub(base))?;
+    let base = bytes.as_ptr() as usize as u32;
+    let offsets: Vec<u32> = ptrs.iter().map(|p| p.wrapping_sub(base)).collect();
+    // Each string starts where the one before ended, the first at 0, and ends with its NUL.
+    let consistent = offsets.first().is_none_or(|&o| o == 0)
+        && offsets.iter().enumerate().all(|(i, &start)| {
+            let end = offsets.get(i + 1).copied().unwrap_or(size);
+            start < end && end <= size && bytes[end as usize - 1] == 0
+        });
+    if !consistent {
+        return Err(codes::IO);
     }
-    errno(0)
+    Ok(StringList { bytes, offsets })
+}
+
+/// The orders (`ListOrder`) that give what the host's `environ_get` gives for `list` (the host's
+/// environment) with the pointer array at byte `ptrs` and the strings at byte `buf` of a region
+/// holding `initial`: the host is called on a runtime-side copy of the region, and each order's
+/// layout compared with it.
+fn orders_like_host(
+    list: &StringList,
+    initial: &[u8],
+    ptrs: usize,
+    buf: usize,
+) -> std::result::Result<Vec<ListOrder>, u32> {
+    assert!(
+        ptrs + 4 * list.offsets.len() <= initial.len() && buf + list.bytes.len() <= initial.len()
+    );
+    let mut scratch = Scratch::new(initial.len(), ptrs, 4);
+    scratch.bytes_mut().copy_from_slice(initial);
+    let (ptrs_addr, buf_addr) = (scratch.addr(ptrs), scratch.addr(buf));
+    // SAFETY: the host writes the pointer array (4-aligned) and the strings of `list`, the
+    // environment it reported, which the region holds at these offsets (checked by the caller).
+    let e = unsafe { host::environ_get(ptrs_addr as i32, buf_addr as i32) };
+    if e != 0 {
+        return Err(e as u32);
+    }
+    Ok(LIST_ORDERS
+        .into_iter()
+        .filter(|&order| {
+            let mut model = initial.to_vec();
+            lay_out(order, list, &mut model, ptrs, buf, buf_addr as u32);
+            model == scratch.bytes()
+        })
+        .collect())
+}
+
+/// The orders the host's `environ_get` writes in, as far as its environment shows them (all four
+/// when it cannot tell). Three overlapping layouts tell the four apart when the host has at least
+/// two variables: the strings over the pointers (a pointer first, or a string first?), string 1
+/// over pointer 0 (all the strings first?), and string 0 under pointer 1 (all the pointers
+/// first?). Found once per process: the host does not change.
+fn host_orders() -> &'static [ListOrder] {
+    static ORDERS: OnceLock<Vec<ListOrder>> = OnceLock::new();
+    ORDERS.get_or_init(|| {
+        let Ok(list) = host_environ() else {
+            return LIST_ORDERS.to_vec();
+        };
+        let n = list.offsets.len();
+        let mut layouts = vec![(0, 0)];
+        if let Some(&second) = list.offsets.get(1) {
+            layouts.push((second as usize, 0));
+            layouts.push((0, 4));
+        }
+        let mut orders = LIST_ORDERS.to_vec();
+        for (ptrs, buf) in layouts {
+            let len = (ptrs + 4 * n).max(buf + list.bytes.len());
+            match orders_like_host(&list, &vec![0xee; len], ptrs, buf) {
+                Ok(like) => orders.retain(|o| like.contains(o)),
+                Err(_) => return LIST_ORDERS.to_vec(),
+            }
+        }
+        orders
+    })
+}
+
+/// The order to write the guest's string list in: the first of `candidates` the host's own
+/// probes (`host_orders`) agree with, else the first candidate, else the first order the probes
+/// agree with, else wasmtime's order.
+fn pick(candidates: &[ListOrder]) -> ListOrder {
+    let probed = host_orders();
+    candidates
+        .iter()
+        .find(|o| probed.contains(o))
+        .or(candidates.first())
+        .or(probed.first())
+        .copied()
+        .unwrap_or(ListOrder::PtrThenStr)
+}
+
+/// The guest's argv is the runtime's own, so the runtime writes it, in the host's order
+/// (`ListOrder`): when the pointer array overlaps the strings the guest then reads back what the
+/// host would have given it directly. The order is found from the host's `environ_get`; a host
+/// whose environment has fewer than two variables cannot show it fully, and then the first
+/// order (wasmtime's) that fits what it shows is used.
+pub(super) fn args_get(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
+    let (ptrs, buf) = (arg32(p, 0), arg32(p, 1));
+    let Some(list) = args_list(ctx) else {
+        return Ok(codes::OVERFLOW);
+    };
+    let order = match list_ranges(memory, &list, ptrs, buf)? {
+        Some(_) => pick(&LIST_ORDERS),
+        None => ListOrder::PtrThenStr, // any: the order shows only when the two overlap
+    };
+    write_list(memory, &list, ptrs, buf, order)
+}
+
+/// The host's environment is read into the runtime's memory and then written to the guest by the
+/// runtime, with guest addresses in the pointer array: the host never sees the guest's buffers.
+/// When the pointer array overlaps the strings, the result depends on the order of the writes
+/// (`ListOrder`), and the guest gets what the host gives it directly: the host is called once
+/// more on a runtime-side copy of the overlapping region, with the same layout, and the order
+/// whose result matches the host's is used (`pick`: the host's probes decide if several match,
+/// and if none does).
+pub(super) fn environ_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
+    let (ptrs, buf) = (arg32(p, 0), arg32(p, 1));
+    let list = match host_environ() {
+        Ok(list) => list,
+        Err(e) => return Ok(e),
+    };
+    let Some(span) = list_ranges(memory, &list, ptrs, buf)? else {
+        return write_list(memory, &list, ptrs, buf, ListOrder::PtrThenStr);
+    };
+    // Both checked, so their span lies inside guest memory.
+    let initial = memory.bytes_mut()?[span.clone()].to_vec();
+    let (ptrs_at, buf_at) = (ptrs as usize - span.start, buf as usize - span.start);
+    let like = match orders_like_host(&list, &initial, ptrs_at, buf_at) {
+        Ok(like) => like,
+        Err(e) => return Ok(e),
+    };
+    write_list(memory, &list, ptrs, buf, pick(&like))
 }
 
 pub(super) fn clock_res_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
@@ -557,7 +729,9 @@ pub(super) fn path_unlink_file(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p:
     errno(unsafe { host::path_unlink_file(fd as i32, at(base, path), len as i32) })
 }
 
-/// Subscriptions and events hold no pointers: checking both arrays' extents is enough.
+/// Subscriptions and events hold no pointers: checking both arrays' extents is enough. The host
+/// reads the guest's subscriptions and writes the guest's events itself, so an event array that
+/// overlaps the subscriptions gives the guest exactly what the host gives it directly.
 pub(super) fn poll_oneoff(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     let (subs, events, count, nevents) = (arg32(p, 0), arg32(p, 1), arg32(p, 2), arg32(p, 3));
     memory.array(subs, count, SUBSCRIPTION.0, SUBSCRIPTION.1)?;
@@ -569,6 +743,41 @@ pub(super) fn poll_oneoff(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u6
     errno(unsafe {
         host::poll_oneoff(
             at(base, subs),
+            at(base, events),
+            count as i32,
+            at(base, nevents),
+        )
+    })
+}
+
+/// `poll_oneoff` on `subs`, a runtime-side copy of the guest's subscriptions (already checked
+/// and read from the guest's memory, see `poll_hiding`), with the guest's event array and count.
+/// The host reads every subscription before it writes an event, so reading a copy changes
+/// nothing it reads, even where the guest's events overlap its subscriptions.
+pub(super) fn poll_with(
+    _: &mut WasiCtx,
+    memory: &mut GuestMemory<'_>,
+    subs: &[u8],
+    p: &[u64],
+) -> Result {
+    let (events, count, nevents) = (arg32(p, 1), arg32(p, 2), arg32(p, 3));
+    if subs.len() as u64 != u64::from(count) * u64::from(SUBSCRIPTION.0) {
+        return Err(Trap::new(TrapKind::Host(
+            "wasi: poll_oneoff: subscriptions and count disagree".into(),
+        )));
+    }
+    memory.array(events, count, EVENT.0, EVENT.1)?;
+    check(memory, nevents, U32)?;
+    let mut copy = Scratch::new(subs.len(), 0, SUBSCRIPTION.1 as usize);
+    copy.bytes_mut().copy_from_slice(subs);
+    let subs = copy.addr(0);
+    let base = memory.base()?;
+    // SAFETY: the host reads `count` subscriptions from the aligned copy, which holds
+    // `count * 48` bytes (the caller checked the guest's array of that size), and writes at most
+    // `count` events into the checked event array and the count into the checked `nevents`.
+    errno(unsafe {
+        host::poll_oneoff(
+            subs as i32,
             at(base, events),
             count as i32,
             at(base, nevents),

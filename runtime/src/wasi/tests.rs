@@ -692,3 +692,239 @@ fn a_hidden_descriptor_is_skipped_in_every_number_the_guest_sees() {
     assert_eq!(events, [(0x10, 0), (0x11, errno::BADF as u16)]);
     assert_eq!((g.u32_at(1024 + 16), g.u32_at(1024 + 48 + 16)), (4, 5));
 }
+
+/// The string-list layouts of each host's order, checked against what the hosts gave a probe
+/// program (environ `A=1`, `B=two words` and argv `probe.wasm one two`, the pointer array and the
+/// strings overlapping in a buffer at guest address 0xf00 filled with 0xee) run directly on
+/// wasmtime 49 (PtrThenStr), the wasmi CLI 2.0 (StrThenPtr) and node 20 (StrsThenPtrs).
+#[test]
+fn overlapping_string_lists_as_each_host_writes_them() {
+    let env = StringList::new([&b"A=1"[..], b"B=two words"].into_iter()).unwrap();
+    let args = StringList::new([&b"probe.wasm"[..], b"one", b"two"].into_iter()).unwrap();
+    let layout = |order, list: &StringList, ptrs: usize, buf: usize| {
+        let mut mem = vec![0xee; 24];
+        lay_out(order, list, &mut mem, ptrs, buf, 0xf00 + buf as u32);
+        mem
+    };
+    let hex = |s: &str| -> Vec<u8> {
+        s.split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).unwrap())
+            .collect()
+    };
+    use ListOrder::*;
+    let cases = [
+        // The pointers and the strings both at the start.
+        (
+            PtrThenStr,
+            &env,
+            0,
+            0,
+            "41 3d 31 00 42 3d 74 77 6f 20 77 6f 72 64 73 00 ee ee ee ee ee ee ee ee",
+        ),
+        (
+            StrThenPtr,
+            &env,
+            0,
+            0,
+            "00 0f 00 00 04 0f 00 00 6f 20 77 6f 72 64 73 00 ee ee ee ee ee ee ee ee",
+        ),
+        (
+            StrsThenPtrs,
+            &env,
+            0,
+            0,
+            "00 0f 00 00 04 0f 00 00 6f 20 77 6f 72 64 73 00 ee ee ee ee ee ee ee ee",
+        ),
+        (
+            PtrThenStr,
+            &args,
+            0,
+            0,
+            "70 72 6f 62 0b 0f 00 00 0f 0f 00 00 6e 65 00 74 77 6f 00 ee ee ee ee ee",
+        ),
+        (
+            StrThenPtr,
+            &args,
+            0,
+            0,
+            "00 0f 00 00 0b 0f 00 00 0f 0f 00 00 6e 65 00 74 77 6f 00 ee ee ee ee ee",
+        ),
+        (
+            StrsThenPtrs,
+            &args,
+            0,
+            0,
+            "00 0f 00 00 0b 0f 00 00 0f 0f 00 00 6e 65 00 74 77 6f 00 ee ee ee ee ee",
+        ),
+        // The pointers one slot after the strings' start.
+        (
+            PtrThenStr,
+            &env,
+            4,
+            0,
+            "41 3d 31 00 42 3d 74 77 6f 20 77 6f 72 64 73 00 ee ee ee ee ee ee ee ee",
+        ),
+        (
+            StrThenPtr,
+            &env,
+            4,
+            0,
+            "41 3d 31 00 42 3d 74 77 04 0f 00 00 72 64 73 00 ee ee ee ee ee ee ee ee",
+        ),
+        (
+            StrsThenPtrs,
+            &env,
+            4,
+            0,
+            "41 3d 31 00 00 0f 00 00 04 0f 00 00 72 64 73 00 ee ee ee ee ee ee ee ee",
+        ),
+        (
+            PtrThenStr,
+            &args,
+            4,
+            0,
+            "70 72 6f 62 65 2e 77 61 0b 0f 00 6f 0f 0f 00 74 77 6f 00 ee ee ee ee ee",
+        ),
+        (
+            StrThenPtr,
+            &args,
+            4,
+            0,
+            "70 72 6f 62 00 0f 00 00 0b 0f 00 00 0f 0f 00 00 77 6f 00 ee ee ee ee ee",
+        ),
+        (
+            StrsThenPtrs,
+            &args,
+            4,
+            0,
+            "70 72 6f 62 00 0f 00 00 0b 0f 00 00 0f 0f 00 00 77 6f 00 ee ee ee ee ee",
+        ),
+        // The strings two bytes in, the pointers at 8.
+        (
+            PtrThenStr,
+            &env,
+            8,
+            2,
+            "ee ee 41 3d 31 00 42 3d 74 77 6f 20 77 6f 72 64 73 00 ee ee ee ee ee ee",
+        ),
+        (
+            StrThenPtr,
+            &env,
+            8,
+            2,
+            "ee ee 41 3d 31 00 42 3d 74 77 6f 20 06 0f 00 00 73 00 ee ee ee ee ee ee",
+        ),
+        (
+            StrsThenPtrs,
+            &env,
+            8,
+            2,
+            "ee ee 41 3d 31 00 42 3d 02 0f 00 00 06 0f 00 00 73 00 ee ee ee ee ee ee",
+        ),
+        (
+            PtrThenStr,
+            &args,
+            8,
+            2,
+            "ee ee 70 72 6f 62 65 2e 77 61 73 6d 0d 6f 6e 65 11 74 77 6f 00 ee ee ee",
+        ),
+        (
+            StrThenPtr,
+            &args,
+            8,
+            2,
+            "ee ee 70 72 6f 62 65 2e 02 0f 00 00 0d 0f 00 00 11 0f 00 00 00 ee ee ee",
+        ),
+        (
+            StrsThenPtrs,
+            &args,
+            8,
+            2,
+            "ee ee 70 72 6f 62 65 2e 02 0f 00 00 0d 0f 00 00 11 0f 00 00 00 ee ee ee",
+        ),
+    ];
+    for (order, list, ptrs, buf, want) in cases {
+        assert_eq!(
+            layout(order, list, ptrs, buf),
+            hex(want),
+            "{order:?} pointers at {ptrs}, strings at {buf}"
+        );
+    }
+    // Apart, every order gives the same bytes.
+    let apart: Vec<_> = LIST_ORDERS.iter().map(|&o| layout(o, &env, 0, 8)).collect();
+    assert!(apart.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// Natively chiwawa is the host, and writes overlapping lists in wasmtime's order; the extents
+/// are still checked before anything is written.
+#[test]
+fn overlapping_args_and_environ_natively() {
+    let mut g = Guest::new(&["probe.wasm", "one", "two"]);
+    g.ctx.borrow_mut().native.set_env(&["A=1", "B=two words"]);
+    let env = StringList::new([&b"A=1"[..], b"B=two words"].into_iter()).unwrap();
+    let args = StringList::new([&b"probe.wasm"[..], b"one", b"two"].into_iter()).unwrap();
+    for (name, list) in [("args_get", &args), ("environ_get", &env)] {
+        for (ptrs, buf) in [(0u32, 0u32), (4, 0), (8, 2), (0, 4)] {
+            g.put(0xf00, &[0xee; 32]);
+            let (p, b) = (0xf00 + ptrs, 0xf00 + buf);
+            assert_eq!(g.errno(name, &[u64::from(p), u64::from(b)]), 0);
+            let mut want = vec![0xee; 32];
+            lay_out(
+                ListOrder::PtrThenStr,
+                list,
+                &mut want,
+                ptrs as usize,
+                buf as usize,
+                b,
+            );
+            assert_eq!(g.get(0xf00, 32), want, "{name} at {ptrs}/{buf}");
+        }
+        // Overlapping and running off the end of memory: a trap, nothing written.
+        g.put(PAGE - 8, &[0xee; 8]);
+        assert_eq!(
+            g.trap(name, &[u64::from(PAGE - 8), u64::from(PAGE - 8)]),
+            TrapKind::MemoryOutOfBounds
+        );
+        assert_eq!(g.get(PAGE - 8, 8), [0xee; 8]);
+    }
+}
+
+/// An event array over the subscriptions: every subscription is read before any event is
+/// written, and with a hidden descriptor nothing of the guest's is rewritten after the call (it
+/// used to put the subscription's descriptor back over the event).
+#[test]
+fn poll_oneoff_events_over_the_subscriptions() {
+    for hidden in [None, Some(4)] {
+        let mut g = Guest::new(&["prog"]);
+        if let Some(fd) = hidden {
+            g.ctx.borrow_mut().hide_fd(fd);
+        }
+        for events in [0u32, 8, 16] {
+            // fd_read on a bad descriptor, and after it a clock that has expired.
+            let mut subs = [0u8; 96];
+            subs[..8].copy_from_slice(&0x1111u64.to_le_bytes());
+            subs[8] = 1;
+            subs[16..20].copy_from_slice(&77u32.to_le_bytes());
+            subs[48..56].copy_from_slice(&0x2222u64.to_le_bytes());
+            subs[64..68].copy_from_slice(&1u32.to_le_bytes()); // monotonic, timeout 0
+            g.put(0, &[0xee; 128]);
+            g.put(0, &subs);
+            assert_eq!(g.errno("poll_oneoff", &[0, u64::from(events), 2, 124]), 0);
+            assert_eq!(g.u32_at(124), 2, "{hidden:?} {events}");
+            let mut want = [0xee; 128];
+            want[..96].copy_from_slice(&subs);
+            for (i, (userdata, error, ty)) in [(0x1111u64, errno::BADF as u16, 1u8), (0x2222, 0, 0)]
+                .into_iter()
+                .enumerate()
+            {
+                let at = events as usize + 32 * i;
+                want[at..at + 32].fill(0);
+                want[at..at + 8].copy_from_slice(&userdata.to_le_bytes());
+                want[at + 8..at + 10].copy_from_slice(&error.to_le_bytes());
+                want[at + 10] = ty;
+            }
+            want[124..128].copy_from_slice(&2u32.to_le_bytes());
+            assert_eq!(g.get(0, 128), want, "{hidden:?} events at {events}");
+        }
+    }
+}

@@ -149,6 +149,64 @@ static void list_dir(__wasi_fd_t fd, const char *what) {
   printf("\n");
 }
 
+/* Overlapping buffers (issue 14): a guest may pass a pointer array that overlaps the string
+ * buffer of args_get/environ_get, or an event array that overlaps the subscriptions of
+ * poll_oneoff. What it reads back depends on the order in which the host writes, and hosts differ
+ * (wasmtime writes each string's pointer then its bytes, the wasmi CLI each string's bytes then
+ * its pointer, node all the strings then all the pointers; every host reads all subscriptions
+ * before writing an event): chiwawa must give the bytes the host gives. The region is printed
+ * in hex (pointers are guest addresses, the same in both runs of the same module). */
+static _Alignas(16) uint8_t overlap[160];
+
+static void show_overlap(const char *what, __wasi_errno_t e, unsigned len) {
+  printf("%s: %s\n ", what, errname(e));
+  for (unsigned i = 0; i < len; i++) printf(" %02x%s", overlap[i], i % 16 == 15 && i + 1 < len ? "\n " : "");
+  printf("\n");
+}
+
+static void overlapping_lists(void) {
+  /* (offset of the pointer array, offset of the strings) in `overlap` */
+  static const int layouts[][2] = {{0, 0}, {0, 4}, {4, 0}, {8, 2}, {16, 0}};
+  for (unsigned k = 0; k < sizeof layouts / sizeof layouts[0]; k++) {
+    char what[64];
+    uint8_t **ptrs = (uint8_t **)(overlap + layouts[k][0]);
+    uint8_t *buf = overlap + layouts[k][1];
+    memset(overlap, 0xee, sizeof overlap);
+    snprintf(what, sizeof what, "args_get overlapping %d/%d", layouts[k][0], layouts[k][1]);
+    show_overlap(what, __wasi_args_get(ptrs, buf), 48);
+    memset(overlap, 0xee, sizeof overlap);
+    snprintf(what, sizeof what, "environ_get overlapping %d/%d", layouts[k][0], layouts[k][1]);
+    show_overlap(what, __wasi_environ_get(ptrs, buf), 48);
+  }
+}
+
+/* One subscription (a clock that has expired, stdin readable, or a bad descriptor) with the
+ * event array at `events_at` bytes into it, the count after both. */
+static void overlapping_poll(void) {
+  static const char *kinds[] = {"clock 0", "fd_read stdin", "fd_read bad fd"};
+  static const int events_at[] = {0, 8, 16};
+  for (int kind = 0; kind < 3; kind++) {
+    for (unsigned k = 0; k < sizeof events_at / sizeof events_at[0]; k++) {
+      memset(overlap, 0xee, sizeof overlap);
+      __wasi_subscription_t *sub = (__wasi_subscription_t *)overlap;
+      memset(sub, 0, sizeof *sub);
+      sub->userdata = 0x1111111111111111ull;
+      if (kind == 0) {
+        sub->u.tag = __WASI_EVENTTYPE_CLOCK;
+        sub->u.u.clock.id = __WASI_CLOCKID_MONOTONIC;
+        sub->u.u.clock.timeout = 0;
+      } else {
+        sub->u.tag = __WASI_EVENTTYPE_FD_READ;
+        sub->u.u.fd_read.file_descriptor = kind == 1 ? 0 : 77;
+      }
+      __wasi_size_t *nevents = (__wasi_size_t *)(overlap + 64);
+      char what[64];
+      snprintf(what, sizeof what, "poll_oneoff %s, events at +%d", kinds[kind], events_at[k]);
+      show_overlap(what, __wasi_poll_oneoff(sub, (__wasi_event_t *)(overlap + events_at[k]), 1, nevents), 68);
+    }
+  }
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0); /* interleave with direct fd_write output in order */
 
@@ -168,6 +226,7 @@ int main(void) {
   qsort(envp, envc, sizeof(char *), cmp_str);
   printf("envc=%u bytes=%u\n", (unsigned)envc, (unsigned)env_size);
   for (__wasi_size_t i = 0; i < envc; i++) printf("env %s\n", envp[i]);
+  overlapping_lists();
 
   printf("== clocks, random, poll, yield\n");
   static const char *clock_names[] = {"realtime", "monotonic", "process_cputime", "thread_cputime"};
@@ -197,6 +256,7 @@ int main(void) {
   SHOW("poll_oneoff clock 1ms", __wasi_poll_oneoff(&sub, &ev, 1, &nevents));
   printf("events=%u userdata=0x%llx type=%u error=%s\n", (unsigned)nevents,
          (unsigned long long)ev.userdata, (unsigned)ev.type, errname(ev.error));
+  overlapping_poll();
   SHOW("sched_yield", __wasi_sched_yield());
 
   printf("== preopens and stdio\n");
