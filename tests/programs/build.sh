@@ -6,6 +6,8 @@
 #   coremark.wasm  the crate coremark 1.0.0 (a Rust port of CoreMark), cargo install
 #   wasi-c.wasm    wasi-c/conformance.c
 #   wasi-rust.wasm wasi-rust/ (its own cargo project)
+#   wasi-c-abort.wasm     wasi-c/abort.c, which calls abort() (a trap)
+#   wasi-rust-panic.wasm  wasi-rust/src/panic.rs, a second binary of wasi-rust/, which panics
 # C needs Debian's clang, lld, wasi-libc and libclang-rt-dev-wasm32 (`make setup-programs`).
 # A program is rebuilt only when its inputs (sources, flags, compiler) changed.
 set -euo pipefail
@@ -85,11 +87,16 @@ build lua.wasm "$CC" --target=wasm32-wasi -O2 -w \
 build wasi-c.wasm "$CC" --target=wasm32-wasi -O2 -Wall -Wextra \
     "$HERE/wasi-c/conformance.c" -o "$OUT/wasi-c.wasm"
 
+build wasi-c-abort.wasm "$CC" --target=wasm32-wasi -O2 -Wall -Wextra \
+    "$HERE/wasi-c/abort.c" -o "$OUT/wasi-c-abort.wasm"
+
 # Rust programs: cargo knows when to rebuild.
-echo "programs: wasi-rust.wasm"
+echo "programs: wasi-rust.wasm wasi-rust-panic.wasm"
 "$CARGO" build --quiet --release --locked --target wasm32-wasip1 \
     --manifest-path "$HERE/wasi-rust/Cargo.toml"
-cp "${CARGO_TARGET_DIR:-$HERE/wasi-rust/target}/wasm32-wasip1/release/wasi-rust.wasm" "$OUT/"
+for bin in wasi-rust wasi-rust-panic; do
+    cp "${CARGO_TARGET_DIR:-$HERE/wasi-rust/target}/wasm32-wasip1/release/$bin.wasm" "$OUT/"
+done
 
 echo "programs: coremark.wasm"
 "$CARGO" install --quiet --locked coremark@1.0.0 --target wasm32-wasip1 --root "$OUT/coremark"

@@ -3,7 +3,8 @@
 # once directly and once translated by chiwawa-translate and run by chiwawa-rt.wasm on the same
 # host. Each run gets a fresh copy of the same directory (preopened as "."), the same argv, env
 # and stdin; stdout, stderr, exit status and the directory tree afterwards (names, types,
-# contents, link targets) must be byte-identical. Prints a program x host table; fails on a
+# contents, link targets) must be byte-identical (for a program that traps, stderr only up to the
+# host's report of the trap: see TRAP_STATUS below). Prints a program x host table; fails on a
 # difference not listed in expected-differences.txt.
 #
 #   tests/programs/matrix.sh [PROGRAMS_DIR]     (default $CARGO_TARGET_DIR/programs)
@@ -30,7 +31,8 @@ HOSTS=(wasmtime node wasmi)
 
 # One case a line: name | program | args | stdin file | fixture files | compare
 # (paths relative to tests/programs/; compare: `all`, or `coremark`: of stdout only the
-# deterministic lines, the CRCs and sizes; the rest is timing).
+# deterministic lines, the CRCs and sizes; the rest is timing; or `trap:N`: a program that traps
+# after writing N lines to stderr, see `Trapping programs` below).
 # Every case runs with env A=1 and "B=two words".
 CASES=(
     "sqlite|sqlite3.wasm|test.db|sqlite/script.sql||all"
@@ -39,8 +41,22 @@ CASES=(
     "coremark|coremark.wasm|0 0 0 60|/dev/null||coremark"
     "wasi-c|wasi-c.wasm|one two|wasi-c/stdin.txt||all"
     "wasi-rust|wasi-rust.wasm|one two|wasi-c/stdin.txt||all"
+    "wasi-c-abort|wasi-c-abort.wasm|one two|/dev/null||trap:1"
+    "wasi-rust-panic|wasi-rust-panic.wasm|one two|/dev/null||trap:4"
 )
 ENV=("A=1" "B=two words")
+
+# Trapping programs (`trap:N`). A guest trap ends the process as the host ends a trap (DESIGN.md
+# principle 10): run directly, the host reports the trap on stderr and exits with its trap status
+# (TRAP_STATUS); through chiwawa-rt.wasm, chiwawa writes `error: trap: KIND in FUNCTION` to
+# stderr and then traps the host, which reports its own trap and exits the same way. So stdout,
+# the exit status and the tree are compared in full, but of stderr only the N lines the program
+# wrote itself before trapping; the rest is the host's report (a backtrace of the program, or of
+# chiwawa-rt.wasm), which differs by nature. In addition, the direct run must exit with the host's
+# trap status (it did trap), and chiwawa's stderr must go on, right after the N lines, with
+# `error: trap: unreachable in ` (both programs end in an `unreachable`: abort()).
+declare -A TRAP_STATUS=([wasmtime]=134 [node]=134 [wasmi]=1)
+TRAP_MESSAGE='error: trap: unreachable in '
 
 die() {
     echo "matrix: $*" >&2
@@ -111,7 +127,10 @@ run_case() {
     else
         cp "$out/stdout" "$out/compared"
     fi
-    cp "$out/stderr" "$out/stderr.compared"
+    case "$compare" in
+    trap:*) head -n "${compare#trap:}" "$out/stderr" >"$out/stderr.compared" ;;
+    *) cp "$out/stderr" "$out/stderr.compared" ;;
+    esac
     cp "$out/status" "$out/status.compared"
 }
 
@@ -157,12 +176,21 @@ for line in "${CASES[@]}"; do
             cmp -s "$d/direct/$part" "$d/chiwawa/$part" || diffs="$diffs ${part%.compared}"
         done
         status="$(cat "$d/direct/status")"
+        if [[ "$compare" == trap:* ]]; then
+            [ "$status" = "${TRAP_STATUS[$host]}" ] || diffs="$diffs trap-status"
+            sed -n "$((${compare#trap:} + 1))p" "$d/chiwawa/stderr" | grep -q "^$TRAP_MESSAGE" ||
+                diffs="$diffs trap-message"
+        fi
         if [ -z "$diffs" ]; then
             RESULT[$name/$host]="identical (exit $status; $timing)"
             continue
         fi
         why="$(expectation differs "$name" "$host")"
         echo "---- $name on $host: chiwawa differs in${diffs} (direct: $d/direct, chiwawa: $d/chiwawa)"
+        case "$diffs" in *trap-*)
+            echo "trap case: direct status $status (want ${TRAP_STATUS[$host]});" \
+                "chiwawa's stderr after the program's lines: $(sed -n "$((${compare#trap:} + 1))p" "$d/chiwawa/stderr")" ;;
+        esac
         for part in compared stderr.compared status.compared tree; do
             diff -u --label "direct/$part" --label "chiwawa/$part" \
                 "$d/direct/$part" "$d/chiwawa/$part" | head -30
@@ -183,7 +211,7 @@ for line in "${CASES[@]}"; do
     IFS='|' read -r name _ <<<"$line"
     if [ -n "${MATRIX_ONLY:-}" ] && ! [[ "$name" =~ $MATRIX_ONLY ]]; then continue; fi
     for host in "${HOSTS[@]}"; do
-        printf '%-10s %-9s %s\n' "$name" "$host" "${RESULT[$name/$host]}"
+        printf '%-16s %-9s %s\n' "$name" "$host" "${RESULT[$name/$host]}"
     done
 done
 cases=0

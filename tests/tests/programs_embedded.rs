@@ -3,7 +3,9 @@
 //! engine: the program directly, and its image (written by `$CHIWAWA_DIST/chiwawa-translate`)
 //! run by `$CHIWAWA_DIST/chiwawa-rt.wasm`. As in matrix.sh, stdout (for CoreMark only its
 //! deterministic lines), stderr, the exit status and the directory tree afterwards (names, types,
-//! file contents, link targets) must be byte-identical.
+//! file contents, link targets) must be byte-identical; for a program that traps (`trap:N`), of
+//! stderr only the N lines the program wrote before the trap, the direct run must exit 134 (this
+//! host's trap status), and chiwawa's stderr must go on with `error: trap: unreachable in `.
 //!
 //! The case list, the environment and the compare rules are read from matrix.sh itself (its
 //! `CASES=(...)` and `ENV=(...)` arrays), so both runners always run the same cases;
@@ -26,6 +28,10 @@ use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 const HOST: &str = "wasmtime-embedded";
+/// This host's exit status for a trap (as the wasmtime CLI's), and the line chiwawa-rt.wasm
+/// writes before it traps the host in turn (matrix.sh's TRAP_STATUS and TRAP_MESSAGE).
+const TRAP_STATUS: i32 = 134;
+const TRAP_MESSAGE: &str = "error: trap: unreachable in ";
 /// Seconds one run may take (matrix.sh's TIMEOUT), enforced through epoch interruption.
 const TIMEOUT_SECS: u64 = 600;
 /// The most stdout or stderr one run may write.
@@ -64,7 +70,8 @@ struct Case {
     stdin: Option<String>,
     /// Relative to tests/programs/; copied into the preopened directory.
     fixtures: Vec<String>,
-    /// `all`, or `coremark`: of stdout only the size, iteration and CRC lines.
+    /// `all`, or `coremark`: of stdout only the size, iteration and CRC lines, or `trap:N`: a
+    /// program that traps after writing N lines to stderr.
     compare: String,
 }
 
@@ -347,6 +354,27 @@ fn write_results(out: &Path, outcome: &Outcome) {
     fs::write(out.join("tree"), listing(&outcome.tree)).unwrap();
 }
 
+/// The first `n` lines of `text`, line ends included (`head -n N`).
+fn first_lines(text: &[u8], n: usize) -> &[u8] {
+    let mut end = 0;
+    for _ in 0..n {
+        match text[end..].iter().position(|&b| b == b'\n') {
+            Some(i) => end += i + 1,
+            None => return text,
+        }
+    }
+    &text[..end]
+}
+
+/// Line `n` (from 1) of `text`, without its end.
+fn line(text: &[u8], n: usize) -> String {
+    String::from_utf8_lossy(text)
+        .lines()
+        .nth(n - 1)
+        .unwrap_or("")
+        .to_string()
+}
+
 /// The first line where two outputs differ, for the report.
 fn first_difference(a: &[u8], b: &[u8]) -> String {
     let (a, b) = (String::from_utf8_lossy(a), String::from_utf8_lossy(b));
@@ -469,11 +497,39 @@ fn programs_run_identically_directly_and_through_chiwawa_in_embedded_wasmtime() 
                 first_difference(&direct.stdout, &chiwawa.stdout)
             ));
         }
-        if direct.stderr != chiwawa.stderr {
+        // A program that traps: of stderr only its own first N lines; the rest is the host's
+        // report of the trap (of the program, or of chiwawa-rt.wasm), which differs by nature.
+        let trap_lines = case.compare.strip_prefix("trap:").map(|n| {
+            n.parse::<usize>()
+                .expect("matrix.sh: trap:N wants a number")
+        });
+        let (direct_err, chiwawa_err) = match trap_lines {
+            Some(n) => (
+                first_lines(&direct.stderr, n),
+                first_lines(&chiwawa.stderr, n),
+            ),
+            None => (&direct.stderr[..], &chiwawa.stderr[..]),
+        };
+        if direct_err != chiwawa_err {
             diffs.push(format!(
                 "stderr ({})",
-                first_difference(&direct.stderr, &chiwawa.stderr)
+                first_difference(direct_err, chiwawa_err)
             ));
+        }
+        if let Some(n) = trap_lines {
+            if direct.status != TRAP_STATUS {
+                diffs.push(format!(
+                    "trap-status (direct {}, want {TRAP_STATUS})",
+                    direct.status
+                ));
+            }
+            let message = line(&chiwawa.stderr, n + 1);
+            if !message.starts_with(TRAP_MESSAGE) {
+                diffs.push(format!(
+                    "trap-message (chiwawa's stderr line {}: {message:?})",
+                    n + 1
+                ));
+            }
         }
         if direct.status != chiwawa.status {
             diffs.push(format!(
@@ -518,7 +574,7 @@ fn programs_run_identically_directly_and_through_chiwawa_in_embedded_wasmtime() 
     eprintln!("\n== programs on {HOST}: run directly vs. through chiwawa-rt.wasm");
     eprintln!("   (times: direct / through chiwawa)");
     for (name, result) in &table {
-        eprintln!("{name:<10} {HOST} {result}");
+        eprintln!("{name:<16} {HOST} {result}");
     }
     assert!(
         failures.is_empty(),
