@@ -9,6 +9,8 @@
 #   make test     fmt, clippy, cargo test, spec, programs matrix
 #   make programs        SQLite, Lua, CoreMark and WASI conformance programs, from crates' sources
 #   make programs-matrix each program directly and through chiwawa on wasmtime, node, wasmi
+#   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
+#                 FUZZ_DIFF=20000 FUZZ_TRANSLATE=20000); failing inputs in fuzz/artifacts/
 #   make clean    remove build outputs (not .tools/)
 
 # Every built binary is found through CARGO_TARGET_DIR, made absolute so that cargo
@@ -36,7 +38,7 @@ WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VEN
 # What integration tests need to find the wasm artifacts and the wasmtime CLI.
 TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)"
 
-.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads
+.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads fuzz
 
 all: dist example
 
@@ -93,6 +95,24 @@ bench-workloads: toolchain
 # real programs of `programs` (CoreMark, SQLite, Lua). Writes target/bench/report.{json,svg}.
 bench: dist bench-workloads programs
 	$(CARGO) run --profile bench-run -p chiwawa-benches --bin bench -- $(BENCH_ARGS)
+
+# Bounded campaigns of fuzz/ (its README): stable Rust, no cargo-fuzz needed. The dev profile
+# (dependencies optimised, panic=unwind so that a panic is reported, not an abort) is the one
+# `make spec` builds, so nothing is rebuilt after `make test`. `make test` runs the regression
+# corpus and a smoke campaign of each oracle (cargo test -p chiwawa-fuzz).
+FUZZ_SEED        ?= 1
+FUZZ_IMAGES      ?= 100000
+FUZZ_IMAGES_WASM ?= 5000
+FUZZ_DIFF        ?= 20000
+FUZZ_TRANSLATE   ?= 20000
+FUZZ             := $(CARGO_TARGET_DIR)/debug/chiwawa-fuzz
+
+fuzz: dist
+	$(CARGO) build -p chiwawa-fuzz --bin chiwawa-fuzz
+	$(FUZZ) translate   --count $(FUZZ_TRANSLATE)   --seed $(FUZZ_SEED)
+	$(FUZZ) images      --count $(FUZZ_IMAGES)      --seed $(FUZZ_SEED)
+	CHIWAWA_DIST="$(CURDIR)/$(DIST)" $(FUZZ) images-wasm --count $(FUZZ_IMAGES_WASM) --seed $(FUZZ_SEED)
+	$(FUZZ) diff        --count $(FUZZ_DIFF)        --seed $(FUZZ_SEED)
 
 # fmt-check comes first so that a formatting slip fails in seconds, not after the builds.
 # programs before cargo test: tests/tests/programs_embedded.rs runs them in embedded wasmtime.
