@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chiwawa_format::{LoadedImage, FORMAT_VERSION, HEADER_LEN, MAGIC};
+use chiwawa_format::{header_at, LoadedImage, FORMAT_VERSION, HEADER_LEN, ISA_FINGERPRINT, MAGIC};
 use xxhash_rust::xxh3::{xxh3_128, xxh3_64, Xxh3Default};
 
 /// The translation options the translator uses when none are given
@@ -92,19 +92,29 @@ impl<'a> Inputs<'a> {
             self.wasm,
             self.translator_version,
             FORMAT_VERSION,
+            ISA_FINGERPRINT,
             self.options,
         )
     }
 }
 
 /// xxh3-128 over length-prefixed fields, so that no two different inputs hash the same bytes.
-pub fn key(wasm: &[u8], translator_version: u32, format_version: u32, options: u32) -> Key {
+/// The ISA fingerprint is in it because the version numbers do not follow every change of the
+/// instruction set: an entry of another build must miss, not decode as other instructions.
+pub fn key(
+    wasm: &[u8],
+    translator_version: u32,
+    format_version: u32,
+    isa: u64,
+    options: u32,
+) -> Key {
     let mut hasher = Xxh3Default::new();
-    let fields: [&[u8]; 5] = [
+    let fields: [&[u8]; 6] = [
         b"chiwawa-cache-key",
         wasm,
         &translator_version.to_le_bytes(),
         &format_version.to_le_bytes(),
+        &isa.to_le_bytes(),
         &options.to_le_bytes(),
     ];
     for field in fields {
@@ -175,7 +185,8 @@ impl Entry {
         let mut header = [0u8; HEADER_LEN];
         let mut file = File::open(&self.path).ok()?;
         io::Read::read_exact(&mut file, &mut header).ok()?;
-        (header[..8] == MAGIC).then(|| u32::from_le_bytes(header[12..16].try_into().unwrap()))
+        let at = header_at::TRANSLATOR_VERSION;
+        (header[..8] == MAGIC).then(|| u32::from_le_bytes(header[at..at + 4].try_into().unwrap()))
     }
 }
 
@@ -495,19 +506,25 @@ mod tests {
     #[test]
     fn any_changed_input_changes_the_key() {
         let wasm = b"\0asm\x01\0\0\0".to_vec();
-        let base = key(&wasm, 0x100, FORMAT_VERSION, 0);
-        assert_eq!(base, key(&wasm, 0x100, FORMAT_VERSION, 0), "deterministic");
+        let isa = ISA_FINGERPRINT;
+        let base = key(&wasm, 0x100, FORMAT_VERSION, isa, 0);
+        assert_eq!(
+            base,
+            key(&wasm, 0x100, FORMAT_VERSION, isa, 0),
+            "deterministic"
+        );
         let mut one_byte = wasm.clone();
         one_byte[7] ^= 1;
         let mut longer = wasm.clone();
         longer.push(0);
         let others = [
-            key(&one_byte, 0x100, FORMAT_VERSION, 0),
-            key(&longer, 0x100, FORMAT_VERSION, 0),
-            key(&wasm, 0x101, FORMAT_VERSION, 0),
-            key(&wasm, 0x100, FORMAT_VERSION + 1, 0),
-            key(&wasm, 0x100, FORMAT_VERSION, 1),
-            key(&wasm, 0x100, FORMAT_VERSION, 1 << 31),
+            key(&one_byte, 0x100, FORMAT_VERSION, isa, 0),
+            key(&longer, 0x100, FORMAT_VERSION, isa, 0),
+            key(&wasm, 0x101, FORMAT_VERSION, isa, 0),
+            key(&wasm, 0x100, FORMAT_VERSION + 1, isa, 0),
+            key(&wasm, 0x100, FORMAT_VERSION, isa ^ 1, 0),
+            key(&wasm, 0x100, FORMAT_VERSION, isa, 1),
+            key(&wasm, 0x100, FORMAT_VERSION, isa, 1 << 31),
         ];
         for (i, other) in others.iter().enumerate() {
             assert_ne!(base, *other, "change {i} kept the key");

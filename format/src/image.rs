@@ -1,4 +1,4 @@
-//! The `.cwi` image: a fixed 64-byte header, an rkyv archive of [`Module`], and the code region.
+//! The `.cwi` image: a fixed 80-byte header, an rkyv archive of [`Module`], and the code region.
 //!
 //! Header (all little-endian):
 //!
@@ -12,9 +12,11 @@
 //! | 28..32 | length of the code region in 16-bit units                |
 //! | 32..48 | xxh3-128 of the source module                            |
 //! | 48..56 | archive length in bytes                                  |
-//! | 56..64 | xxh3-64 over bytes 0..56 and the archive                 |
+//! | 56..64 | ISA fingerprint ([`ISA_FINGERPRINT`](crate::ISA_FINGERPRINT)) |
+//! | 64..72 | reserved, zero                                           |
+//! | 72..80 | xxh3-64 over bytes 0..72 and the archive                 |
 //!
-//! The archive starts at byte 64, so a file read into a 16-aligned buffer gives it the
+//! The offsets are [`header_at`]'s. The archive starts at byte 80, so a file read into a 16-aligned buffer gives it the
 //! alignment rkyv needs. Zero padding to a multiple of 16 follows it, then the code region: the
 //! register code of every defined function, in order, as little-endian 16-bit units. The archive
 //! holds everything else, and where each function's code lies in the region.
@@ -28,8 +30,23 @@ use rkyv::rancor::BoxedError;
 use rkyv::{Archive, Deserialize, Serialize};
 
 pub const MAGIC: [u8; 8] = *b"CHIWAWA\0";
-pub const FORMAT_VERSION: u32 = 7;
-pub const HEADER_LEN: usize = 64;
+pub const FORMAT_VERSION: u32 = 8;
+pub const HEADER_LEN: usize = 80;
+
+/// Where each header field starts (see the table above), for tools that inspect or craft images.
+pub mod header_at {
+    pub const FORMAT_VERSION: usize = 8;
+    pub const TRANSLATOR_VERSION: usize = 12;
+    pub const FEATURES: usize = 16;
+    pub const OPTIONS: usize = 24;
+    pub const CODE_UNITS: usize = 28;
+    pub const SOURCE_HASH: usize = 32;
+    pub const PAYLOAD_LEN: usize = 48;
+    pub const ISA: usize = 56;
+    pub const RESERVED: usize = 64;
+    /// The checksum covers every byte before it, then the archive.
+    pub const CHECKSUM: usize = 72;
+}
 
 /// The code region is cut into groups of consecutive functions of at most this many units
 /// (16 KiB) each, or of one function if it is longer: the unit in which a runtime reads code from
@@ -253,6 +270,9 @@ pub struct Header {
     pub source_hash: u128,
     /// The archive's length in bytes.
     pub payload_len: u64,
+    /// The instruction set the code is written in ([`ISA_FINGERPRINT`](crate::ISA_FINGERPRINT)
+    /// of the translator that wrote it).
+    pub isa: u64,
     pub checksum: u64,
     /// The code region's length in units.
     pub code_units: u32,
@@ -321,6 +341,10 @@ pub enum ImageError {
     },
     BadMagic,
     FormatVersion(u32),
+    /// The code is in another build's instruction set (its fingerprint).
+    Isa(u64),
+    /// A header field that no version of the format writes.
+    Header(String),
     Features(u64),
     LengthMismatch {
         header: u64,
@@ -352,6 +376,13 @@ impl std::fmt::Display for ImageError {
                 f,
                 "image format version {v} is not supported (this runtime reads version {FORMAT_VERSION})"
             ),
+            ImageError::Isa(found) => write!(
+                f,
+                "image was written for another instruction set (fingerprint {found:016x}; this \
+                 runtime executes {:016x}): translate the module again with this release",
+                crate::ISA_FINGERPRINT
+            ),
+            ImageError::Header(msg) => write!(f, "malformed image header: {msg}"),
             ImageError::Features(bits) => write!(f, "image needs unsupported features {bits:#x}"),
             ImageError::LengthMismatch { header, actual } => write!(
                 f,
@@ -378,7 +409,7 @@ impl std::error::Error for ImageError {}
 
 fn checksum(header: &[u8], payload: &[u8]) -> u64 {
     let mut hasher = xxhash_rust::xxh3::Xxh3Default::new();
-    hasher.update(&header[..56]);
+    hasher.update(&header[..header_at::CHECKSUM]);
     hasher.update(payload);
     hasher.digest()
 }
@@ -462,13 +493,16 @@ pub fn write_image(
     header.extend_from_slice(&code_units.to_le_bytes());
     header.extend_from_slice(&source_hash.to_le_bytes());
     header.extend_from_slice(&payload_len.to_le_bytes());
-    debug_assert_eq!(header.len(), 56);
-    // The checksum covers header bytes 0..56 and then the archive: with those 56 bytes put just
-    // before the archive (over the checksum's own place), the one-shot hash reads them as one
-    // slice, which is faster than feeding the streaming hasher twice. Same value as
-    // `checksum(&header, archive)`.
-    out[8..HEADER_LEN].copy_from_slice(&header);
-    let sum = xxhash_rust::xxh3::xxh3_64(&out[8..]);
+    header.extend_from_slice(&crate::ISA_FINGERPRINT.to_le_bytes());
+    header.extend_from_slice(&0u64.to_le_bytes());
+    debug_assert_eq!(header.len(), header_at::CHECKSUM);
+    // The checksum covers the header's bytes before it and then the archive: with those bytes
+    // put just before the archive (over the magic and the checksum's own place), the one-shot
+    // hash reads them as one slice, which is faster than feeding the streaming hasher twice.
+    // Same value as `checksum(&header, archive)`.
+    const AT: usize = HEADER_LEN - header_at::CHECKSUM;
+    out[AT..HEADER_LEN].copy_from_slice(&header);
+    let sum = xxhash_rust::xxh3::xxh3_64(&out[AT..]);
     debug_assert_eq!(sum, checksum(&header, &out[HEADER_LEN..]));
     header.extend_from_slice(&sum.to_le_bytes());
     out[..HEADER_LEN].copy_from_slice(&header);
@@ -544,17 +578,31 @@ fn read_fields(bytes: &[u8]) -> Result<Header, ImageError> {
         return Err(ImageError::BadMagic);
     }
     let header = Header {
-        format_version: le_u32(bytes, 8),
-        translator_version: le_u32(bytes, 12),
-        features: le_u64(bytes, 16),
-        options: le_u32(bytes, 24),
-        code_units: le_u32(bytes, 28),
-        source_hash: u128::from_le_bytes(bytes[32..48].try_into().expect("16 bytes")),
-        payload_len: le_u64(bytes, 48),
-        checksum: le_u64(bytes, 56),
+        format_version: le_u32(bytes, header_at::FORMAT_VERSION),
+        translator_version: le_u32(bytes, header_at::TRANSLATOR_VERSION),
+        features: le_u64(bytes, header_at::FEATURES),
+        options: le_u32(bytes, header_at::OPTIONS),
+        code_units: le_u32(bytes, header_at::CODE_UNITS),
+        source_hash: u128::from_le_bytes(
+            bytes[header_at::SOURCE_HASH..header_at::SOURCE_HASH + 16]
+                .try_into()
+                .expect("16 bytes"),
+        ),
+        payload_len: le_u64(bytes, header_at::PAYLOAD_LEN),
+        isa: le_u64(bytes, header_at::ISA),
+        checksum: le_u64(bytes, header_at::CHECKSUM),
     };
     if header.format_version != FORMAT_VERSION {
         return Err(ImageError::FormatVersion(header.format_version));
+    }
+    if header.isa != crate::ISA_FINGERPRINT {
+        return Err(ImageError::Isa(header.isa));
+    }
+    let reserved = le_u64(bytes, header_at::RESERVED);
+    if reserved != 0 {
+        return Err(ImageError::Header(format!(
+            "reserved field is {reserved:#x}, not zero"
+        )));
     }
     if header.features & !features::SUPPORTED != 0 {
         return Err(ImageError::Features(header.features & !features::SUPPORTED));
@@ -584,19 +632,41 @@ fn check_len(header: &Header, actual: u64) -> Result<(), ImageError> {
 
 /// The checksum of header and archive (`head`, exactly [`Header::head_len`] bytes), the same
 /// value as [`checksum`]`(head, &head[HEADER_LEN..])`, computed in one pass of the one-shot hash,
-/// which is faster than the streaming hasher: the 56 hashed header bytes are moved up over the
+/// which is faster than the streaming hasher: the hashed header bytes are moved up over the
 /// checksum field, so that they and the archive are one contiguous slice, and put back after.
 /// `head` is unchanged on return.
 fn checksum_in_place(head: &mut [u8]) -> u64 {
+    const AT: usize = HEADER_LEN - header_at::CHECKSUM;
     let saved: [u8; HEADER_LEN] = head[..HEADER_LEN].try_into().expect("a whole header");
-    head.copy_within(..56, 8);
-    let sum = xxhash_rust::xxh3::xxh3_64(&head[8..]);
+    head.copy_within(..header_at::CHECKSUM, AT);
+    let sum = xxhash_rust::xxh3::xxh3_64(&head[AT..]);
     head[..HEADER_LEN].copy_from_slice(&saved);
     sum
 }
 
+/// Writes the checksum that header and archive of `image` have now into its header: for tools
+/// and tests that craft images by changing header fields or archive bytes (a checksum is not
+/// authentication; the runtime's checks after it are the boundary). `image` must hold at least
+/// the header and the archive its header claims.
+pub fn reseal(image: &mut [u8]) -> Result<(), ImageError> {
+    if image.len() < HEADER_LEN {
+        return Err(ImageError::Truncated { len: image.len() });
+    }
+    let head_len = HEADER_LEN as u64 + le_u64(image, header_at::PAYLOAD_LEN);
+    let head_len = to_index(head_len)
+        .ok()
+        .filter(|&n| n <= image.len())
+        .ok_or(ImageError::LengthMismatch {
+            header: head_len,
+            actual: image.len() as u64,
+        })?;
+    let sum = checksum_in_place(&mut image[..head_len]);
+    image[header_at::CHECKSUM..HEADER_LEN].copy_from_slice(&sum.to_le_bytes());
+    Ok(())
+}
+
 /// An image's bytes in memory, starting at a 16-aligned address (the alignment the archive
-/// needs, as the payload starts at byte 64), read without zero-filling the buffer first.
+/// needs, as the payload starts at byte 80), read without zero-filling the buffer first.
 ///
 /// A plain `Vec<u8>` whose first `start` bytes are padding: `Read::read_to_end` fills a `Vec`'s
 /// spare capacity without zeroing it (for a file, the host writes straight into fresh pages), a
@@ -1125,6 +1195,32 @@ mod tests {
             LoadedImage::from_bytes(&bytes[..10]),
             Err(ImageError::Truncated { .. })
         ));
+    }
+
+    #[test]
+    fn an_image_of_another_instruction_set_is_refused_by_name() {
+        let bytes = write_image(&mut sample(), 1, features::WASM2, 0, 7).unwrap();
+        assert_eq!(read_header(&bytes).unwrap().isa, crate::ISA_FINGERPRINT);
+        // As another build would write it: a valid checksum over another fingerprint.
+        let mut other = bytes.clone();
+        let isa = header_at::ISA..header_at::ISA + 8;
+        other[isa].copy_from_slice(&(crate::ISA_FINGERPRINT ^ 1).to_le_bytes());
+        reseal(&mut other).unwrap();
+        let err = LoadedImage::from_bytes(&other).err().expect("refused");
+        assert!(matches!(err, ImageError::Isa(f) if f == crate::ISA_FINGERPRINT ^ 1));
+        assert!(err.to_string().contains("another instruction set"), "{err}");
+        // The reserved field must stay zero, so that a later version can give it a meaning.
+        let mut reserved = bytes.clone();
+        reserved[header_at::RESERVED] = 1;
+        reseal(&mut reserved).unwrap();
+        assert!(matches!(
+            LoadedImage::from_bytes(&reserved),
+            Err(ImageError::Header(_))
+        ));
+        // Resealing an intact image changes nothing.
+        let mut same = bytes.clone();
+        reseal(&mut same).unwrap();
+        assert_eq!(same, bytes);
     }
 
     /// A module of `n` functions whose code is `len(i)` units of `i`.

@@ -1154,6 +1154,53 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
     ),
 ];
 
+/// A fingerprint of the instruction set: a hash, computed at compile time, of every row of the
+/// table (opcode order, name, operand kinds and names) and of [`PAIRS`]. Every image records the
+/// fingerprint of the translator that wrote it, and the image cache keys entries by it, so an
+/// image of another build whose opcodes mean other instructions is refused by name instead of
+/// being decoded as something else, whatever the version numbers say.
+pub const ISA_FINGERPRINT: u64 = fingerprint(OPS, PAIRS);
+
+/// FNV-1a (64-bit) over the table's facts; `const`, so no build script is needed. Each field is
+/// ended by a byte that no name contains, so that moving a byte between fields changes the hash.
+const fn fingerprint(ops: &[OpInfo], pairs: &[(Op, Op, Op)]) -> u64 {
+    const fn mix(mut h: u64, bytes: &[u8]) -> u64 {
+        let mut i = 0;
+        while i < bytes.len() {
+            h ^= bytes[i] as u64;
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            i += 1;
+        }
+        h
+    }
+    let mut h = mix(0xcbf2_9ce4_8422_2325, b"chiwawa-isa");
+    let mut i = 0;
+    while i < ops.len() {
+        let info = &ops[i];
+        h = mix(h, &(info.op as u32).to_le_bytes());
+        h = mix(h, info.name.as_bytes());
+        h = mix(h, &[0xff]);
+        let mut k = 0;
+        while k < info.operands.len() {
+            h = mix(h, &[info.operands[k] as u8]);
+            h = mix(h, info.operand_names[k].as_bytes());
+            h = mix(h, &[0xfe]);
+            k += 1;
+        }
+        h = mix(h, &[0xfd]);
+        i += 1;
+    }
+    let mut p = 0;
+    while p < pairs.len() {
+        let (first, second, pair) = pairs[p];
+        h = mix(h, &(first as u32).to_le_bytes());
+        h = mix(h, &(second as u32).to_le_bytes());
+        h = mix(h, &(pair as u32).to_le_bytes());
+        p += 1;
+    }
+    h
+}
+
 /// `PAIRS` sorted by first op, and where each op's pairs are in it (start, count): the
 /// translator asks for a pair at every instruction, so the lookup scans only the few pairs
 /// that start with the instruction's op.
@@ -1199,6 +1246,34 @@ pub fn pair_of(first: Op, second: Op) -> Option<Op> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_isa_fingerprint_changes_with_every_fact_of_the_table() {
+        use super::{fingerprint, Operand, ISA_FINGERPRINT, OPS, PAIRS};
+        assert_eq!(ISA_FINGERPRINT, fingerprint(OPS, PAIRS));
+        let mut changed = Vec::new();
+        // An inserted row renumbers every later opcode (the stale-image case).
+        let mut ops = OPS.to_vec();
+        ops.insert(3, ops[3]);
+        changed.push(fingerprint(&ops, PAIRS));
+        let mut ops = OPS.to_vec();
+        ops.swap(10, 11);
+        changed.push(fingerprint(&ops, PAIRS));
+        let mut ops = OPS.to_vec();
+        ops[5].name = "renamed";
+        changed.push(fingerprint(&ops, PAIRS));
+        let mut ops = OPS.to_vec();
+        let i = ops.iter().position(|o| o.operands.len() >= 2).unwrap();
+        ops[i].operands = &[Operand::Targets, Operand::Targets];
+        changed.push(fingerprint(&ops, PAIRS));
+        changed.push(fingerprint(OPS, &PAIRS[1..]));
+        let mut pairs = PAIRS.to_vec();
+        pairs.swap(0, 1);
+        changed.push(fingerprint(OPS, &pairs));
+        for (n, h) in changed.iter().enumerate() {
+            assert_ne!(*h, ISA_FINGERPRINT, "change {n} kept the fingerprint");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -102,16 +102,7 @@ pub fn run(bytes: &[u8], mode: Mode, seed: u64) -> Outcome {
 /// chiwawa-rt reads image files: the head at once, code groups on first use.
 fn load_sparse(bytes: &[u8]) -> Result<LoadedImage, String> {
     use std::io::{Seek, Write};
-    let claimed = if bytes.len() >= 64 {
-        let code_units = u32::from_le_bytes(bytes[28..32].try_into().expect("4 bytes")) as u64;
-        let payload = u64::from_le_bytes(bytes[48..56].try_into().expect("8 bytes"));
-        (64u64.saturating_add(payload))
-            .div_ceil(16)
-            .saturating_mul(16)
-            + 2 * code_units
-    } else {
-        bytes.len() as u64
-    };
+    let claimed = crate::mutate::claimed_len(bytes);
     let mut file = tempfile()?;
     file.write_all(bytes).map_err(|e| e.to_string())?;
     if claimed > bytes.len() as u64 && claimed <= 1 << 36 {

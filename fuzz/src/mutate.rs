@@ -10,8 +10,8 @@
 //! and checksum recomputed by hand.
 
 use chiwawa_format::{
-    self as format, ConstExpr, ConstOp, DataMode, ElemMode, Header, ImportKind, LoadedImage,
-    Module, Op, Operand, HEADER_LEN, MAX_FRAME, OPS,
+    self as format, header_at, ConstExpr, ConstOp, DataMode, ElemMode, Header, ImportKind,
+    LoadedImage, Module, Op, Operand, HEADER_LEN, MAX_FRAME, OPS,
 };
 use rkyv::rancor::BoxedError;
 
@@ -139,24 +139,45 @@ enum Post {
     Archive,
 }
 
-fn payload_len(bytes: &[u8]) -> usize {
-    u64::from_le_bytes(bytes[48..56].try_into().expect("8 bytes")) as usize
+/// A little-endian header field of a (possibly malformed) image of at least [`HEADER_LEN`] bytes.
+pub fn field_u32(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"))
 }
 
-/// Recomputes the header checksum (over header bytes 0..56 and the archive it claims), when the
-/// claimed archive lies inside `bytes`.
-pub fn fix_checksum(bytes: &mut [u8]) {
+pub fn field_u64(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("8 bytes"))
+}
+
+fn set_u32(bytes: &mut [u8], at: usize, value: u32) {
+    bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+}
+
+fn set_u64(bytes: &mut [u8], at: usize, value: u64) {
+    bytes[at..at + 8].copy_from_slice(&value.to_le_bytes());
+}
+
+fn payload_len(bytes: &[u8]) -> usize {
+    field_u64(bytes, header_at::PAYLOAD_LEN) as usize
+}
+
+/// The file length the header of `bytes` claims (saturating, as a crafted header may claim
+/// anything), or the length of `bytes` if it has no whole header.
+pub fn claimed_len(bytes: &[u8]) -> u64 {
     if bytes.len() < HEADER_LEN {
-        return;
+        return bytes.len() as u64;
     }
-    let end = HEADER_LEN.saturating_add(payload_len(bytes));
-    if end > bytes.len() {
-        return;
-    }
-    let mut covered = bytes[..56].to_vec();
-    covered.extend_from_slice(&bytes[HEADER_LEN..end]);
-    let sum = xxhash_rust::xxh3::xxh3_64(&covered);
-    bytes[56..64].copy_from_slice(&sum.to_le_bytes());
+    let code_units = u64::from(field_u32(bytes, header_at::CODE_UNITS));
+    (HEADER_LEN as u64)
+        .saturating_add(field_u64(bytes, header_at::PAYLOAD_LEN))
+        .div_ceil(16)
+        .saturating_mul(16)
+        .saturating_add(2 * code_units)
+}
+
+/// Recomputes the header checksum, when the claimed archive lies inside `bytes` (a checksum is
+/// not authentication: an attacker recomputes it too).
+pub fn fix_checksum(bytes: &mut [u8]) {
+    let _ = chiwawa_format::reseal(bytes);
 }
 
 /// Header fields: the length of the code region in units or of the archive, or the features,
@@ -165,7 +186,7 @@ pub fn fix_checksum(bytes: &mut [u8]) {
 fn mutate_header(bytes: &mut [u8], rng: &mut Rng) -> (&'static str, bool) {
     match rng.below(5) {
         0..=2 => {
-            let old = u32::from_le_bytes(bytes[28..32].try_into().expect("4 bytes"));
+            let old = field_u32(bytes, header_at::CODE_UNITS);
             let new = match rng.below(8) {
                 0 => old.wrapping_add(1),
                 1 => old.wrapping_sub(1),
@@ -176,7 +197,7 @@ fn mutate_header(bytes: &mut [u8], rng: &mut Rng) -> (&'static str, bool) {
                 6 => old.wrapping_mul(2),
                 _ => rng.next_u32(),
             };
-            bytes[28..32].copy_from_slice(&new.to_le_bytes());
+            set_u32(bytes, header_at::CODE_UNITS, new);
             fix_checksum(bytes);
             ("header.code_units", true)
         }
@@ -191,16 +212,22 @@ fn mutate_header(bytes: &mut [u8], rng: &mut Rng) -> (&'static str, bool) {
                 5 => 1 << 32,
                 _ => rng.below(old.saturating_add(64)),
             };
-            bytes[48..56].copy_from_slice(&new.to_le_bytes());
+            set_u64(bytes, header_at::PAYLOAD_LEN, new);
             fix_checksum(bytes);
             ("header.payload_len", false)
         }
         _ => {
+            // One bit of a field no mutation above sets: features, the ISA fingerprint (an
+            // image of another build), the reserved word.
+            let (at, kind) = match rng.below(3) {
+                0 => (header_at::FEATURES, "header.features"),
+                1 => (header_at::ISA, "header.isa"),
+                _ => (header_at::RESERVED, "header.reserved"),
+            };
             let bit = 1u64 << rng.below(64);
-            let old = u64::from_le_bytes(bytes[16..24].try_into().expect("8 bytes"));
-            bytes[16..24].copy_from_slice(&(old ^ bit).to_le_bytes());
+            set_u64(bytes, at, field_u64(bytes, at) ^ bit);
             fix_checksum(bytes);
-            ("header.features", false)
+            (kind, false)
         }
     }
 }
@@ -216,7 +243,7 @@ fn mutate_header(bytes: &mut [u8], rng: &mut Rng) -> (&'static str, bool) {
 /// Returns the kind, the image and whether it must be presented as a sparse file.
 fn mutate_layout(m: &mut Module, image: &[u8], rng: &mut Rng) -> (&'static str, Vec<u8>, bool) {
     // The header's own fields (an earlier layout mutation may claim more code than there is).
-    let old_units = u32::from_le_bytes(image[28..32].try_into().expect("4 bytes"));
+    let old_units = field_u32(image, header_at::CODE_UNITS);
     let code_offset = (HEADER_LEN + payload_len(image)).div_ceil(16) * 16;
     let region = image.get(code_offset..).unwrap_or_default();
     let groups = m.code_groups.len();
@@ -293,9 +320,9 @@ fn mutate_layout(m: &mut Module, image: &[u8], rng: &mut Rng) -> (&'static str, 
     }
     let archive = rkyv::to_bytes::<BoxedError>(&*m).expect("a module serializes");
     let mut out = image[..HEADER_LEN].to_vec();
-    out[28..32].copy_from_slice(&code_units.to_le_bytes());
+    set_u32(&mut out, header_at::CODE_UNITS, code_units);
     out.extend_from_slice(&archive);
-    out[48..56].copy_from_slice(&(archive.len() as u64).to_le_bytes());
+    set_u64(&mut out, header_at::PAYLOAD_LEN, archive.len() as u64);
     out.resize(out.len().div_ceil(16) * 16, 0);
     out.extend_from_slice(region);
     fix_checksum(&mut out);

@@ -140,14 +140,8 @@ fn first_line(s: &str) -> String {
 /// (up to 64 GiB), as an attacker's sparse file would.
 fn write_image(path: &Path, image: &[u8], presentation: Presentation) -> std::io::Result<()> {
     std::fs::write(path, image)?;
-    if presentation == Presentation::SparseFile && image.len() >= 64 {
-        let code_units = u32::from_le_bytes(image[28..32].try_into().expect("4 bytes")) as u64;
-        let payload = u64::from_le_bytes(image[48..56].try_into().expect("8 bytes"));
-        let claimed = 64u64
-            .saturating_add(payload)
-            .div_ceil(16)
-            .saturating_mul(16)
-            + 2 * code_units;
+    if presentation == Presentation::SparseFile {
+        let claimed = crate::mutate::claimed_len(image);
         if claimed > image.len() as u64 && claimed <= 1 << 36 {
             std::fs::OpenOptions::new()
                 .write(true)

@@ -12,7 +12,9 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::OnceLock;
 
-use chiwawa_format::{extern_kind, features, write_image, Export, Func, FuncType, Module, Op};
+use chiwawa_format::{
+    extern_kind, features, header_at, write_image, Export, Func, FuncType, Module, Op,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Finding and running the binaries
@@ -506,11 +508,28 @@ fn rt_newer_format_version() {
     let dir = TempDir::new("rt-version");
     let mut image = good_hand_image();
     let future = chiwawa_format::FORMAT_VERSION + 1;
-    image[8..12].copy_from_slice(&future.to_le_bytes());
+    let at = header_at::FORMAT_VERSION;
+    image[at..at + 4].copy_from_slice(&future.to_le_bytes());
     dir.write("future.cwi", &image);
     let out = rt_in(dir.path(), &["future.cwi"]);
     let line = assert_one_error(&out, "chiwawa-rt: error: future.cwi: ");
     assert!(line.contains(&format!("format version {future}")), "{line}");
+}
+
+#[test]
+fn rt_image_of_another_instruction_set() {
+    // An image of another build, whose opcodes may mean other instructions: refused by name
+    // even though its versions and checksum are right.
+    let dir = TempDir::new("rt-isa");
+    let mut image = good_hand_image();
+    let other = chiwawa_format::ISA_FINGERPRINT.rotate_left(1);
+    image[header_at::ISA..header_at::ISA + 8].copy_from_slice(&other.to_le_bytes());
+    chiwawa_format::reseal(&mut image).unwrap();
+    dir.write("other.cwi", &image);
+    let out = rt_in(dir.path(), &["other.cwi"]);
+    let line = assert_one_error(&out, "chiwawa-rt: error: other.cwi: ");
+    assert!(line.contains("another instruction set"), "{line}");
+    assert!(line.contains(&format!("{other:016x}")), "{line}");
 }
 
 #[test]
@@ -1054,13 +1073,11 @@ fn wasm_rt_refuses_an_image_larger_than_its_address_space() {
     module.funcs[0].code_start = UNITS - module.funcs[0].code_len;
     let archive = rkyv::to_bytes::<rkyv::rancor::Error>(&module).unwrap();
     let mut crafted = bytes[..chiwawa_format::HEADER_LEN].to_vec();
-    crafted[28..32].copy_from_slice(&UNITS.to_le_bytes());
-    crafted[48..56].copy_from_slice(&(archive.len() as u64).to_le_bytes());
-    let mut summed = crafted[..56].to_vec();
-    summed.extend_from_slice(&archive);
-    let sum = xxhash_rust::xxh3::xxh3_64(&summed);
-    crafted[56..64].copy_from_slice(&sum.to_le_bytes());
+    let (units_at, payload_at) = (header_at::CODE_UNITS, header_at::PAYLOAD_LEN);
+    crafted[units_at..units_at + 4].copy_from_slice(&UNITS.to_le_bytes());
+    crafted[payload_at..payload_at + 8].copy_from_slice(&(archive.len() as u64).to_le_bytes());
     crafted.extend_from_slice(&archive);
+    chiwawa_format::reseal(&mut crafted).unwrap();
     crafted.resize(crafted.len().div_ceil(16) * 16, 0);
     let file_len = crafted.len() as u64 + 2 * u64::from(UNITS);
     let path = dir.write("huge.cwi", &crafted);
