@@ -35,8 +35,9 @@ VENV        := $(CURDIR)/.tools/venv
 VENV_WASMTIME = $(firstword $(shell ls -d $(VENV)/lib/python3*/site-packages/wasmtime_cli/wasmtime 2>/dev/null))
 WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VENV)/lib/python3.11/site-packages/wasmtime_cli/wasmtime)
 
-# What integration tests need to find the wasm artifacts and the wasmtime CLI.
-TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)"
+# What integration tests need to find the wasm artifacts and the wasmtime CLI. With
+# CHIWAWA_REQUIRE_ARTIFACTS a test whose artifact is missing fails instead of skipping.
+TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1
 
 .PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads fuzz
 

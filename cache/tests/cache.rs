@@ -711,6 +711,11 @@ fn wasmtime_and_dist(test: &str) -> Option<(PathBuf, PathBuf)> {
     match (wasmtime, dist()) {
         (Some(wasmtime), Some(dist)) => Some((wasmtime, dist)),
         _ => {
+            // Under `make test` a missing artifact is a failure, never a silent pass.
+            assert!(
+                std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+                "{test}: WASMTIME or CHIWAWA_DIST (with chiwawa-rt.wasm) is missing"
+            );
             eprintln!("note: {test} skipped: set WASMTIME and CHIWAWA_DIST (make test does)");
             None
         }

@@ -119,3 +119,24 @@ fn the_three_engines_run_and_agree_on_generated_modules() {
         "wasmtime ran only {by_wasmtime} of 20 modules"
     );
 }
+
+#[test]
+fn image_mutants_inside_chiwawa_rt_wasm_never_crash() {
+    // The 32-bit build, where offsets once wrapped: a sample of mutants through the runtime
+    // module itself, on embedded wasmtime.
+    let path = chiwawa_fuzz::rt_wasm::default_path();
+    if !path.is_file() {
+        assert!(
+            std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+            "no {} (make dist builds it)",
+            path.display()
+        );
+        eprintln!("skipped: no {} (make dist)", path.display());
+        return;
+    }
+    let rt = chiwawa_fuzz::rt_wasm::RtWasm::new(&path).expect("chiwawa-rt.wasm compiles");
+    let seeds = campaign::image_seeds(11, &[]);
+    let stats = campaign::images_wasm(&settings(80, 11), &seeds, &rt);
+    check(&stats, &[Class::Refused, Class::Ran]);
+    assert_eq!(stats.execs, 80);
+}

@@ -16,7 +16,14 @@ fn dist() -> Option<PathBuf> {
     let dist = std::env::var_os("CHIWAWA_DIST")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../dist"));
-    dist.join("chiwawa-translate.wasm").exists().then_some(dist)
+    let found = dist.join("chiwawa-translate.wasm").exists();
+    // Under `make test` a missing artifact is a failure, never a silent pass.
+    assert!(
+        found || std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+        "no {} (make dist builds it)",
+        dist.join("chiwawa-translate.wasm").display()
+    );
+    found.then_some(dist)
 }
 
 /// Every module of wasm-v2 that is meant to be valid, as binary.

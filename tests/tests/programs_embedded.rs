@@ -394,6 +394,11 @@ fn programs_run_identically_directly_and_through_chiwawa_in_embedded_wasmtime() 
     let paths = match paths() {
         Ok(p) => p,
         Err(why) => {
+            // Under `make test` a missing artifact is a failure, never a silent pass.
+            assert!(
+                std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+                "{why}"
+            );
             eprintln!("skipped: {why}");
             return;
         }
