@@ -652,7 +652,8 @@ pub fn reseal(image: &mut [u8]) -> Result<(), ImageError> {
     if image.len() < HEADER_LEN {
         return Err(ImageError::Truncated { len: image.len() });
     }
-    let head_len = HEADER_LEN as u64 + le_u64(image, header_at::PAYLOAD_LEN);
+    // A crafted header may claim any archive length: saturate, the check below refuses it.
+    let head_len = (HEADER_LEN as u64).saturating_add(le_u64(image, header_at::PAYLOAD_LEN));
     let head_len = to_index(head_len)
         .ok()
         .filter(|&n| n <= image.len())
@@ -1217,6 +1218,16 @@ mod tests {
             LoadedImage::from_bytes(&reserved),
             Err(ImageError::Header(_))
         ));
+        // A header that claims more archive than there is cannot be resealed.
+        for claim in [u64::MAX, u64::MAX - 79, bytes.len() as u64] {
+            let mut long = bytes.clone();
+            long[header_at::PAYLOAD_LEN..header_at::PAYLOAD_LEN + 8]
+                .copy_from_slice(&claim.to_le_bytes());
+            assert!(matches!(
+                reseal(&mut long),
+                Err(ImageError::LengthMismatch { .. })
+            ));
+        }
         // Resealing an intact image changes nothing.
         let mut same = bytes.clone();
         reseal(&mut same).unwrap();
