@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
-use chiwawa_runtime::store::FuncInst;
 use chiwawa_runtime::wasi::{self, GuestMemory, WasiCtx};
 use chiwawa_runtime::{
     Caller, Extern, HostFn, InstantiateError, Store, Trap, TrapKind, VerifyMode,
@@ -255,9 +254,8 @@ fn link_native(
     let Extern::Func(addr) = linked else {
         return Some(linked);
     };
-    let inner: HostFn = match store.funcs.get(addr as usize) {
-        Some(FuncInst::Host { func, .. }) => Rc::clone(func),
-        _ => return Some(linked),
+    let Some(inner) = store.host_func(addr) else {
+        return Some(linked);
     };
     let wrapped: HostFn = match name {
         "fd_write" => {

@@ -342,7 +342,7 @@ fn run_chiwawa(
                 events.push(Event::Global(name.clone(), from_chi(store.global_value(g))))
             }
             Some(Extern::Memory(a)) => {
-                let bytes = store.memories[a as usize].bytes();
+                let bytes = store.memory(a).expect("an exported memory").bytes();
                 events.push(Event::Memory {
                     name: name.clone(),
                     len: bytes.len(),
@@ -350,7 +350,7 @@ fn run_chiwawa(
                 });
             }
             Some(Extern::Table(a)) => {
-                let elems = &store.tables[a as usize].elems;
+                let elems = store.table(a).expect("an exported table").elems();
                 events.push(Event::Table {
                     name: name.clone(),
                     len: elems.len() as u64,

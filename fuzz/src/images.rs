@@ -178,7 +178,7 @@ fn run_checked(image: &CheckedImage, seed: u64) -> Run {
         module.imports.iter().map(|i| owned(&i.kind)).collect();
     let mut store = Store::new();
     // Small, so that runaway recursion ends in "call stack exhausted" quickly.
-    store.max_stack_bytes = 256 << 10;
+    store.set_max_stack_bytes(256 << 10);
     let mut next = 0usize;
     let mut resolve = |store: &mut Store, _: &str, _: &str| -> Option<Extern> {
         let kind = kinds.get(next)?;
@@ -238,7 +238,7 @@ fn run_checked(image: &CheckedImage, seed: u64) -> Run {
                 .events
                 .push(format!("{name} = {:?}", store.global_value(g))),
             Some(Extern::Memory(a)) => {
-                let bytes = store.memories[a as usize].bytes();
+                let bytes = store.memory(a).expect("an exported memory").bytes();
                 run.events.push(format!(
                     "{name}: {} bytes, hash {:x}",
                     bytes.len(),
@@ -291,10 +291,7 @@ fn stub(store: &mut Store, kind: &ArchivedImportKindOwned, types: &[FuncType]) -
             if min > STUB_LIMIT {
                 return None;
             }
-            Extern::Table(store.add_table(Table {
-                elems: vec![0; min as usize],
-                ty: chiwawa_format::TableType { elem, min, max },
-            }))
+            Extern::Table(store.add_table(Table::new(chiwawa_format::TableType { elem, min, max })))
         }
         ArchivedImportKindOwned::Memory(min, max) => {
             if min > STUB_LIMIT {

@@ -251,11 +251,28 @@ mod fresh {
 
 /// A table of references (slots: 0 = null, else address + 1).
 pub struct Table {
-    pub elems: Vec<u64>,
-    pub ty: TableType,
+    pub(crate) elems: Vec<u64>,
+    pub(crate) ty: TableType,
 }
 
 impl Table {
+    /// A table of type `ty` holding `ty.min` null entries.
+    pub fn new(ty: TableType) -> Table {
+        Table {
+            elems: vec![0; ty.min as usize],
+            ty,
+        }
+    }
+
+    /// The entries: 0 is the null reference, any other value a store function's address + 1.
+    pub fn elems(&self) -> &[u64] {
+        &self.elems
+    }
+
+    pub fn ty(&self) -> &TableType {
+        &self.ty
+    }
+
     /// Grows by `delta` entries set to `init`; returns the old size, or `None` (table.grow's -1).
     pub fn grow(&mut self, delta: u32, init: u64) -> Option<u32> {
         let old = self.elems.len() as u32;
@@ -334,17 +351,32 @@ pub enum Extern {
 }
 
 /// A module instance: the image and the store addresses of everything in its index spaces.
+///
+/// Its fields are private to the crate: the interpreter's function entries point into the
+/// image's code, so replacing the image (or the store's instances) from outside would leave them
+/// dangling. Read it through [`Store::instance`]. Safe code cannot reach them:
+///
+/// ```compile_fail
+/// let mut store = chiwawa_runtime::Store::new();
+/// store.instances.clear(); // private: would drop images that function entries point into
+/// ```
+///
+/// ```compile_fail
+/// fn image_rc(instance: &chiwawa_runtime::store::Instance) {
+///     let _keep = instance.image.clone(); // private: read it through `Instance::image`
+/// }
+/// ```
 pub struct Instance {
-    pub image: Rc<LoadedImage>,
-    pub funcs: Vec<u32>,
-    pub tables: Vec<u32>,
-    pub memories: Vec<u32>,
-    pub globals: Vec<u32>,
+    pub(crate) image: Rc<LoadedImage>,
+    pub(crate) funcs: Vec<u32>,
+    pub(crate) tables: Vec<u32>,
+    pub(crate) memories: Vec<u32>,
+    pub(crate) globals: Vec<u32>,
     /// Canonical store type id of each of the module's types.
-    pub types: Vec<u32>,
+    pub(crate) types: Vec<u32>,
     /// Dropped segments (`elem.drop`, `data.drop`, and active segments after instantiation).
-    pub dropped_elems: Vec<Cell<bool>>,
-    pub dropped_datas: Vec<Cell<bool>>,
+    pub(crate) dropped_elems: Vec<Cell<bool>>,
+    pub(crate) dropped_datas: Vec<Cell<bool>>,
     /// The module's index spaces, for verifying function code on first entry.
     pub(crate) spaces: Rc<crate::verify::Spaces>,
     /// Per defined function: its code has passed the verifier (all set in eager mode).
@@ -390,19 +422,27 @@ impl Instance {
     pub fn verified_functions(&self) -> usize {
         self.verified.iter().filter(|v| v.get()).count()
     }
+
+    /// The image this instance runs.
+    pub fn image(&self) -> &LoadedImage {
+        &self.image
+    }
 }
 
 /// Everything the guest can touch, across all instances.
+///
+/// Its fields are private to the crate (the interpreter relies on what they hold: see
+/// [`Instance`]); embedders use the methods, which take the addresses the store handed out.
 #[derive(Default)]
 pub struct Store {
-    pub types: Vec<FuncType>,
-    pub funcs: Vec<FuncInst>,
-    pub tables: Vec<Table>,
-    pub memories: Vec<Memory>,
-    pub globals: Vec<GlobalInst>,
-    pub instances: Vec<Instance>,
+    pub(crate) types: Vec<FuncType>,
+    pub(crate) funcs: Vec<FuncInst>,
+    pub(crate) tables: Vec<Table>,
+    pub(crate) memories: Vec<Memory>,
+    pub(crate) globals: Vec<GlobalInst>,
+    pub(crate) instances: Vec<Instance>,
     /// Bound on the interpreter's value stack in bytes (frames of all active calls).
-    pub max_stack_bytes: usize,
+    pub(crate) max_stack_bytes: usize,
 }
 
 impl Store {
@@ -451,6 +491,43 @@ impl Store {
             },
         });
         (self.globals.len() - 1) as u32
+    }
+
+    /// The memory at `addr`, if there is one.
+    pub fn memory(&self, addr: u32) -> Option<&Memory> {
+        self.memories.get(addr as usize)
+    }
+
+    pub fn memory_mut(&mut self, addr: u32) -> Option<&mut Memory> {
+        self.memories.get_mut(addr as usize)
+    }
+
+    /// The table at `addr`, if there is one.
+    pub fn table(&self, addr: u32) -> Option<&Table> {
+        self.tables.get(addr as usize)
+    }
+
+    /// The instance `id` (as `instantiate` returned it), if there is one.
+    pub fn instance(&self, id: u32) -> Option<&Instance> {
+        self.instances.get(id as usize)
+    }
+
+    /// The host function at `addr`, if `addr` is one (for wrapping it in another).
+    pub fn host_func(&self, addr: u32) -> Option<HostFn> {
+        match self.funcs.get(addr as usize)? {
+            FuncInst::Host { func, .. } => Some(Rc::clone(func)),
+            FuncInst::Wasm { .. } => None,
+        }
+    }
+
+    /// Bound on the interpreter's value stack in bytes (the frames of all active calls); deep
+    /// recursion past it is the trap "call stack exhausted".
+    pub fn max_stack_bytes(&self) -> usize {
+        self.max_stack_bytes
+    }
+
+    pub fn set_max_stack_bytes(&mut self, bytes: usize) {
+        self.max_stack_bytes = bytes;
     }
 
     pub fn global_value(&self, global: u32) -> Val {

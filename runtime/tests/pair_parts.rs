@@ -264,7 +264,7 @@ fn run(module: &Module, args: &[Val]) -> Outcome {
     let result = store.invoke(f, args).map_err(|t| t.kind.to_string());
     Outcome {
         result,
-        memory: store.memories[m as usize].bytes().to_vec(),
+        memory: store.memory(m).expect("memory m").bytes().to_vec(),
         global: store.global_value(g),
     }
 }
