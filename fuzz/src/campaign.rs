@@ -382,6 +382,12 @@ pub fn images_wasm(settings: &Settings, seeds: &[Seed], rt: &RtWasm) -> Stats {
     if seeds.is_empty() {
         return stats;
     }
+    // Each input's number and mutations before it runs, to find one that hangs the host.
+    let trace = std::env::var_os("CHIWAWA_FUZZ_TRACE").is_some();
+    // CHIWAWA_FUZZ_ONLY=N runs input N alone and writes it to images-wasm-N.cwi.
+    let only: Option<u64> = std::env::var("CHIWAWA_FUZZ_ONLY")
+        .ok()
+        .and_then(|n| n.parse().ok());
     drive(&mut stats, settings, |i, stats| {
         let mut rng = Rng::new(Rng::derive(settings.seed, i));
         let seed = rng.pick(seeds);
@@ -399,6 +405,15 @@ pub fn images_wasm(settings: &Settings, seeds: &[Seed], rt: &RtWasm) -> Stats {
             return;
         }
         let args = invocation(seed, &mut rng);
+        if only.is_some_and(|n| n != i) {
+            return;
+        }
+        if trace || only.is_some() {
+            eprintln!("input {i}: {kinds:?} {:?} {args:?}", mutant.presentation);
+        }
+        if only.is_some() {
+            let _ = std::fs::write(format!("images-wasm-{i}.cwi"), &mutant.bytes);
+        }
         let outcome = rt.run(&mutant.bytes, mutant.presentation, &args);
         kinds.push("all");
         stats.record(

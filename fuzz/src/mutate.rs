@@ -830,7 +830,8 @@ fn operands(code: &[u16], at: usize) -> Vec<(Operand, usize)> {
                 if pos + 2 > code.len() {
                     break;
                 }
-                let n = format::unit_pair(code, pos) as usize;
+                // A mutated count may claim up to 2^32 targets: only those in the code exist.
+                let n = (format::unit_pair(code, pos) as usize).min((code.len() - pos - 2) / 2);
                 out.push((Operand::Targets, pos));
                 for i in 0..n {
                     out.push((Operand::Target, pos + 2 + 2 * i));

@@ -11,7 +11,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, Linker, Module, Store};
+use wasmtime::{Config, Engine, Linker, Module, Store, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -22,10 +22,23 @@ use crate::{Class, Outcome};
 /// Epoch ticks (of 100 ms) a run may take.
 const DEADLINE_TICKS: u64 = 10;
 
+/// The most linear memory chiwawa-rt.wasm may have. A mutant may claim a code region of up to
+/// 2 GiB in a (sparse) file of that length, or memories of many pages: legitimate for a real
+/// module of that size, and the runtime then allocates it. The limit keeps one input from taking
+/// gigabytes of the campaign's memory; past it the runtime's allocation fails and it refuses the
+/// image ("out of memory") or traps cleanly.
+const MEMORY_LIMIT: usize = 256 << 20;
+
+/// What a store of chiwawa-rt.wasm holds.
+struct Host {
+    wasi: WasiP1Ctx,
+    limits: StoreLimits,
+}
+
 pub struct RtWasm {
     engine: Engine,
     module: Module,
-    linker: Linker<WasiP1Ctx>,
+    linker: Linker<Host>,
     dir: PathBuf,
 }
 
@@ -50,8 +63,8 @@ impl RtWasm {
         });
         let module = Module::from_file(&engine, path)
             .map_err(|e| format!("{}: {e:#} (run `make dist` first)", path.display()))?;
-        let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |ctx| ctx)
+        let mut linker: Linker<Host> = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)
             .map_err(|e| format!("{e:#}"))?;
         let dir = std::env::temp_dir().join(format!("chiwawa-fuzz-rt-{}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
@@ -82,7 +95,9 @@ impl RtWasm {
             Ok(b) => b.stdout(stdout.clone()).stderr(stderr.clone()).build_p1(),
             Err(e) => return Outcome::new(Class::Skipped, format!("preopen: {e:#}")),
         };
-        let mut store = Store::new(&self.engine, wasi);
+        let limits = StoreLimitsBuilder::new().memory_size(MEMORY_LIMIT).build();
+        let mut store = Store::new(&self.engine, Host { wasi, limits });
+        store.limiter(|host| &mut host.limits);
         store.set_epoch_deadline(DEADLINE_TICKS);
         let result = self
             .linker
