@@ -6,7 +6,7 @@
 #   make run      translate hello.wasm and run it under chiwawa-rt.wasm, then directly
 #   make spec     the spec-testsuite runner
 #   make bench    benchmark suite (BENCH_ARGS="--runs 7 --only fib,sort"); report in target/bench/
-#   make test     fmt, clippy, cargo test, spec, programs matrix
+#   make test     fmt, clippy, rustdoc, cargo test, spec, programs matrix
 #   make programs        SQLite, Lua, CoreMark and WASI conformance programs, from crates' sources
 #   make programs-matrix each program directly and through chiwawa on wasmtime, node, wasmi
 #   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
@@ -120,6 +120,7 @@ fuzz: dist
 test: fmt-check setup dist bench-workloads programs
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p chiwawa-runtime --features op-stats -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 	$(TEST_ENV) $(CARGO) test --workspace
 	$(MAKE) spec
 	$(MAKE) programs-matrix

@@ -31,7 +31,7 @@ pub struct Program {
     /// The size of the work (CoreMark iterations, SQLite rows, Lua work units), full and quick.
     pub size: u32,
     pub quick_size: u32,
-    /// The guest's arguments after argv[0] for a size.
+    /// The guest's arguments after `argv[0]` for a size.
     pub args: fn(u32) -> Vec<String>,
     /// Input files copied from `benches/programs/` into the preopened directory.
     pub inputs: &'static [&'static str],

@@ -296,7 +296,7 @@ impl Header {
 }
 
 /// The bytes of `units` code units, in `u64`: the region's length or an offset in it, before
-/// [`to_index`] makes it an index.
+/// `to_index` makes it an index.
 pub fn code_bytes(units: u32) -> u64 {
     2 * u64::from(units)
 }

@@ -87,7 +87,7 @@ struct Cli {
     /// `--verify=eager|lazy`.
     verify: VerifyMode,
     image: String,
-    /// The guest's arguments after argv[0], or the values for `--invoke`.
+    /// The guest's arguments after `argv[0]`, or the values for `--invoke`.
     args: Vec<String>,
 }
 

@@ -28,7 +28,7 @@ struct Chunk([u8; 16]);
 /// expensive part of zero-filling it, and a guest rarely uses all of its initial memory at once).
 /// Natively `alloc_zeroed` gives fresh zero pages from the system for a large memory. In a Wasm
 /// host the allocator zero-fills (wasi-libc's `calloc` cannot tell fresh pages), so the pages
-/// come straight from `memory.grow`, which the Wasm spec defines as zero (see [`fresh`]).
+/// come straight from `memory.grow`, which the Wasm spec defines as zero (see `fresh`).
 pub struct Memory {
     /// The memory's bytes, cached from `storage` (see [`Memory::sync`]) so that `bytes` and
     /// `bytes_mut` are two loads: `len` initialised bytes at `base`, owned by `storage`.
@@ -550,7 +550,7 @@ impl Store {
     }
 
     /// Makes sure function `func` (a store address) passed the verifier, as the interpreter
-    /// does on entering it (see [`Instance::ensure_verified`]); host functions always have.
+    /// does on entering it (see `Instance::ensure_verified`); host functions always have.
     pub fn ensure_verified(&self, func: u32) -> Result<(), Trap> {
         match self.funcs.get(func as usize) {
             Some(FuncInst::Wasm {

@@ -540,7 +540,7 @@ fn instantiate_failure(e: &InstantiateFailure) -> String {
 }
 
 /// Whether a trap message is the one the test expects. Messages may carry more after the
-/// spec text (" in func[3]"); the spec's `uninitialized element 2` names the index.
+/// spec text (`" in func[3]"`); the spec's `uninitialized element 2` names the index.
 fn check_trap(expected: &str, actual: &str) -> Step<Outcome> {
     const ALIASES: &[(&str, &str)] = &[
         // The reference interpreter's word for a call_indirect index past the table's end.
