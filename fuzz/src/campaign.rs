@@ -307,6 +307,25 @@ pub fn image_seeds(seed: u64, extra: &[(String, Vec<u8>)]) -> Vec<Seed> {
         .collect()
 }
 
+/// Input `i` of an image campaign: a seed and its mutant (and the mutation kinds), or `None`
+/// after recording it as skipped when `write_image` refused the mutated module.
+fn next_mutant<'s>(
+    i: u64,
+    seeds: &'s [Seed],
+    rng: &mut Rng,
+    stats: &mut Stats,
+) -> Option<(&'s Seed, mutate::Mutant, Vec<&'static str>)> {
+    let seed = rng.pick(seeds);
+    let mutant = mutate::mutate(seed, rng);
+    let kinds = mutant.kinds.clone();
+    if mutant.bytes.is_empty() {
+        let skipped = Outcome::new(Class::Skipped, "write_image refused the module");
+        stats.record(i, &kinds, &skipped, &[], "cwi", None);
+        return None;
+    }
+    Some((seed, mutant, kinds))
+}
+
 /// The image-mutation campaign, each mutant run by `exec`.
 pub fn images(settings: &Settings, seeds: &[Seed], exec: &mut Executor) -> Stats {
     let mut stats = Stats::new("images");
@@ -318,20 +337,9 @@ pub fn images(settings: &Settings, seeds: &[Seed], exec: &mut Executor) -> Stats
     }
     drive(&mut stats, settings, |i, stats| {
         let mut rng = Rng::new(Rng::derive(settings.seed, i));
-        let seed = rng.pick(seeds);
-        let mutant = mutate::mutate(seed, &mut rng);
-        let mut kinds = mutant.kinds.clone();
-        if mutant.bytes.is_empty() {
-            stats.record(
-                i,
-                &kinds,
-                &Outcome::new(Class::Skipped, "write_image refused the module"),
-                &[],
-                "cwi",
-                None,
-            );
+        let Some((_, mutant, mut kinds)) = next_mutant(i, seeds, &mut rng, stats) else {
             return;
-        }
+        };
         if let Some(dir) = &settings.write_dir {
             if i % settings.write_every.max(1) == 0 {
                 let _ = std::fs::write(dir.join(format!("mutant-{i}.cwi")), &mutant.bytes);
@@ -390,20 +398,9 @@ pub fn images_wasm(settings: &Settings, seeds: &[Seed], rt: &RtWasm) -> Stats {
         .and_then(|n| n.parse().ok());
     drive(&mut stats, settings, |i, stats| {
         let mut rng = Rng::new(Rng::derive(settings.seed, i));
-        let seed = rng.pick(seeds);
-        let mutant = mutate::mutate(seed, &mut rng);
-        let mut kinds = mutant.kinds.clone();
-        if mutant.bytes.is_empty() {
-            stats.record(
-                i,
-                &kinds,
-                &Outcome::new(Class::Skipped, "write_image refused the module"),
-                &[],
-                "cwi",
-                None,
-            );
+        let Some((seed, mutant, mut kinds)) = next_mutant(i, seeds, &mut rng, stats) else {
             return;
-        }
+        };
         let args = invocation(seed, &mut rng);
         if only.is_some_and(|n| n != i) {
             return;
