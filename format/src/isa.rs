@@ -429,7 +429,7 @@ macro_rules! for_each_op {
             CopyI32LoadI32AndImmI32ShlImm "copy+i32.load+i32.and_imm+i32.shl_imm" (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, a4: Slot, imm4: Imm32);
             I32AddImmI32LoadI32AddImmBrTable "i32.add_imm+i32.load+i32.add_imm+br_table" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, index: Slot, targets: Targets);
             I32XorImmI32ShrUImmI32Xor "i32.xor_imm+i32.shr_u_imm+i32.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, dst3: Slot, x: Slot, y: Slot);
-            // Loop ends, constant results before a branch, memory updates (fourth round).
+            // Loop ends, constant results before a branch, memory updates.
             Const32BrIfEqz "const32+br_if_eqz" (dst: Slot, value: Imm32, cond: Slot, target: Target);
             Const32BrI32LtSImm "const32+br_if_i32.lt_s_imm" (dst: Slot, value: Imm32, a: Slot, imm: Imm32, target: Target);
             I64AddBrI32GtUImm "i64.add+br_if_i32.gt_u_imm" (dst: Slot, a: Slot, b: Slot, a2: Slot, imm: Imm32, target: Target);
@@ -1111,8 +1111,8 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
         Op::I32AddImmBrI32Ne,
         Op::Const32I32AddImmBrI32Ne,
     ),
-    // A call as the last part, after the move of its last argument (op-stats: 2.2% of SQLite's
-    // dispatches, 3.2% of Lua's, 0.5% of CoreMark's).
+    // A call as the last part, after the move of its last argument (frequent in call-heavy
+    // programs: SQLite, Lua).
     (Op::Copy, Op::Call, Op::CopyCall),
     (Op::Copy2, Op::Call, Op::Copy2Call),
     (Op::Const32, Op::Call, Op::Const32Call),
@@ -1123,7 +1123,7 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
         Op::CallIndirect,
         Op::I32LoadCopyCallIndirect,
     ),
-    // SQLite's and Lua's most frequent neighbours left (op-stats, 0.6-1.5% of their dispatches each)
+    // Frequent neighbours in SQLite and Lua (chosen from op-stats pair counts)
     (Op::I32Load16U, Op::I32And, Op::I32Load16UI32And),
     (Op::I32Load8U, Op::BrTable, Op::I32Load8UBrTable),
     (Op::I32Load8U, Op::I32Extend8S, Op::I32Load8UI32Extend8S),
@@ -1144,8 +1144,7 @@ pub const PAIRS: &[(Op, Op, Op)] = &[
     (Op::I32AddShlImm, Op::I32Load8U, Op::I32AddShlImmI32Load8U),
     (Op::I32Load8U, Op::BrIfEqz, Op::I32Load8UBrIfEqz),
     (Op::I64Load, Op::BrI64GeS, Op::I64LoadBrI64GeS),
-    // A return as the last part, after the result's last step (op-stats: 15% of fib's
-    // dispatches, 0.7% of SQLite's).
+    // A return as the last part, after the result's last step (small recursive functions).
     (Op::Const32, Op::Return, Op::Const32Return),
     (
         Op::I64ExtendI32SI64Add,

@@ -376,8 +376,8 @@ unsafe fn hot(h: *mut Hot) {
     let (mut ip, mut sp, mut code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
     // In a Wasm build the memory is read through `h` at each access, not kept in locals: as
     // locals, LLVM derives `len - 8`, `len - 4`, ... for the bounds checks and keeps them all
-    // live through the loop, which costs the host registers for `ip` and `sp` (callgrind: 1.5
-    // to 4% more instructions). Natively there are registers enough, and locals are 2-3% faster.
+    // live through the loop, which costs the host registers for `ip` and `sp`. Natively there
+    // are registers enough, and locals are faster (docs/performance.md has the measurements).
     #[cfg(not(target_family = "wasm"))]
     let (mem_base, mem_len) = unsafe { ((*h).mem_base, (*h).mem_len) };
     macro_rules! mem_len {
@@ -1484,8 +1484,7 @@ unsafe fn raise_unreachable(h: *mut Hot) {
 ///
 /// Inlined into `hot` in a Wasm build: a call there keeps the host's instance context live
 /// across the loop, and with `h` at a constant address ([`HotHome`]) the inlined work crowds
-/// no register the handlers need (callgrind: fib -23%, SQLite -10%, Lua -12%, kernels -1 to
-/// -5%). Natively it stays out of line.
+/// no register the handlers need. Natively it stays out of line.
 ///
 /// # Safety
 /// As for `hot`; `h.ip` is at the call.
