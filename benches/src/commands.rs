@@ -17,10 +17,9 @@ use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
+use chiwawa_runtime::store::{Caller, Extern, HostFn, Store};
 use chiwawa_runtime::wasi::{self, GuestMemory, WasiCtx};
-use chiwawa_runtime::{
-    Caller, Extern, HostFn, InstantiateError, Store, Trap, TrapKind, VerifyMode,
-};
+use chiwawa_runtime::{InstantiateError, Trap, TrapKind, VerifyMode};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 use crate::rt_wasm::RtModule;

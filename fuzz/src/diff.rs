@@ -9,7 +9,8 @@
 
 use std::cell::RefCell;
 
-use chiwawa_runtime::{load_image, Extern, InstantiateError, Store, TrapKind, Val, VerifyMode};
+use chiwawa_runtime::store::{Extern, Store};
+use chiwawa_runtime::{load_image, InstantiateError, TrapKind, Val, VerifyMode};
 use chiwawa_translator::TranslateError;
 use wasmparser::{ExternalKind, Parser, Payload, Validator};
 

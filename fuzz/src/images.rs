@@ -6,9 +6,9 @@
 use std::rc::Rc;
 
 use chiwawa_format::{valtype, ArchivedImportKind, FuncType, LoadedImage};
+use chiwawa_runtime::store::{Extern, HostFn, Memory, Store, Table};
 use chiwawa_runtime::{
-    check_image, verify_image, CheckedImage, Extern, FileCode, HostFn, InstantiateError, Memory,
-    Store, Table, TrapKind, Val, VerifyMode,
+    check_image, verify_image, CheckedImage, FileCode, InstantiateError, TrapKind, Val, VerifyMode,
 };
 
 use crate::rng::Rng;

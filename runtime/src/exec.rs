@@ -1665,6 +1665,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
         memories,
         globals,
         instances,
+        data,
         ..
     } = store;
     let nresults = types[funcs[func as usize].type_id() as usize].results.len();
@@ -1676,7 +1677,14 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
     // The entry may itself be a host function.
     if let FuncInst::Host { func: host, .. } = &funcs[func as usize] {
         let mut results = vec![0u64; nresults];
-        host(&mut Caller { memory: None }, args, &mut results)?;
+        host(
+            &mut Caller {
+                memory: None,
+                data: &mut **data,
+            },
+            args,
+            &mut results,
+        )?;
         return Ok(results);
     }
 
@@ -2046,6 +2054,7 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
                             let mut results = vec![0u64; nr];
                             let mut caller = Caller {
                                 memory: mem_addr.map(|m| &mut memories[m]),
+                                data: &mut **data,
                             };
                             if let Err(mut t) = host(&mut caller, &params, &mut results) {
                                 if t.func.is_none() {

@@ -1,5 +1,6 @@
 //! The chiwawa runtime: loads a `.cwi` image, checks it, and executes its register code in place.
 
+pub mod api;
 pub mod driver;
 pub mod exec;
 pub mod instance;
@@ -15,8 +16,11 @@ use std::rc::Rc;
 
 use chiwawa_format::{ArchivedModule, ImageError, LoadedImage};
 
+pub use api::{
+    Caller, Config, Engine, Error, ErrorKind, ExportType, Extern, ExternType, Func, FuncType,
+    Global, ImportType, Instance, Limits, Linker, Memory, Module, Store, Table, TypedFunc, ValType,
+};
 pub use instance::InstantiateError;
-pub use store::{Caller, Extern, HostFn, Memory, Store, Table};
 pub use trap::{Trap, TrapKind};
 pub use value::Val;
 pub use verify::VerifyError;
@@ -161,6 +165,7 @@ pub fn verify_image(image: LoadedImage, mode: VerifyMode) -> Result<CheckedImage
 #[cfg(test)]
 mod lazy_tests {
     use super::*;
+    use crate::store::{Extern, Store};
     use chiwawa_format::{extern_kind, features, write_image, Export, Func, FuncType, Module, Op};
 
     /// A module of functions of type `[] -> []` with frames of one slot, `codes` their code.

@@ -32,10 +32,10 @@ use std::time::{Duration, Instant};
 
 use chiwawa_cache::{Cache, Inputs, Lookup};
 use chiwawa_format::{valtype, ImageBuf, LoadedImage};
+use chiwawa_runtime::store::{Extern, Store};
 use chiwawa_runtime::wasi::{self, WasiCtx};
 use chiwawa_runtime::{
-    CheckedImage, Extern, FileCode, InstantiateError, LoadError, Store, Trap, TrapKind, Val,
-    VerifyMode,
+    CheckedImage, FileCode, InstantiateError, LoadError, Trap, TrapKind, Val, VerifyMode,
 };
 
 const NAME: &str = "chiwawa-rt";

@@ -2,6 +2,7 @@
 //! Instances refer to store entries by address (index), so modules linked to each other share
 //! them, and the whole guest state stays serialisable.
 
+use std::any::Any;
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -292,12 +293,15 @@ pub struct GlobalInst {
 }
 
 /// A host function: reads its parameters, writes its results. `caller` gives the calling
-/// instance's memory 0, which WASI needs.
+/// instance's memory 0, which WASI needs, and the store's user data.
 pub type HostFn = Rc<dyn Fn(&mut Caller<'_>, &[u64], &mut [u64]) -> Result<(), Trap>>;
 
 /// What a host function may touch of its caller.
 pub struct Caller<'a> {
     pub memory: Option<&'a mut Memory>,
+    /// The store's user data (`()` unless the store was made by [`crate::Store::new`] with
+    /// data of the embedder's type).
+    pub data: &'a mut dyn Any,
 }
 
 pub enum FuncInst {
@@ -357,7 +361,7 @@ pub enum Extern {
 /// dangling. Read it through [`Store::instance`]. Safe code cannot reach them:
 ///
 /// ```compile_fail
-/// let mut store = chiwawa_runtime::Store::new();
+/// let mut store = chiwawa_runtime::store::Store::new();
 /// store.instances.clear(); // private: would drop images that function entries point into
 /// ```
 ///
@@ -433,7 +437,6 @@ impl Instance {
 ///
 /// Its fields are private to the crate (the interpreter relies on what they hold: see
 /// [`Instance`]); embedders use the methods, which take the addresses the store handed out.
-#[derive(Default)]
 pub struct Store {
     pub(crate) types: Vec<FuncType>,
     pub(crate) funcs: Vec<FuncInst>,
@@ -443,13 +446,27 @@ pub struct Store {
     pub(crate) instances: Vec<Instance>,
     /// Bound on the interpreter's value stack in bytes (frames of all active calls).
     pub(crate) max_stack_bytes: usize,
+    /// The embedder's data, handed to host functions (see [`Caller::data`]).
+    pub(crate) data: Box<dyn Any>,
+}
+
+impl Default for Store {
+    fn default() -> Store {
+        Store::new()
+    }
 }
 
 impl Store {
     pub fn new() -> Store {
         Store {
+            types: Vec::new(),
+            funcs: Vec::new(),
+            tables: Vec::new(),
+            memories: Vec::new(),
+            globals: Vec::new(),
+            instances: Vec::new(),
             max_stack_bytes: crate::exec::DEFAULT_MAX_STACK_BYTES,
-            ..Store::default()
+            data: Box::new(()),
         }
     }
 

@@ -7,7 +7,8 @@ mod common;
 use std::rc::Rc;
 
 use chiwawa_format::{valtype, FuncType};
-use chiwawa_runtime::{load_image, Extern, Store, Val, VerifyMode};
+use chiwawa_runtime::store::{Extern, Store};
+use chiwawa_runtime::{load_image, Val, VerifyMode};
 use chiwawa_translator::{translate, Options};
 use common::wat;
 

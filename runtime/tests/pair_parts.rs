@@ -10,7 +10,8 @@ use chiwawa_format::{
     ElemMode, Export, Func, FuncType, Global, GlobalType, MemoryType, Module, Op, Operand,
     TableType, PAIRS,
 };
-use chiwawa_runtime::{load_image, Extern, Store, Val, VerifyMode};
+use chiwawa_runtime::store::{Extern, Store};
+use chiwawa_runtime::{load_image, Val, VerifyMode};
 
 /// Parameters (i64) of the generated functions, which return them all.
 const PARAMS: u32 = 8;

@@ -17,7 +17,7 @@ struct Guest {
 impl Guest {
     fn new(args: &[&str]) -> Guest {
         Guest {
-            store: Store::default(),
+            store: Store::new(),
             ctx: Rc::new(RefCell::new(WasiCtx::new(
                 args.iter().map(|a| a.to_string()).collect(),
             ))),
@@ -45,7 +45,14 @@ impl Guest {
         } else {
             None
         };
-        func(&mut Caller { memory }, params, &mut results)?;
+        func(
+            &mut Caller {
+                memory,
+                data: &mut (),
+            },
+            params,
+            &mut results,
+        )?;
         Ok(results.first().copied())
     }
 
