@@ -2278,8 +2278,12 @@ fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Tra
 #[cfg(debug_assertions)]
 fn straight_len(op: Op) -> Option<usize> {
     static LENS: std::sync::OnceLock<Vec<Option<usize>>> = std::sync::OnceLock::new();
-    LENS.get_or_init(|| chiwawa_format::OPS.iter().map(|i| straight_len_of(i.op)).collect())
-        [op as usize]
+    LENS.get_or_init(|| {
+        chiwawa_format::OPS
+            .iter()
+            .map(|i| straight_len_of(i.op))
+            .collect()
+    })[op as usize]
 }
 
 #[cfg(debug_assertions)]

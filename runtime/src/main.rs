@@ -31,11 +31,11 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use chiwawa_cache::{Cache, Inputs, Lookup};
-use chiwawa_format::{valtype, ImageBuf, LoadedImage};
-use chiwawa_runtime::store::{Extern, Store};
+use chiwawa_format::{ImageBuf, LoadedImage};
 use chiwawa_runtime::wasi::{self, WasiCtx};
 use chiwawa_runtime::{
-    CheckedImage, FileCode, InstantiateError, LoadError, Trap, TrapKind, Val, VerifyMode,
+    CheckedImage, Engine, Error, ErrorKind, Extern, FileCode, Func, Instance, Linker, LoadError,
+    Module, Store, Trap, TrapKind, Val, ValType, VerifyMode,
 };
 
 const NAME: &str = "chiwawa-rt";
@@ -118,6 +118,15 @@ impl From<Trap> for Stop {
             TrapKind::Exit(code) => Stop::Exit(code),
             _ => Stop::Trap(trap),
         }
+    }
+}
+
+/// An error of a call into the guest: its trap or exit, or a failure naming the image.
+fn stop(image: &str, error: Error) -> Stop {
+    let message = error.to_string();
+    match error.into_trap() {
+        Some(trap) => Stop::from(trap),
+        None => fail(image, message),
     }
 }
 
@@ -266,25 +275,24 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     }
     preopen_dirs(&ctx, &cli.dirs)?;
 
-    let mut store = Store::new();
-    let instance = store
-        .instantiate(&image, &mut |store, module, name| {
-            wasi::link(store, &ctx, module, name)
-        })
-        .map_err(|e| match e {
-            InstantiateError::Link(msg) => fail(&cli.image, msg),
-            InstantiateError::Trap(trap) => Stop::from(trap),
-        })?;
+    let module = Module::from_checked(image);
+    let image = module.image();
+    let mut store = Store::new(&Engine::default(), ());
+    let mut linker = Linker::new();
+    wasi::add_to_linker(&mut linker, &ctx);
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .map_err(|e| stop(&cli.image, e))?;
     startup.mark("instantiate");
     // Printed once, just before the first guest instruction of the entry function, after
     // verifying the entry functions' code in lazy mode (the phase `verify_entry`).
-    let mut report = |store: &Store, entries: &[Option<u32>]| -> Result<(), Stop> {
-        for &func in entries.iter().flatten() {
-            store.ensure_verified(func)?;
+    let mut report = |store: &Store<()>, entries: &[Option<Func>]| -> Result<(), Stop> {
+        for func in entries.iter().flatten() {
+            func.verify(store).map_err(|e| stop(&cli.image, e))?;
         }
         startup.mark("verify_entry");
         if cli.startup_report {
-            eprintln!("{NAME}: startup-report {}", startup.report(&image));
+            eprintln!("{NAME}: startup-report {}", startup.report(image));
         }
         Ok(())
     };
@@ -302,8 +310,8 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 let _ = io::stdout().flush();
                 eprintln!(
                     "{NAME}: code-report {{{},\"code_bytes\":{}}}",
-                    code_read(&image),
-                    code_bytes(&image)
+                    code_read(image),
+                    code_bytes(image)
                 );
             }
             result
@@ -317,9 +325,12 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             }
             let func =
                 func.ok_or_else(|| fail(&cli.image, format!("no exported function named {name}")))?;
-            let params = store.func_type(func).params.clone();
-            let args = parse_values(name, &params, &cli.args).map_err(|e| fail(&cli.image, e))?;
-            let results = store.invoke(func, &args)?;
+            let ty = func.ty(&store).map_err(|e| fail(&cli.image, e))?;
+            let args =
+                parse_values(name, ty.params(), &cli.args).map_err(|e| fail(&cli.image, e))?;
+            let mut results = vec![Val::I32(0); ty.results().len()];
+            func.call(&mut store, &args, &mut results)
+                .map_err(|e| stop(&cli.image, e))?;
             print_results(&results)
         }
     }
@@ -576,33 +587,32 @@ fn preopen_dirs(_ctx: &Rc<RefCell<WasiCtx>>, _dirs: &[(String, String)]) -> Resu
     Ok(())
 }
 
-fn exported_func(store: &Store, instance: u32, name: &str) -> Option<u32> {
-    match store.export(instance, name)? {
-        Extern::Func(addr) => Some(addr),
+fn exported_func(store: &Store<()>, instance: Instance, name: &str) -> Option<Func> {
+    match instance.get_export(store, name)? {
+        Extern::Func(func) => Some(func),
         _ => None,
     }
 }
 
 /// Calls `_start` or `_initialize`, which must take and return nothing.
-fn call_no_args(store: &mut Store, func: u32, image: &str, name: &str) -> Result<(), Stop> {
-    let ty = store.func_type(func);
-    if !ty.params.is_empty() || !ty.results.is_empty() {
-        return Err(fail(
+fn call_no_args(store: &mut Store<()>, func: Func, image: &str, name: &str) -> Result<(), Stop> {
+    let typed = func.typed::<(), (), _>(store).map_err(|e| match e.kind() {
+        ErrorKind::Type => fail(
             image,
             format!("exported function {name} must take no parameters and return nothing"),
-        ));
-    }
-    store.invoke(func, &[])?;
-    Ok(())
+        ),
+        _ => fail(image, e),
+    })?;
+    typed.call(store, ()).map_err(|e| stop(image, e))
 }
 
 /// Parses `--invoke` values by the function's parameter types, as `wasmtime run --invoke` does
 /// (Rust's `str::parse`: decimal integers, negative allowed, no hex).
-fn parse_values(name: &str, params: &[u8], values: &[String]) -> Result<Vec<Val>, String> {
+fn parse_values(name: &str, params: &[ValType], values: &[String]) -> Result<Vec<Val>, String> {
     if params.len() != values.len() {
         let types = params
             .iter()
-            .map(|&t| type_name(t))
+            .map(|t| t.to_string())
             .collect::<Vec<_>>()
             .join(", ");
         let plural = if params.len() == 1 { "" } else { "s" };
@@ -618,39 +628,21 @@ fn parse_values(name: &str, params: &[u8], values: &[String]) -> Result<Vec<Val>
         .enumerate()
         .map(|(i, (&ty, text))| {
             let val = match ty {
-                valtype::I32 => text.parse().ok().map(Val::I32),
-                valtype::I64 => text.parse().ok().map(Val::I64),
-                valtype::F32 => text.parse::<f32>().ok().map(|v| Val::F32(v.to_bits())),
-                valtype::F64 => text.parse::<f64>().ok().map(|v| Val::F64(v.to_bits())),
-                _ => {
+                ValType::I32 => text.parse().ok().map(Val::I32),
+                ValType::I64 => text.parse().ok().map(Val::I64),
+                ValType::F32 => text.parse::<f32>().ok().map(|v| Val::F32(v.to_bits())),
+                ValType::F64 => text.parse::<f64>().ok().map(|v| Val::F64(v.to_bits())),
+                ValType::FuncRef | ValType::ExternRef => {
+                    let n = i + 1;
                     return Err(format!(
-                        "argument {} of {name} is a {}, which cannot be given on the command line",
-                        i + 1,
-                        type_name(ty)
-                    ))
+                        "argument {n} of {name} is a {ty}, which cannot be given on the command \
+                         line"
+                    ));
                 }
             };
-            val.ok_or_else(|| {
-                format!(
-                    "argument {} of {name}: {text:?} is not a valid {}",
-                    i + 1,
-                    type_name(ty)
-                )
-            })
+            val.ok_or_else(|| format!("argument {} of {name}: {text:?} is not a valid {ty}", i + 1))
         })
         .collect()
-}
-
-fn type_name(ty: u8) -> &'static str {
-    match ty {
-        valtype::I32 => "i32",
-        valtype::I64 => "i64",
-        valtype::F32 => "f32",
-        valtype::F64 => "f64",
-        valtype::FUNCREF => "funcref",
-        valtype::EXTERNREF => "externref",
-        _ => "unknown type",
-    }
 }
 
 /// One result a line, as `wasmtime run --invoke` prints them.

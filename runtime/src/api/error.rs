@@ -91,8 +91,13 @@ impl Error {
         )
     }
 
+    /// The trap, if the guest trapped or exited, taken out of the error.
+    pub fn into_trap(self) -> Option<Trap> {
+        self.trap
+    }
+
     /// The trap to stop the guest with, when a host function returns this error.
-    pub(crate) fn into_trap(self) -> Trap {
+    pub(crate) fn into_guest_trap(self) -> Trap {
         match self.trap {
             Some(trap) => trap,
             None => Trap::new(TrapKind::Host(self.message)),

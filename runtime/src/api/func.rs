@@ -128,6 +128,14 @@ impl Func {
         Ok(())
     }
 
+    /// Verifies the function's code now, if the engine verifies lazily and it has not run yet
+    /// (an image's invalid code is then reported before anything runs); host functions and
+    /// verified code pass at once.
+    pub fn verify<T: 'static>(&self, store: &Store<T>) -> Result<(), Error> {
+        store.check(self.store, "function")?;
+        Ok(store.raw.ensure_verified(self.addr)?)
+    }
+
     /// The function as a [`TypedFunc`], if its type is `Params -> Results`.
     pub fn typed<Params, Results, T: 'static>(
         &self,
@@ -328,7 +336,7 @@ macro_rules! into_func {
                 let host: Host<T> = Rc::new(move |caller, params, results| {
                     let mut i = 0;
                     $(let $t = $t::from_slot(params[i]); i += 1;)*
-                    let out = self(caller, $($t),*).into_result().map_err(Error::into_trap)?;
+                    let out = self(caller, $($t),*).into_result().map_err(Error::into_guest_trap)?;
                     out.store(results);
                     Ok(())
                 });
@@ -361,7 +369,7 @@ pub(crate) fn dynamic<T: 'static>(
             .map(|(&slot, t)| Val::from_slot(t.code(), slot))
             .collect();
         let mut out: Vec<Val> = ty.results().iter().map(|t| zero(*t)).collect();
-        func(caller, &args, &mut out).map_err(Error::into_trap)?;
+        func(caller, &args, &mut out).map_err(Error::into_guest_trap)?;
         for ((slot, value), t) in results.iter_mut().zip(&out).zip(ty.results()) {
             if value.ty() != t.code() {
                 return Err(Trap::new(crate::TrapKind::Host(format!(

@@ -30,6 +30,19 @@ impl Module {
         })
     }
 
+    /// A module of an image checked already (see [`crate::load_image`]; an image whose code is
+    /// read from its file on demand comes this way).
+    pub fn from_checked(image: CheckedImage) -> Module {
+        Module {
+            image: Rc::new(image),
+        }
+    }
+
+    /// The checked image.
+    pub fn image(&self) -> &CheckedImage {
+        &self.image
+    }
+
     /// Loads the image file at `path`; errors name the file.
     pub fn from_file(engine: &Engine, path: impl AsRef<Path>) -> Result<Module, Error> {
         let path = path.as_ref();

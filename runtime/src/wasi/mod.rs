@@ -95,6 +95,16 @@ impl WasiCtx {
     }
 }
 
+/// Makes `linker` resolve every `wasi_snapshot_preview1` import a module has (and no other
+/// import it has no definition for) to a preview1 function bound to `ctx`.
+pub fn add_to_linker<T: 'static>(linker: &mut crate::Linker<T>, ctx: &Rc<RefCell<WasiCtx>>) {
+    let ctx = Rc::clone(ctx);
+    linker.fallback(move |store, module, name| {
+        let raw = link(&mut store.raw, &ctx, module, name)?;
+        Some(crate::Extern::from_raw(store.id, raw))
+    });
+}
+
 /// Resolves one import: `Some` for every `wasi_snapshot_preview1` function (a new host function
 /// with the exact preview1 signature, bound to `ctx`), `None` for anything else.
 pub fn link(
