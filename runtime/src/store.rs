@@ -15,6 +15,8 @@ use crate::value::Val;
 pub const PAGE_SIZE: usize = 65536;
 /// Wasm32 memories hold at most 65536 pages (4 GiB).
 pub const MAX_PAGES: u32 = 65536;
+/// Default bound on the interpreter's value and call stacks together, in bytes.
+pub const DEFAULT_MAX_STACK_BYTES: usize = 16 << 20;
 
 /// A 16-byte aligned chunk, so guest memory starts 16-byte aligned inside the runtime's memory
 /// (the host checks WASI pointer alignment against runtime addresses).
@@ -465,7 +467,7 @@ impl Store {
             memories: Vec::new(),
             globals: Vec::new(),
             instances: Vec::new(),
-            max_stack_bytes: crate::exec::DEFAULT_MAX_STACK_BYTES,
+            max_stack_bytes: DEFAULT_MAX_STACK_BYTES,
             data: Box::new(()),
         }
     }

@@ -13,7 +13,7 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             verify: VerifyMode::default(),
-            max_stack_bytes: crate::exec::DEFAULT_MAX_STACK_BYTES,
+            max_stack_bytes: crate::store::DEFAULT_MAX_STACK_BYTES,
         }
     }
 }

@@ -1,0 +1,620 @@
+//! The cold loop around [`hot`]: host calls, calls across instances, memory and table
+//! management, first calls of unverified functions, growing the stacks, and traps.
+
+use super::*;
+
+pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
+    let max_bytes = store.max_stack_bytes;
+    let Store {
+        types,
+        funcs,
+        tables,
+        memories,
+        globals,
+        instances,
+        data,
+        ..
+    } = store;
+    let nresults = types[funcs[func as usize].type_id() as usize].results.len();
+    let mut stack: Vec<u64> = Vec::new();
+    let mut frames: Vec<Frame> = Vec::new();
+    stack.resize(args.len().max(nresults), 0);
+    stack[..args.len()].copy_from_slice(args);
+
+    // The entry may itself be a host function.
+    if let FuncInst::Host { func: host, .. } = &funcs[func as usize] {
+        let mut results = vec![0u64; nresults];
+        host(
+            &mut Caller {
+                memory: None,
+                data: &mut **data,
+            },
+            args,
+            &mut results,
+        )?;
+        return Ok(results);
+    }
+
+    let mut cur = func;
+    let mut base: usize = 0;
+    let mut pc: usize = 0;
+    let mut entering = true;
+    // Where `hot`'s registers live while this run lasts (rewritten for each function entered
+    // here). Used only through `h`, a raw pointer, and only by this run.
+    let mut home = HotHome::claim();
+    let h: *mut Hot = home.hot();
+
+    // Makes the activation of `cur` ready at `base`: verifies its code on first use, makes room
+    // for its frame, zeroes its declared locals and fills its constant slots. Every activation
+    // goes through here, from the `'call` loop and from the direct-call fast path alike.
+    macro_rules! activate {
+        ($inst_id:expr, $defined:expr, $entry:expr) => {{
+            let entry: &crate::store::WasmEntry = $entry;
+            // Lazy verification: a function's code is verified before its first instruction
+            // runs (one load and a branch once it has been).
+            instances[$inst_id].ensure_verified($defined)?;
+            let frame_end = base + entry.frame_size as usize;
+            if frame_end > stack.len() {
+                if frame_end * size_of::<u64>() + frames.len() * size_of::<Frame>() > max_bytes {
+                    return Err(trap_in(
+                        TrapKind::CallStackExhausted,
+                        store_name(instances, funcs, cur),
+                    ));
+                }
+                let extra = frame_end - stack.len();
+                stack
+                    .try_reserve(extra)
+                    .map_err(|_| Trap::new(TrapKind::CallStackExhausted))?;
+                stack.resize(frame_end, 0);
+            }
+            let locals = base + entry.num_locals as usize;
+            for slot in &mut stack[base + entry.nparams as usize..locals] {
+                *slot = 0;
+            }
+            if entry.num_consts > 0 {
+                // SAFETY: `WasmEntry`'s invariant.
+                let consts =
+                    unsafe { std::slice::from_raw_parts(entry.consts, entry.num_consts as usize) };
+                // In bounds: the verifier proved `num_locals + consts <= frame_size`.
+                for (slot, c) in stack[locals..locals + consts.len()].iter_mut().zip(consts) {
+                    *slot = c.to_native();
+                }
+            }
+        }};
+    }
+    // Suspends the current activation, to resume at `next`.
+    macro_rules! push_frame {
+        ($next:expr) => {{
+            if frames.len() == frames.capacity() {
+                let bytes = (frames.len() * 2) * size_of::<Frame>() + stack.len() * 8;
+                if bytes > max_bytes || frames.try_reserve(frames.len().max(64)).is_err() {
+                    return Err(trap_in(
+                        TrapKind::CallStackExhausted,
+                        store_name(instances, funcs, cur),
+                    ));
+                }
+            }
+            frames.push(Frame {
+                func: cur,
+                pc: $next as u32,
+                base: base as u32,
+            });
+        }};
+    }
+    // The code units of a Wasm function.
+    macro_rules! code_of {
+        ($entry:expr) => {{
+            let entry: &crate::store::WasmEntry = $entry;
+            // SAFETY: `WasmEntry`'s invariant: the units live in the instance's image, which the
+            // store keeps alive, and are in place and never written again once the function is
+            // verified, which every use here follows.
+            unsafe { std::slice::from_raw_parts(entry.code, entry.code_len as usize) }
+        }};
+    }
+
+    'call: loop {
+        let (inst_id, defined, entry) = match &funcs[cur as usize] {
+            FuncInst::Wasm {
+                instance,
+                defined,
+                entry,
+                ..
+            } => (*instance as usize, *defined as usize, *entry),
+            FuncInst::Host { .. } => unreachable!("host functions are called directly"),
+        };
+        let inst = &instances[inst_id];
+        if entering {
+            activate!(inst_id, defined, &entry);
+            entering = false;
+        }
+        // After `activate!`: a function's code may be read (and so sliced) only once verified,
+        // which also makes sure it is in memory (see `WasmEntry::code`).
+        let mut code: &[CodeUnit] = code_of!(&entry);
+        let mem_addr = inst.memories.first().map(|&m| m as usize);
+        // Memory 0's bytes, cached for loads and stores. Re-read (`refresh_mem!`) after anything
+        // that may move the memory or borrow it mutably: memory.grow, every other memory
+        // instruction, and host calls. With no memory the length is 0, so every access traps.
+        let mut mem_base: *mut u8 = std::ptr::null_mut();
+        let mut mem_len: usize = 0;
+        macro_rules! refresh_mem {
+            () => {
+                if let Some(m) = mem_addr {
+                    let bytes = memories[m].bytes_mut();
+                    mem_len = bytes.len();
+                    mem_base = bytes.as_mut_ptr();
+                }
+            };
+        }
+        refresh_mem!();
+
+        // SAFETY of the unchecked accesses below. The verifier proved, for this function's
+        // code: every instruction's operand units lie inside `code`, control only reaches
+        // instruction starts (jump targets checked, the last instruction never falls through),
+        // and every `Slot` operand is below `frame_size`. On entry `stack.len()` was made at
+        // least `base + frame_size`, and the stack never shrinks while the frame is live. `sp`
+        // is re-derived (`refresh!`) after anything that may reallocate or re-borrow `stack`.
+        //
+        // Inside the loop the position is a pointer, `ip`, to the current instruction's first
+        // unit: operand reads need no index arithmetic (in a Wasm build each is one load with a
+        // constant offset). It only moves by `wrapping_add`, and is dereferenced only where the
+        // invariant above puts a unit of `code`. `pc` is written back where a frame is saved.
+        //
+        // Operand positions below are unit offsets from the opcode: a `Slot` takes one unit
+        // (`s!`, `w!`), every other operand two (`w32!`), an `Imm64` four (see `chiwawa_format`).
+        let mut ip: *const CodeUnit = code.as_ptr().wrapping_add(pc);
+        macro_rules! pc_now {
+            () => {
+                (ip as usize - code.as_ptr() as usize) / size_of::<CodeUnit>()
+            };
+        }
+        // The one-unit operand at `$i` (a slot).
+        macro_rules! w {
+            ($i:expr) => {{
+                debug_assert!(pc_now!() + $i < code.len());
+                unsafe { *ip.add($i) }.to_native() as u32
+            }};
+        }
+        // The two-unit operand at `$i` (an immediate, target or index), low half first.
+        macro_rules! w32 {
+            ($i:expr) => {{
+                debug_assert!(pc_now!() + $i + 1 < code.len());
+                // SAFETY: as for `w!`; the read is unaligned because units are 2-aligned.
+                u32::from_le(unsafe { ip.add($i).cast::<u32>().read_unaligned() })
+            }};
+        }
+        // Moves `ip` on by `n` units, to the next instruction.
+        macro_rules! adv {
+            ($n:expr) => {
+                ip = ip.wrapping_add($n)
+            };
+        }
+        // Moves `ip` to the instruction at unit `target` of this function's code.
+        macro_rules! goto {
+            ($target:expr) => {
+                ip = code.as_ptr().wrapping_add($target)
+            };
+        }
+        let mut sp: *mut u64 = unsafe { stack.as_mut_ptr().add(base) };
+        macro_rules! refresh {
+            () => {
+                sp = unsafe { stack.as_mut_ptr().add(base) }
+            };
+        }
+        macro_rules! s {
+            ($i:expr) => {
+                *{
+                    let slot = w!($i) as usize;
+                    debug_assert!(base + slot < stack.len());
+                    unsafe { &mut *sp.add(slot) }
+                }
+            };
+        }
+        macro_rules! trap {
+            ($kind:expr) => {
+                return Err(trap_in($kind, store_name(instances, funcs, cur)))
+            };
+        }
+        macro_rules! mem {
+            () => {
+                match mem_addr {
+                    Some(m) => &mut memories[m],
+                    None => trap!(TrapKind::MemoryOutOfBounds),
+                }
+            };
+        }
+
+        // SAFETY: `h` is `home`'s, which nothing else reads or writes while it lives.
+        unsafe {
+            h.write(Hot {
+                ip,
+                sp,
+                code: code.as_ptr(),
+                mem_base,
+                mem_len,
+                globals: globals.as_mut_ptr(),
+                globals_len: globals.len(),
+                inst_globals: inst.globals.as_ptr(),
+                inst_globals_len: inst.globals.len(),
+                tables: tables.as_ptr(),
+                tables_len: tables.len(),
+                funcs: funcs.as_ptr(),
+                funcs_len: funcs.len(),
+                inst_tables: inst.tables.as_ptr(),
+                inst_tables_len: inst.tables.len(),
+                inst_types: inst.types.as_ptr(),
+                inst_types_len: inst.types.len(),
+                inst_id: inst_id as u32,
+                code_len: code.len(),
+                frame_len: 0,
+                cur,
+                base,
+                stack: stack.as_mut_ptr(),
+                stack_len: stack.len(),
+                frames: &mut frames,
+                entries: inst.entries.as_ptr(),
+                verified: inst.verified.as_ptr(),
+                defined: inst.entries.len().min(inst.verified.len()),
+                first_func: inst.first_func,
+                num_imported: inst.num_imported_funcs,
+                fault: None,
+                cold_op: None,
+                #[cfg(feature = "op-stats")]
+                prev_word: u32::MAX,
+            })
+        };
+        loop {
+            // SAFETY: as above.
+            let hr = unsafe { &mut *h };
+            hr.ip = ip;
+            hr.sp = sp;
+            hr.code = code.as_ptr();
+            hr.code_len = code.len();
+            hr.mem_base = mem_base;
+            hr.mem_len = mem_len;
+            hr.frame_len = stack.len() - base;
+            hr.cur = cur;
+            hr.base = base;
+            hr.stack = stack.as_mut_ptr();
+            hr.stack_len = stack.len();
+            hr.frames = &mut frames;
+            // SAFETY: `Hot`'s invariant: the registers are this activation's (see above), the
+            // memory pointers were refreshed after anything that could move the memory, and
+            // nothing else touches the stacks, `globals` or `inst` while `hot` runs.
+            unsafe { hot(h) };
+            // SAFETY: as above (`hot` has returned).
+            let hr = unsafe { &mut *h };
+            // Calls and returns inside `hot` may have moved to another function.
+            ip = hr.ip;
+            sp = hr.sp;
+            cur = hr.cur;
+            base = hr.base;
+            if let FuncInst::Wasm { entry, .. } = &funcs[cur as usize] {
+                code = code_of!(entry);
+                debug_assert_eq!(code.as_ptr(), hr.code);
+            }
+            if let Some(fault) = hr.fault.take() {
+                trap!(TrapKind::from(fault));
+            }
+            let op = match hr.cold_op.take() {
+                Some(op) => op,
+                None => {
+                    let word = w!(0);
+                    // SAFETY: as in `hot`: `ip` is at an instruction start.
+                    unsafe { Op::from_word_unchecked(word) }
+                }
+            };
+            match op {
+                Op::Return => {
+                    let src = w!(1) as usize;
+                    let count = w32!(2) as usize;
+                    // Ascending copy: `src >= 0`, so no source is overwritten before it is read.
+                    // In bounds: the verifier proved `src + count <= frame_size`.
+                    for i in 0..count {
+                        unsafe { *sp.add(i) = *sp.add(src + i) };
+                    }
+                    match frames.pop() {
+                        Some(frame) => {
+                            cur = frame.func;
+                            pc = frame.pc as usize;
+                            base = frame.base as usize;
+                            // Back into the same instance (the common case): only the code and
+                            // the frame change; memory and instance stay.
+                            if let FuncInst::Wasm {
+                                instance, entry, ..
+                            } = &funcs[cur as usize]
+                            {
+                                if *instance as usize == inst_id {
+                                    code = code_of!(entry);
+                                    goto!(pc);
+                                    refresh!();
+                                    continue;
+                                }
+                            }
+                            continue 'call;
+                        }
+                        None => return Ok(stack[base..base + count].to_vec()),
+                    }
+                }
+                Op::Call
+                    if matches!(
+                        funcs[inst.funcs[w32!(1) as usize] as usize],
+                        FuncInst::Wasm { instance, .. } if instance as usize == inst_id
+                    ) =>
+                {
+                    // The common case, a direct call of a Wasm function of the same instance:
+                    // push the caller and enter the callee, whose frame starts at the argument
+                    // slots. Memory and instance stay, so the inner loop goes on.
+                    let callee = inst.funcs[w32!(1) as usize];
+                    let FuncInst::Wasm { defined, entry, .. } = &funcs[callee as usize] else {
+                        unreachable!("the guard matched a Wasm function")
+                    };
+                    push_frame!(pc_now!() + 4);
+                    cur = callee;
+                    base += w!(3) as usize;
+                    activate!(inst_id, *defined as usize, entry);
+                    code = code_of!(entry);
+                    goto!(0);
+                    refresh!();
+                }
+                Op::Call | Op::CallIndirect | Op::ReturnCall | Op::ReturnCallIndirect => {
+                    let (callee, arg_base, next) = match op {
+                        Op::Call | Op::ReturnCall => {
+                            (inst.funcs[w32!(1) as usize], w!(3) as usize, pc_now!() + 4)
+                        }
+                        _ => {
+                            let ty = inst.types[w32!(1) as usize];
+                            let table = &tables[inst.tables[w32!(3) as usize] as usize];
+                            let index = s!(5) as u32 as usize;
+                            let entry = match table.elems.get(index) {
+                                Some(&e) => e,
+                                None => trap!(TrapKind::TableOutOfBounds),
+                            };
+                            if entry == 0 {
+                                trap!(TrapKind::UninitializedElement);
+                            }
+                            let callee = (entry - 1) as u32;
+                            // Every funcref table entry is null or a function of the store
+                            // (`check_ref`); an entry that is not is refused, never indexed.
+                            let Some(callee_inst) = funcs.get(callee as usize) else {
+                                trap!(bad_ref(entry))
+                            };
+                            if callee_inst.type_id() != ty {
+                                trap!(TrapKind::IndirectCallTypeMismatch);
+                            }
+                            (callee, w!(6) as usize, pc_now!() + 7)
+                        }
+                    };
+                    let tail = matches!(op, Op::ReturnCall | Op::ReturnCallIndirect);
+                    let callee_ty = &types[funcs[callee as usize].type_id() as usize];
+                    let (np, nr) = (callee_ty.params.len(), callee_ty.results.len());
+                    let new_base = if tail {
+                        // Reuse the frame: move the arguments down to slot 0.
+                        let src = base + arg_base;
+                        stack.copy_within(src..src + np, base);
+                        base
+                    } else {
+                        base + arg_base
+                    };
+                    match &funcs[callee as usize] {
+                        FuncInst::Host { func: host, .. } => {
+                            let params = stack[new_base..new_base + np].to_vec();
+                            let mut results = vec![0u64; nr];
+                            let mut caller = Caller {
+                                memory: mem_addr.map(|m| &mut memories[m]),
+                                data: &mut **data,
+                            };
+                            if let Err(mut t) = host(&mut caller, &params, &mut results) {
+                                if t.func.is_none() {
+                                    t.func = Some(store_name(instances, funcs, cur));
+                                }
+                                return Err(t);
+                            }
+                            if new_base + nr > stack.len() {
+                                stack.resize(new_base + nr, 0);
+                            }
+                            // A 32-bit value is zero-extended in its slot, whatever the host
+                            // left in the upper half (the translator relies on it).
+                            let slots = &mut stack[new_base..new_base + nr];
+                            for ((slot, &v), &ty) in
+                                slots.iter_mut().zip(&results).zip(&callee_ty.results)
+                            {
+                                *slot = if matches!(ty, valtype::I32 | valtype::F32) {
+                                    v as u32 as u64
+                                } else {
+                                    v
+                                };
+                            }
+                            refresh!();
+                            refresh_mem!();
+                            if tail {
+                                match frames.pop() {
+                                    Some(frame) => {
+                                        cur = frame.func;
+                                        pc = frame.pc as usize;
+                                        base = frame.base as usize;
+                                        continue 'call;
+                                    }
+                                    None => return Ok(stack[base..base + nr].to_vec()),
+                                }
+                            }
+                            goto!(next);
+                        }
+                        FuncInst::Wasm { .. } => {
+                            if !tail {
+                                push_frame!(next);
+                            }
+                            cur = callee;
+                            base = new_base;
+                            pc = 0;
+                            entering = true;
+                            continue 'call;
+                        }
+                    }
+                }
+                Op::RefFunc => {
+                    s!(1) = inst.funcs[w32!(2) as usize] as u64 + 1;
+                    adv!(4);
+                }
+                Op::MemorySize => {
+                    s!(1) = mem!().pages() as u64;
+                    adv!(4);
+                }
+                Op::MemoryGrow => {
+                    let delta = s!(4) as u32;
+                    let old = mem!().grow(delta);
+                    refresh_mem!();
+                    s!(1) = old.unwrap_or(u32::MAX) as u64;
+                    adv!(5);
+                }
+                Op::MemoryFill => {
+                    let (d, v, n) = (s!(3) as u32 as u64, s!(4) as u8, s!(5) as u32 as u64);
+                    let bytes = mem!().bytes_mut();
+                    let Some(r) = range(d, n, bytes.len()) else {
+                        trap!(TrapKind::MemoryOutOfBounds)
+                    };
+                    bytes[r].fill(v);
+                    refresh_mem!();
+                    adv!(6);
+                }
+                Op::MemoryCopy => {
+                    let (d, s, n) = (
+                        s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
+                    );
+                    let bytes = mem!().bytes_mut();
+                    let (Some(dr), Some(sr)) = (range(d, n, bytes.len()), range(s, n, bytes.len()))
+                    else {
+                        trap!(TrapKind::MemoryOutOfBounds)
+                    };
+                    bytes.copy_within(sr, dr.start);
+                    refresh_mem!();
+                    adv!(8);
+                }
+                Op::MemoryInit => {
+                    let data = w32!(3) as usize;
+                    let (d, s, n) = (
+                        s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
+                    );
+                    let seg: &[u8] = if inst.dropped_datas[data].get() {
+                        &[]
+                    } else {
+                        inst.image.module().datas[data].bytes.as_slice()
+                    };
+                    let bytes = mem!().bytes_mut();
+                    let (Some(dr), Some(sr)) = (range(d, n, bytes.len()), range(s, n, seg.len()))
+                    else {
+                        trap!(TrapKind::MemoryOutOfBounds)
+                    };
+                    bytes[dr].copy_from_slice(&seg[sr]);
+                    refresh_mem!();
+                    adv!(8);
+                }
+                Op::DataDrop => {
+                    inst.dropped_datas[w32!(1) as usize].set(true);
+                    adv!(3);
+                }
+                Op::TableGet => {
+                    let table = &tables[inst.tables[w32!(2) as usize] as usize];
+                    match table.elems.get(s!(4) as u32 as usize) {
+                        Some(&v) => s!(1) = v,
+                        None => trap!(TrapKind::TableOutOfBounds),
+                    }
+                    adv!(5);
+                }
+                Op::TableSet => {
+                    let value = s!(4);
+                    let index = s!(3) as u32 as usize;
+                    let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
+                    if let Err(kind) = check_ref(table, value, funcs.len()) {
+                        trap!(kind);
+                    }
+                    match table.elems.get_mut(index) {
+                        Some(e) => *e = value,
+                        None => trap!(TrapKind::TableOutOfBounds),
+                    }
+                    adv!(5);
+                }
+                Op::TableSize => {
+                    s!(1) = tables[inst.tables[w32!(2) as usize] as usize].elems.len() as u64;
+                    adv!(4);
+                }
+                Op::TableGrow => {
+                    let (init, delta) = (s!(4), s!(5) as u32);
+                    let table = &mut tables[inst.tables[w32!(2) as usize] as usize];
+                    if let Err(kind) = check_ref(table, init, funcs.len()) {
+                        trap!(kind);
+                    }
+                    s!(1) = table.grow(delta, init).unwrap_or(u32::MAX) as u64;
+                    adv!(6);
+                }
+                Op::TableFill => {
+                    let (d, v, n) = (s!(3) as u32 as u64, s!(4), s!(5) as u32 as u64);
+                    let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
+                    if let Err(kind) = check_ref(table, v, funcs.len()) {
+                        trap!(kind);
+                    }
+                    let Some(r) = range(d, n, table.elems.len()) else {
+                        trap!(TrapKind::TableOutOfBounds)
+                    };
+                    table.elems[r].fill(v);
+                    adv!(6);
+                }
+                Op::TableCopy => {
+                    let (dt, st) = (inst.tables[w32!(1) as usize], inst.tables[w32!(3) as usize]);
+                    let (d, s, n) = (
+                        s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
+                    );
+                    let (Some(dr), Some(sr)) = (
+                        range(d, n, tables[dt as usize].elems.len()),
+                        range(s, n, tables[st as usize].elems.len()),
+                    ) else {
+                        trap!(TrapKind::TableOutOfBounds)
+                    };
+                    if dt == st {
+                        tables[dt as usize].elems.copy_within(sr, dr.start);
+                    } else {
+                        let src = tables[st as usize].elems[sr].to_vec();
+                        tables[dt as usize].elems[dr].copy_from_slice(&src);
+                    }
+                    adv!(8);
+                }
+                Op::TableInit => {
+                    let elem = w32!(3) as usize;
+                    let (d, s, n) = (
+                        s!(5) as u32 as u64,
+                        s!(6) as u32 as u64,
+                        s!(7) as u32 as u64,
+                    );
+                    let module = inst.image.module();
+                    let items = if inst.dropped_elems[elem].get() {
+                        0
+                    } else {
+                        module.elems[elem].items.len()
+                    };
+                    let t = inst.tables[w32!(1) as usize] as usize;
+                    let (Some(dr), Some(sr)) =
+                        (range(d, n, tables[t].elems.len()), range(s, n, items))
+                    else {
+                        trap!(TrapKind::TableOutOfBounds)
+                    };
+                    for (di, si) in dr.zip(sr) {
+                        let v = eval_const(&module.elems[elem].items[si], inst, globals);
+                        tables[t].elems[di] = v;
+                    }
+                    adv!(8);
+                }
+                Op::ElemDrop => {
+                    inst.dropped_elems[w32!(1) as usize].set(true);
+                    adv!(3);
+                }
+                // i32
+                _ => unreachable!("hot runs every other instruction"),
+            }
+        }
+    }
+}

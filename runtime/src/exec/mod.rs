@@ -1,0 +1,145 @@
+//! The interpreter: a `loop { match }` over register code, executed in place from the image.
+//!
+//! Two loops. `hot` runs everything that is arithmetic, memory access, jumps, and calls and
+//! returns within an instance, and calls nothing (in a Wasm build `enter` and `back` are
+//! inlined into it; natively they are not); `run_inner` around it runs the rest (host calls,
+//! calls across instances, memory and table management, first calls of unverified functions,
+//! growing the stacks). In a Wasm build this keeps the instruction pointer, the frame pointer
+//! and the memory base in the host's registers: with the rare instructions in the same loop, the
+//! host compiler spilled them all to its stack, and every instruction paid loads and stores for
+//! them (and became sensitive to where the host's stack lies: stores to the guest's frame that
+//! alias the spill slots in the low 12 address bits stall the loads that follow).
+//!
+//! All guest state is plain data: the value stack (`Vec<u64>` of frame slots) and the call
+//! stack (`Vec<Frame>`) are owned here, never the host's call stack, so a deep guest recursion
+//! becomes the trap "call stack exhausted" and the whole state could be written out.
+//!
+//! The verifier has proved, before any instance exists, that every slot operand is below the
+//! frame size, every jump lands on an instruction, every index is in range and every function
+//! ends without falling through (and, with lazy verification, it has done so for a function
+//! before its first instruction runs). The executor leans on exactly that: code units and frame
+//! slots are read without bounds checks. Guest memory is read through a cached base pointer,
+//! each access after its own bounds check against the cached length. Everything else (tables,
+//! globals, segments, index spaces) is checked indexing, where a bug is a panic, not undefined
+//! behaviour.
+//!
+//! `.cargo/config.toml` lets LLVM duplicate the dispatch jump into every handler; that and the
+//! fused instructions of the translator are most of the interpreter's speed.
+
+// One interpreter split by concern: each part sees the others' items through `use super::*`.
+mod call;
+mod cold;
+mod consts;
+mod hot;
+mod numeric;
+mod regs;
+
+use call::*;
+use cold::*;
+use hot::*;
+use numeric::*;
+use regs::*;
+
+pub(crate) use consts::eval_const;
+use consts::*;
+
+use std::mem::size_of;
+
+use chiwawa_format::{valtype, ArchivedConstExpr, ArchivedConstOp, CodeUnit, Op};
+
+use crate::store::{Caller, FuncInst, GlobalInst, Instance, Store};
+use crate::trap::{Trap, TrapKind};
+
+/// A suspended caller.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    func: u32,
+    pc: u32,
+    base: u32,
+}
+
+/// Runs `func` (a store address) with `args` as slot values; returns the result slots.
+pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
+    let result = run_inner(store, func, args);
+    #[cfg(feature = "op-stats")]
+    crate::opstats::dump(|f| crate::store::func_name(&store.instances, &store.funcs, f));
+    result
+}
+
+/// The traps [`hot`] raises, written into [`Hot::fault`]. None carries data: when `hot`
+/// returned its exit with a `TrapKind` (which has strings), it returned through memory, and in
+/// a Wasm build the payload became a value carried around the whole loop, moved to and from
+/// the host's stack in most handlers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fault {
+    Unreachable,
+    IntegerDivideByZero,
+    IntegerOverflow,
+    InvalidConversion,
+    MemoryOutOfBounds,
+}
+
+impl From<Fault> for TrapKind {
+    fn from(fault: Fault) -> TrapKind {
+        match fault {
+            Fault::Unreachable => TrapKind::Unreachable,
+            Fault::IntegerDivideByZero => TrapKind::IntegerDivideByZero,
+            Fault::IntegerOverflow => TrapKind::IntegerOverflow,
+            Fault::InvalidConversion => TrapKind::InvalidConversion,
+            Fault::MemoryOutOfBounds => TrapKind::MemoryOutOfBounds,
+        }
+    }
+}
+
+/// The length in units of `op` when it always goes on to the next instruction (no jump, call
+/// or return), for the debug check of each handler's advance. Worked out once per opcode: the
+/// check runs on every executed instruction of a debug build.
+#[cfg(debug_assertions)]
+fn straight_len(op: Op) -> Option<usize> {
+    static LENS: std::sync::OnceLock<Vec<Option<usize>>> = std::sync::OnceLock::new();
+    LENS.get_or_init(|| {
+        chiwawa_format::OPS
+            .iter()
+            .map(|i| straight_len_of(i.op))
+            .collect()
+    })[op as usize]
+}
+
+#[cfg(debug_assertions)]
+fn straight_len_of(op: Op) -> Option<usize> {
+    use chiwawa_format::Operand;
+    let info = op.info();
+    // A pair leaves where its last part does.
+    let mut last = op;
+    while let Some(&(_, second, _)) = chiwawa_format::PAIRS.iter().find(|p| p.2 == last) {
+        last = second;
+    }
+    let leaves = matches!(
+        last,
+        Op::Unreachable
+            | Op::Return
+            | Op::Call
+            | Op::CallIndirect
+            | Op::ReturnCall
+            | Op::ReturnCallIndirect
+    ) || info
+        .operands
+        .iter()
+        .any(|k| matches!(k, Operand::Target | Operand::Targets));
+    if leaves {
+        None
+    } else {
+        info.fixed_units()
+    }
+}
+
+fn trap_in(kind: TrapKind, func: String) -> Trap {
+    Trap {
+        kind,
+        func: Some(func),
+    }
+}
+
+fn store_name(instances: &[Instance], funcs: &[FuncInst], func: u32) -> String {
+    crate::store::func_name(instances, funcs, func)
+}
