@@ -482,6 +482,22 @@ macro_rules! for_each_op {
     };
 }
 
+/// Calls `$m!` with the instructions the executor's cold loop runs and its hot loop leaves to
+/// it: tail calls, function references, and management of memories, tables and segments. (The
+/// cold loop also finishes the calls and returns the hot loop cannot: `Call`, `CallIndirect`
+/// and `Return` are hot and cold.) The executor's loops match exhaustively over this list and
+/// the hot loop's handlers, so an instruction without a handler does not compile.
+#[macro_export]
+macro_rules! for_each_cold_op {
+    ($m:ident) => {
+        $m! {
+            ReturnCall ReturnCallIndirect RefFunc
+            MemorySize MemoryGrow MemoryFill MemoryCopy MemoryInit DataDrop
+            TableGet TableSet TableSize TableGrow TableFill TableCopy TableInit ElemDrop
+        }
+    };
+}
+
 macro_rules! define_ops {
     ($($name:ident $text:literal ($($arg:ident: $kind:ident),*);)*) => {
         /// Every instruction's opcode; the discriminant is the opcode unit.

@@ -303,8 +303,8 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     unsafe { Op::from_word_unchecked(word) }
                 }
             };
-            match op {
-                Op::Return => {
+            match Cold::of(op) {
+                Some(Cold::Return) => {
                     let src = w!(1) as usize;
                     let count = w32!(2) as usize;
                     // Ascending copy: `src >= 0`, so no source is overwritten before it is read.
@@ -335,7 +335,7 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                         None => return Ok(stack[base..base + count].to_vec()),
                     }
                 }
-                Op::Call
+                Some(Cold::Call)
                     if matches!(
                         funcs[inst.funcs[w32!(1) as usize] as usize],
                         FuncInst::Wasm { instance, .. } if instance as usize == inst_id
@@ -356,7 +356,9 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     goto!(0);
                     refresh!();
                 }
-                Op::Call | Op::CallIndirect | Op::ReturnCall | Op::ReturnCallIndirect => {
+                Some(
+                    Cold::Call | Cold::CallIndirect | Cold::ReturnCall | Cold::ReturnCallIndirect,
+                ) => {
                     let (callee, arg_base, next) = match op {
                         Op::Call | Op::ReturnCall => {
                             (inst.funcs[w32!(1) as usize], w!(3) as usize, pc_now!() + 4)
@@ -451,22 +453,22 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                         }
                     }
                 }
-                Op::RefFunc => {
+                Some(Cold::RefFunc) => {
                     s!(1) = inst.funcs[w32!(2) as usize] as u64 + 1;
                     adv!(4);
                 }
-                Op::MemorySize => {
+                Some(Cold::MemorySize) => {
                     s!(1) = mem!().pages() as u64;
                     adv!(4);
                 }
-                Op::MemoryGrow => {
+                Some(Cold::MemoryGrow) => {
                     let delta = s!(4) as u32;
                     let old = mem!().grow(delta);
                     refresh_mem!();
                     s!(1) = old.unwrap_or(u32::MAX) as u64;
                     adv!(5);
                 }
-                Op::MemoryFill => {
+                Some(Cold::MemoryFill) => {
                     let (d, v, n) = (s!(3) as u32 as u64, s!(4) as u8, s!(5) as u32 as u64);
                     let bytes = mem!().bytes_mut();
                     let Some(r) = range(d, n, bytes.len()) else {
@@ -476,7 +478,7 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     refresh_mem!();
                     adv!(6);
                 }
-                Op::MemoryCopy => {
+                Some(Cold::MemoryCopy) => {
                     let (d, s, n) = (
                         s!(5) as u32 as u64,
                         s!(6) as u32 as u64,
@@ -491,7 +493,7 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     refresh_mem!();
                     adv!(8);
                 }
-                Op::MemoryInit => {
+                Some(Cold::MemoryInit) => {
                     let data = w32!(3) as usize;
                     let (d, s, n) = (
                         s!(5) as u32 as u64,
@@ -512,11 +514,11 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     refresh_mem!();
                     adv!(8);
                 }
-                Op::DataDrop => {
+                Some(Cold::DataDrop) => {
                     inst.dropped_datas[w32!(1) as usize].set(true);
                     adv!(3);
                 }
-                Op::TableGet => {
+                Some(Cold::TableGet) => {
                     let table = &tables[inst.tables[w32!(2) as usize] as usize];
                     match table.elems.get(s!(4) as u32 as usize) {
                         Some(&v) => s!(1) = v,
@@ -524,7 +526,7 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     }
                     adv!(5);
                 }
-                Op::TableSet => {
+                Some(Cold::TableSet) => {
                     let value = s!(4);
                     let index = s!(3) as u32 as usize;
                     let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
@@ -537,11 +539,11 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     }
                     adv!(5);
                 }
-                Op::TableSize => {
+                Some(Cold::TableSize) => {
                     s!(1) = tables[inst.tables[w32!(2) as usize] as usize].elems.len() as u64;
                     adv!(4);
                 }
-                Op::TableGrow => {
+                Some(Cold::TableGrow) => {
                     let (init, delta) = (s!(4), s!(5) as u32);
                     let table = &mut tables[inst.tables[w32!(2) as usize] as usize];
                     if let Err(kind) = check_ref(table, init, funcs.len()) {
@@ -550,7 +552,7 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     s!(1) = table.grow(delta, init).unwrap_or(u32::MAX) as u64;
                     adv!(6);
                 }
-                Op::TableFill => {
+                Some(Cold::TableFill) => {
                     let (d, v, n) = (s!(3) as u32 as u64, s!(4), s!(5) as u32 as u64);
                     let table = &mut tables[inst.tables[w32!(1) as usize] as usize];
                     if let Err(kind) = check_ref(table, v, funcs.len()) {
@@ -562,7 +564,7 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     table.elems[r].fill(v);
                     adv!(6);
                 }
-                Op::TableCopy => {
+                Some(Cold::TableCopy) => {
                     let (dt, st) = (inst.tables[w32!(1) as usize], inst.tables[w32!(3) as usize]);
                     let (d, s, n) = (
                         s!(5) as u32 as u64,
@@ -583,7 +585,7 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     }
                     adv!(8);
                 }
-                Op::TableInit => {
+                Some(Cold::TableInit) => {
                     let elem = w32!(3) as usize;
                     let (d, s, n) = (
                         s!(5) as u32 as u64,
@@ -608,12 +610,11 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     }
                     adv!(8);
                 }
-                Op::ElemDrop => {
+                Some(Cold::ElemDrop) => {
                     inst.dropped_elems[w32!(1) as usize].set(true);
                     adv!(3);
                 }
-                // i32
-                _ => unreachable!("hot runs every other instruction"),
+                None => unreachable!("hot runs every other instruction"),
             }
         }
     }

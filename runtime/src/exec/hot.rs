@@ -1105,7 +1105,7 @@ pub(super) unsafe fn hot(h: *mut Hot) {
             Op::Call => op!(Call),
             Op::CallIndirect => op!(CallIndirect),
             Op::Return => op!(Return),
-            _ => leave!(),
+            chiwawa_format::for_each_cold_op!(cold_only) => leave!(),
         }
     }
 }

@@ -26,6 +26,14 @@
 //! `.cargo/config.toml` lets LLVM duplicate the dispatch jump into every handler; that and the
 //! fused instructions of the translator are most of the interpreter's speed.
 
+/// The pattern of the instructions only the cold loop runs, for the hot loop's match
+/// (`for_each_cold_op!(cold_only)`).
+macro_rules! cold_only {
+    ($($name:ident)*) => {
+        $(Op::$name)|*
+    };
+}
+
 // One interpreter split by concern: each part sees the others' items through `use super::*`.
 mod call;
 mod cold;
@@ -49,6 +57,37 @@ use chiwawa_format::{valtype, ArchivedConstExpr, ArchivedConstOp, CodeUnit, Op};
 
 use crate::store::{Caller, FuncInst, GlobalInst, Instance, Store};
 use crate::trap::{Trap, TrapKind};
+
+macro_rules! define_cold {
+    ($($name:ident)*) => {
+        /// An instruction the cold loop runs: one only it runs (`for_each_cold_op!`), or a call
+        /// or return the hot loop left to it. Its match over these has no catch-all, so a cold
+        /// instruction without a handler does not compile.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        enum Cold {
+            Call,
+            CallIndirect,
+            Return,
+            $($name,)*
+        }
+
+        impl Cold {
+            /// `op` as a cold instruction, if it is one.
+            #[inline]
+            fn of(op: Op) -> Option<Cold> {
+                match op {
+                    Op::Call => Some(Cold::Call),
+                    Op::CallIndirect => Some(Cold::CallIndirect),
+                    Op::Return => Some(Cold::Return),
+                    $(Op::$name => Some(Cold::$name),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+chiwawa_format::for_each_cold_op!(define_cold);
 
 /// A suspended caller.
 #[derive(Clone, Copy, Debug)]
