@@ -556,12 +556,78 @@ impl Op {
         unsafe { std::mem::transmute::<u32, Op>(word) }
     }
 
-    pub fn info(self) -> &'static OpInfo {
+    pub const fn info(self) -> &'static OpInfo {
         &OPS[self as usize]
     }
 
     pub fn name(self) -> &'static str {
         self.info().name
+    }
+
+    /// The two parts of a pair instruction ([`PAIRS`]), if this is one.
+    pub const fn parts(self) -> Option<(Op, Op)> {
+        let mut i = 0;
+        while i < PAIRS.len() {
+            let (first, second, pair) = PAIRS[i];
+            if pair as u32 == self as u32 {
+                return Some((first, second));
+            }
+            i += 1;
+        }
+        None
+    }
+
+    /// How control leaves this instruction: the one statement of it that the verifier, the
+    /// executor's checks and the translator's passes use. A pair leaves as its second part
+    /// (its first part always goes on to the second, see [`PAIRS`]).
+    pub const fn flow(self) -> Flow {
+        match self {
+            Op::Unreachable => Flow::Trap,
+            Op::Br | Op::BrTable => Flow::Jump,
+            Op::Return => Flow::Return,
+            Op::Call | Op::CallIndirect => Flow::Call,
+            Op::ReturnCall | Op::ReturnCallIndirect => Flow::TailCall,
+            _ => {
+                if let Some((_, second)) = self.parts() {
+                    return second.flow();
+                }
+                let operands = self.info().operands;
+                let mut i = 0;
+                while i < operands.len() {
+                    if matches!(operands[i], Operand::Target) {
+                        return Flow::Branch;
+                    }
+                    i += 1;
+                }
+                Flow::Next
+            }
+        }
+    }
+}
+
+/// How control leaves an instruction ([`Op::flow`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flow {
+    /// Goes on to the next instruction.
+    Next,
+    /// Jumps to its target or goes on (`br_if` and the fused compare-and-branch instructions).
+    Branch,
+    /// Always jumps (`br`, `br_table`).
+    Jump,
+    /// Calls, and goes on after the callee returns.
+    Call,
+    /// Returns to the caller.
+    Return,
+    /// Replaces the frame with the callee's (`return_call`, `return_call_indirect`).
+    TailCall,
+    /// Traps (`unreachable`).
+    Trap,
+}
+
+impl Flow {
+    /// Whether control can go on to the next instruction (for a call: after it returns).
+    pub const fn falls_through(self) -> bool {
+        matches!(self, Flow::Next | Flow::Branch | Flow::Call)
     }
 }
 
@@ -1430,7 +1496,7 @@ mod tests {
                 "{}",
                 p.name
             );
-            assert!(!matches!(first, Op::Return | Op::Unreachable | Op::Br));
+            assert_eq!(first.flow(), super::Flow::Next, "{}", p.name);
             assert_eq!(pair_of(first, second), Some(pair));
             // A pair made of pairs: at most four plain parts. None but the last is special (a
             // call, return or global write), and in a sequence only a call or return may be
@@ -1465,6 +1531,52 @@ mod tests {
         match PAIRS.iter().find(|&&(_, _, p)| p == op) {
             Some(&(a, b, _)) => [plain_parts(a), plain_parts(b)].concat(),
             None => vec![op],
+        }
+    }
+
+    #[test]
+    fn flow_kinds_follow_the_table() {
+        use super::Flow;
+        let cases = [
+            (Op::I32Add, Flow::Next),
+            (Op::Select, Flow::Next),
+            (Op::BrIfNez, Flow::Branch),
+            (Op::BrI32LtSImm, Flow::Branch),
+            (Op::Br, Flow::Jump),
+            (Op::BrTable, Flow::Jump),
+            (Op::Call, Flow::Call),
+            (Op::CallIndirect, Flow::Call),
+            (Op::Return, Flow::Return),
+            (Op::ReturnCallIndirect, Flow::TailCall),
+            (Op::Unreachable, Flow::Trap),
+            // Pairs leave as their second part.
+            (Op::CopyBr, Flow::Jump),
+            (Op::Const32Return, Flow::Return),
+            (Op::I32AddImmBrIfNez, Flow::Branch),
+            (Op::I32AddImmBrTable, Flow::Jump),
+            (Op::Copy2, Flow::Next),
+        ];
+        for (op, flow) in cases {
+            assert_eq!(op.flow(), flow, "{}", op.name());
+        }
+        for info in OPS {
+            let flow = info.op.flow();
+            // Only branches and jumps have targets; everything without one that is not a
+            // call, return or trap goes on.
+            let targets = info
+                .operands
+                .iter()
+                .any(|k| matches!(k, Operand::Target | Operand::Targets));
+            assert_eq!(
+                targets,
+                matches!(flow, Flow::Branch | Flow::Jump),
+                "{}",
+                info.name
+            );
+            assert_eq!(
+                flow.falls_through(),
+                !matches!(flow, Flow::Jump | Flow::Return | Flow::TailCall | Flow::Trap)
+            );
         }
     }
 

@@ -6,7 +6,7 @@ pub mod isa;
 pub use image::*;
 pub use isa::{
     decode, disassemble, encode, encode_into, instr_len, pair_of, unit_pair, visit_operands, Arg,
-    DecodeError, EncodeError, Op, OpInfo, Operand, ISA_FINGERPRINT, MAX_FRAME, OPS, PAIRS,
+    DecodeError, EncodeError, Flow, Op, OpInfo, Operand, ISA_FINGERPRINT, MAX_FRAME, OPS, PAIRS,
 };
 /// The archived little-endian unit type of code streams.
 pub use rkyv::rend::u16_le as CodeUnit;

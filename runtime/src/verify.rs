@@ -27,7 +27,7 @@ use chiwawa_format::{
     extern_kind, instr_len, unit_pair, valtype, ArchivedConstExpr, ArchivedConstOp,
     ArchivedDataMode, ArchivedElemMode, ArchivedFuncType, ArchivedImportKind, ArchivedMemoryType,
     ArchivedModule, ArchivedTableType, CodeUnit, DecodeError, LoadedImage, Op, OpInfo, Operand,
-    OPS, PAIRS,
+    OPS,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -513,7 +513,7 @@ const fn shape_of(op: usize) -> Shape {
     };
     // A pair's special checks are its second part's (its first part is never special: the
     // format's tests keep calls, returns and global writes out of first parts).
-    let checked = match pair_parts(info.op) {
+    let checked = match info.op.parts() {
         Some((first, second)) => {
             assert!(
                 !is_special(first),
@@ -545,19 +545,6 @@ const fn is_special(op: Op) -> bool {
             | Op::TableInit
             | Op::TableCopy
     )
-}
-
-/// The two parts of a pair instruction (`chiwawa_format::PAIRS`).
-const fn pair_parts(op: Op) -> Option<(Op, Op)> {
-    let mut i = 0;
-    while i < PAIRS.len() {
-        let (first, second, pair) = PAIRS[i];
-        if pair as u32 == op as u32 {
-            return Some((first, second));
-        }
-        i += 1;
-    }
-    None
 }
 
 /// Every op's shape, indexed by opcode.
@@ -686,7 +673,7 @@ fn check_code(
         if shape.flags & extra != 0 {
             let info = op.info();
             // A pair is checked as its second part, whose operands follow the first's.
-            let (checked, skip) = match pair_parts(op) {
+            let (checked, skip) = match op.parts() {
                 Some((first, second)) => (second, first.info().operands.len()),
                 None => (op, 0),
             };
@@ -713,15 +700,9 @@ fn check_code(
             op.name()
         );
     }
-    use Op::*;
-    // A pair ends as its last part does.
-    let mut last_part = last;
-    while let Some((_, second)) = last_part.and_then(pair_parts) {
-        last_part = Some(second);
-    }
-    match last_part {
+    match last {
         None => bail!("empty code"),
-        Some(Unreachable | Br | BrTable | Return | ReturnCall | ReturnCallIndirect) => Ok(()),
+        Some(op) if !op.flow().falls_through() => Ok(()),
         Some(_) => bail!(
             "code ends with {}, which falls through past the end",
             last.map_or("", Op::name)

@@ -15,7 +15,7 @@
 //! renumbered at the end), and a jump that landed on the replaced `br` lands on its copy, which
 //! does the same. Runs on word-form code before pairs are joined.
 
-use chiwawa_format::{visit_operands, Op, Operand};
+use chiwawa_format::{visit_operands, Flow, Op};
 
 /// Instructions copied in place of one `br`, at most.
 const MAX_INSTRS: usize = 4;
@@ -41,19 +41,11 @@ enum Piece {
 }
 
 fn never_falls_through(op: Op) -> bool {
-    matches!(
-        op,
-        Op::Br
-            | Op::BrTable
-            | Op::Return
-            | Op::Unreachable
-            | Op::ReturnCall
-            | Op::ReturnCallIndirect
-    )
+    !op.flow().falls_through()
 }
 
 fn branches(op: Op) -> bool {
-    op.info().operands.contains(&Operand::Target) && op != Op::Br
+    op.flow() == Flow::Branch
 }
 
 /// Replaces each `br` to short code by a copy of it; returns whether anything changed.

@@ -146,29 +146,9 @@ fn straight_len(op: Op) -> Option<usize> {
 
 #[cfg(debug_assertions)]
 fn straight_len_of(op: Op) -> Option<usize> {
-    use chiwawa_format::Operand;
-    let info = op.info();
-    // A pair leaves where its last part does.
-    let mut last = op;
-    while let Some(&(_, second, _)) = chiwawa_format::PAIRS.iter().find(|p| p.2 == last) {
-        last = second;
-    }
-    let leaves = matches!(
-        last,
-        Op::Unreachable
-            | Op::Return
-            | Op::Call
-            | Op::CallIndirect
-            | Op::ReturnCall
-            | Op::ReturnCallIndirect
-    ) || info
-        .operands
-        .iter()
-        .any(|k| matches!(k, Operand::Target | Operand::Targets));
-    if leaves {
-        None
-    } else {
-        info.fixed_units()
+    match op.flow() {
+        chiwawa_format::Flow::Next => op.info().fixed_units(),
+        _ => None,
     }
 }
 
