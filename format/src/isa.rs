@@ -66,7 +66,9 @@ impl Operand {
     }
 }
 
-/// Calls `$m!` with every instruction as `Name "text" (operand: Kind, ...);`.
+/// Calls `$m!` with every instruction as `Name "text" (operand: Kind, ...);`, a pair as
+/// `Name "text" = First + Second (operand: Kind, ...);` (see [`PAIRS`]), after any tokens
+/// given after `$m` (`for_each_op!(m a b)` calls `m! { a b rows... }`).
 ///
 /// Semantics, where the name does not say it all:
 /// - every numeric op `dst = op(a[, b])` reads its operands as the Wasm type in its name; 32-bit
@@ -80,8 +82,9 @@ impl Operand {
 /// - `RefFunc(dst, func)` writes the function reference of `func` (a nonzero value).
 #[macro_export]
 macro_rules! for_each_op {
-    ($m:ident) => {
+    ($m:ident $($extra:tt)*) => {
         $m! {
+            $($extra)*
             // control
             Unreachable "unreachable" ();
             Br "br" (target: Target);
@@ -355,129 +358,129 @@ macro_rules! for_each_op {
             // operands are the first's then the second's (see `PAIRS`); the translator joins
             // them after translation when no jump lands on the second. Chosen from measured
             // pair frequencies (README, Benchmarks).
-            I32AddImm2 "i32.add_imm+i32.add_imm" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
-            I32AddImmBrIfNez "i32.add_imm+br_if_nez" (dst: Slot, a: Slot, imm: Imm32, cond: Slot, target: Target);
-            I32AddImmBrI32Ne "i32.add_imm+br_if_i32.ne" (dst: Slot, a: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
-            I32AddBrI32LeU "i32.add+br_if_i32.le_u" (dst: Slot, a: Slot, b: Slot, x: Slot, y: Slot, target: Target);
-            I32AddImmI32Load "i32.add_imm+i32.load" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
-            I32AddImmI32Load8U "i32.add_imm+i32.load8_u" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
-            I32AddImmI64Load "i32.add_imm+i64.load" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
-            I32LoadI32Store "i32.load+i32.store" (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
-            Copy2 "copy+copy" (dst: Slot, src: Slot, dst2: Slot, src2: Slot);
-            CopyI32AddImm "copy+i32.add_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32);
-            I32LoadI32Load "i32.load+i32.load" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, addr2: Slot, offset2: Imm32);
-            I64LoadI64Load "i64.load+i64.load" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, addr2: Slot, offset2: Imm32);
-            I32LoadI32Add "i32.load+i32.add" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
-            I32AddImmI32Store "i32.add_imm+i32.store" (dst: Slot, a: Slot, imm: Imm32, addr: Slot, src: Slot, offset: Imm32);
-            I32AddI32Store8 "i32.add+i32.store8" (dst: Slot, a: Slot, b: Slot, addr: Slot, src: Slot, offset: Imm32);
-            I32AddShlImmI32Load "i32.add_shl_imm+i32.load" (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
-            CopyI32AddShlImm "copy+i32.add_shl_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, b: Slot, shift: Imm32);
-            I32ShrUImmI32Xor "i32.shr_u_imm+i32.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
-            I64ShrUImmI64Xor "i64.shr_u_imm+i64.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
-            F64ConvertI32UF64Div "f64.convert_i32_u+f64.div" (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot);
-            I32AddImmGlobalSet "i32.add_imm+global.set" (dst: Slot, a: Slot, imm: Imm32, global: Global, src: Slot);
-            I32AddImmBrTable "i32.add_imm+br_table" (dst: Slot, a: Slot, imm: Imm32, index: Slot, targets: Targets);
-            I32Load8UI32AndImm "i32.load8_u+i32.and_imm" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, imm: Imm32);
-            I32AndImmBrIfEqz "i32.and_imm+br_if_eqz" (dst: Slot, a: Slot, imm: Imm32, cond: Slot, target: Target);
-            I32LoadCopy "i32.load+copy" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, src: Slot);
-            CopyBrI32NeImm "copy+br_if_i32.ne_imm" (dst: Slot, src: Slot, a: Slot, imm: Imm32, target: Target);
-            CopyI32Store "copy+i32.store" (dst: Slot, src: Slot, addr: Slot, src2: Slot, offset: Imm32);
-            I32StoreCopy "i32.store+copy" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, src2: Slot);
-            I32AddI32Load8U "i32.add+i32.load8_u" (dst: Slot, a: Slot, b: Slot, dst2: Slot, addr: Slot, offset: Imm32);
-            I32LoadBrI32NeImm "i32.load+br_if_i32.ne_imm" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
-            I32AndImmBrI32EqImm "i32.and_imm+br_if_i32.eq_imm" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, imm2: Imm32, target: Target);
-            I32MulImmI32Add "i32.mul_imm+i32.add" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot);
-            I32Load8UAddBrIfEqz "i32.load8_u_add+br_if_eqz" (dst: Slot, a: Slot, b: Slot, offset: Imm32, cond: Slot, target: Target);
-            I32Load8UAddBrIfNez "i32.load8_u_add+br_if_nez" (dst: Slot, a: Slot, b: Slot, offset: Imm32, cond: Slot, target: Target);
-            CopyI32Load "copy+i32.load" (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32);
-            I32ShrUAndImmI32Add "i32.shr_u_and_imm+i32.add" (dst: Slot, a: Slot, shift: Imm32, mask: Imm32, dst2: Slot, a2: Slot, b: Slot);
-            I32AddImmCopy "i32.add_imm+copy" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, src: Slot);
-            I32LoadI32AndImm "i32.load+i32.and_imm" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, imm: Imm32);
-            I64LoadI64Store "i64.load+i64.store" (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
-            I32Load8UI32Store8 "i32.load8_u+i32.store8" (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
-            I32XorI32AndImm "i32.xor+i32.and_imm" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
-            I32AndImmI32LoadShl "i32.and_imm+i32.load_shl" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot, shift: Imm32, offset: Imm32);
-            I32AddBrI32GeU "i32.add+br_if_i32.ge_u" (dst: Slot, a: Slot, b: Slot, a2: Slot, b2: Slot, target: Target);
-            I32AddImmI32Add "i32.add_imm+i32.add" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot);
-            F64MulAddI32AddImm "f64.mul_add+i32.add_imm" (dst: Slot, a: Slot, x: Slot, y: Slot, dst2: Slot, a2: Slot, imm: Imm32);
-            F64MulF64Mul "f64.mul+f64.mul" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
-            I32LtUI32Add "i32.lt_u+i32.add" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
-            I64ExtendI32SI64Add "i64.extend_i32_s+i64.add" (dst: Slot, a: Slot, dst2: Slot, a2: Slot, b: Slot);
-            I32AddI32AddImm "i32.add+i32.add_imm" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            I32AddImm2 "i32.add_imm+i32.add_imm" = I32AddImm + I32AddImm (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
+            I32AddImmBrIfNez "i32.add_imm+br_if_nez" = I32AddImm + BrIfNez (dst: Slot, a: Slot, imm: Imm32, cond: Slot, target: Target);
+            I32AddImmBrI32Ne "i32.add_imm+br_if_i32.ne" = I32AddImm + BrI32Ne (dst: Slot, a: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
+            I32AddBrI32LeU "i32.add+br_if_i32.le_u" = I32Add + BrI32LeU (dst: Slot, a: Slot, b: Slot, x: Slot, y: Slot, target: Target);
+            I32AddImmI32Load "i32.add_imm+i32.load" = I32AddImm + I32Load (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            I32AddImmI32Load8U "i32.add_imm+i32.load8_u" = I32AddImm + I32Load8U (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            I32AddImmI64Load "i32.add_imm+i64.load" = I32AddImm + I64Load (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            I32LoadI32Store "i32.load+i32.store" = I32Load + I32Store (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
+            Copy2 "copy+copy" = Copy + Copy (dst: Slot, src: Slot, dst2: Slot, src2: Slot);
+            CopyI32AddImm "copy+i32.add_imm" = Copy + I32AddImm (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32);
+            I32LoadI32Load "i32.load+i32.load" = I32Load + I32Load (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, addr2: Slot, offset2: Imm32);
+            I64LoadI64Load "i64.load+i64.load" = I64Load + I64Load (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, addr2: Slot, offset2: Imm32);
+            I32LoadI32Add "i32.load+i32.add" = I32Load + I32Add (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
+            I32AddImmI32Store "i32.add_imm+i32.store" = I32AddImm + I32Store (dst: Slot, a: Slot, imm: Imm32, addr: Slot, src: Slot, offset: Imm32);
+            I32AddI32Store8 "i32.add+i32.store8" = I32Add + I32Store8 (dst: Slot, a: Slot, b: Slot, addr: Slot, src: Slot, offset: Imm32);
+            I32AddShlImmI32Load "i32.add_shl_imm+i32.load" = I32AddShlImm + I32Load (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            CopyI32AddShlImm "copy+i32.add_shl_imm" = Copy + I32AddShlImm (dst: Slot, src: Slot, dst2: Slot, a: Slot, b: Slot, shift: Imm32);
+            I32ShrUImmI32Xor "i32.shr_u_imm+i32.xor" = I32ShrUImm + I32Xor (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
+            I64ShrUImmI64Xor "i64.shr_u_imm+i64.xor" = I64ShrUImm + I64Xor (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot);
+            F64ConvertI32UF64Div "f64.convert_i32_u+f64.div" = F64ConvertI32U + F64Div (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot);
+            I32AddImmGlobalSet "i32.add_imm+global.set" = I32AddImm + GlobalSet (dst: Slot, a: Slot, imm: Imm32, global: Global, src: Slot);
+            I32AddImmBrTable "i32.add_imm+br_table" = I32AddImm + BrTable (dst: Slot, a: Slot, imm: Imm32, index: Slot, targets: Targets);
+            I32Load8UI32AndImm "i32.load8_u+i32.and_imm" = I32Load8U + I32AndImm (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, imm: Imm32);
+            I32AndImmBrIfEqz "i32.and_imm+br_if_eqz" = I32AndImm + BrIfEqz (dst: Slot, a: Slot, imm: Imm32, cond: Slot, target: Target);
+            I32LoadCopy "i32.load+copy" = I32Load + Copy (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, src: Slot);
+            CopyBrI32NeImm "copy+br_if_i32.ne_imm" = Copy + BrI32NeImm (dst: Slot, src: Slot, a: Slot, imm: Imm32, target: Target);
+            CopyI32Store "copy+i32.store" = Copy + I32Store (dst: Slot, src: Slot, addr: Slot, src2: Slot, offset: Imm32);
+            I32StoreCopy "i32.store+copy" = I32Store + Copy (addr: Slot, src: Slot, offset: Imm32, dst: Slot, src2: Slot);
+            I32AddI32Load8U "i32.add+i32.load8_u" = I32Add + I32Load8U (dst: Slot, a: Slot, b: Slot, dst2: Slot, addr: Slot, offset: Imm32);
+            I32LoadBrI32NeImm "i32.load+br_if_i32.ne_imm" = I32Load + BrI32NeImm (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
+            I32AndImmBrI32EqImm "i32.and_imm+br_if_i32.eq_imm" = I32AndImm + BrI32EqImm (dst: Slot, a: Slot, imm: Imm32, a2: Slot, imm2: Imm32, target: Target);
+            I32MulImmI32Add "i32.mul_imm+i32.add" = I32MulImm + I32Add (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot);
+            I32Load8UAddBrIfEqz "i32.load8_u_add+br_if_eqz" = I32Load8UAdd + BrIfEqz (dst: Slot, a: Slot, b: Slot, offset: Imm32, cond: Slot, target: Target);
+            I32Load8UAddBrIfNez "i32.load8_u_add+br_if_nez" = I32Load8UAdd + BrIfNez (dst: Slot, a: Slot, b: Slot, offset: Imm32, cond: Slot, target: Target);
+            CopyI32Load "copy+i32.load" = Copy + I32Load (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32);
+            I32ShrUAndImmI32Add "i32.shr_u_and_imm+i32.add" = I32ShrUAndImm + I32Add (dst: Slot, a: Slot, shift: Imm32, mask: Imm32, dst2: Slot, a2: Slot, b: Slot);
+            I32AddImmCopy "i32.add_imm+copy" = I32AddImm + Copy (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, src: Slot);
+            I32LoadI32AndImm "i32.load+i32.and_imm" = I32Load + I32AndImm (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, imm: Imm32);
+            I64LoadI64Store "i64.load+i64.store" = I64Load + I64Store (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
+            I32Load8UI32Store8 "i32.load8_u+i32.store8" = I32Load8U + I32Store8 (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32);
+            I32XorI32AndImm "i32.xor+i32.and_imm" = I32Xor + I32AndImm (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            I32AndImmI32LoadShl "i32.and_imm+i32.load_shl" = I32AndImm + I32LoadShl (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot, shift: Imm32, offset: Imm32);
+            I32AddBrI32GeU "i32.add+br_if_i32.ge_u" = I32Add + BrI32GeU (dst: Slot, a: Slot, b: Slot, a2: Slot, b2: Slot, target: Target);
+            I32AddImmI32Add "i32.add_imm+i32.add" = I32AddImm + I32Add (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot);
+            F64MulAddI32AddImm "f64.mul_add+i32.add_imm" = F64MulAdd + I32AddImm (dst: Slot, a: Slot, x: Slot, y: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            F64MulF64Mul "f64.mul+f64.mul" = F64Mul + F64Mul (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
+            I32LtUI32Add "i32.lt_u+i32.add" = I32LtU + I32Add (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
+            I64ExtendI32SI64Add "i64.extend_i32_s+i64.add" = I64ExtendI32S + I64Add (dst: Slot, a: Slot, dst2: Slot, a2: Slot, b: Slot);
+            I32AddI32AddImm "i32.add+i32.add_imm" = I32Add + I32AddImm (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
             // Sequences: a pair joined with one more instruction or pair (three or four parts),
             // by the same rule: the first part falls through, its operands come first. Chosen
             // from the consecutive-dispatch counts of the suite after the pairs: mostly the
             // kernels' inner loops, which the pairs leave at three to seven dispatches.
-            F64ConvertI32UF64DivF64Add "f64.convert_i32_u+f64.div+f64.add" (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot, dst3: Slot, a3: Slot, b3: Slot);
-            I32AddImm2BrIfNez "i32.add_imm+i32.add_imm+br_if_nez" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, cond: Slot, target: Target);
-            I32AddI32Store8I32AddBrI32LeU "i32.add+i32.store8+i32.add+br_if_i32.le_u" (dst: Slot, a: Slot, b: Slot, addr: Slot, src: Slot, offset: Imm32, dst3: Slot, a3: Slot, b3: Slot, x: Slot, y: Slot, target: Target);
-            I32LtUI32AddBrI32LeU "i32.lt_u+i32.add+br_if_i32.le_u" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, x: Slot, y: Slot, target: Target);
-            I32XorI32AndImmI32LoadShl "i32.xor+i32.and_imm+i32.load_shl" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32, dst3: Slot, a3: Slot, b3: Slot, shift: Imm32, offset: Imm32);
-            I64ShrUImmI64XorI64Mul "i64.shr_u_imm+i64.xor+i64.mul" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, dst3: Slot, a3: Slot, b3: Slot);
-            I32AddI32AddImmBrI32Ne "i32.add+i32.add_imm+br_if_i32.ne" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
-            I32AddI64LoadI64Load "i32.add+i64.load+i64.load" (dst: Slot, a: Slot, b: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, addr3: Slot, offset3: Imm32);
-            I32AddShlImmI32LoadI32Store "i32.add_shl_imm+i32.load+i32.store" (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32, addr3: Slot, src: Slot, offset3: Imm32);
-            CopyI32AddImmI32AddImm "copy+i32.add_imm+i32.add_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32, dst3: Slot, a3: Slot, imm3: Imm32);
-            F64MulF64MulF64Sub "f64.mul+f64.mul+f64.sub" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, dst3: Slot, a3: Slot, b3: Slot);
-            I32StoreCopyBrI32NeImm "i32.store+copy+br_if_i32.ne_imm" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, src2: Slot, a: Slot, imm: Imm32, target: Target);
-            CopyI32AddShlImmI32LoadCopy "copy+i32.add_shl_imm+i32.load+copy" (dst: Slot, src: Slot, dst2: Slot, a: Slot, b: Slot, shift: Imm32, dst3: Slot, addr: Slot, offset: Imm32, dst4: Slot, src4: Slot);
-            I32LoadI32AddI32Store "i32.load+i32.add+i32.store" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot, addr3: Slot, src: Slot, offset3: Imm32);
-            I32AddImmI32Load8U2 "i32.add_imm+i32.load8_u+i32.add_imm+i32.load8_u" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, addr4: Slot, offset4: Imm32);
+            F64ConvertI32UF64DivF64Add "f64.convert_i32_u+f64.div+f64.add" = F64ConvertI32UF64Div + F64Add (dst: Slot, a: Slot, dst2: Slot, x: Slot, y: Slot, dst3: Slot, a3: Slot, b3: Slot);
+            I32AddImm2BrIfNez "i32.add_imm+i32.add_imm+br_if_nez" = I32AddImm2 + BrIfNez (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, cond: Slot, target: Target);
+            I32AddI32Store8I32AddBrI32LeU "i32.add+i32.store8+i32.add+br_if_i32.le_u" = I32AddI32Store8 + I32AddBrI32LeU (dst: Slot, a: Slot, b: Slot, addr: Slot, src: Slot, offset: Imm32, dst3: Slot, a3: Slot, b3: Slot, x: Slot, y: Slot, target: Target);
+            I32LtUI32AddBrI32LeU "i32.lt_u+i32.add+br_if_i32.le_u" = I32LtUI32Add + BrI32LeU (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, x: Slot, y: Slot, target: Target);
+            I32XorI32AndImmI32LoadShl "i32.xor+i32.and_imm+i32.load_shl" = I32XorI32AndImm + I32LoadShl (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32, dst3: Slot, a3: Slot, b3: Slot, shift: Imm32, offset: Imm32);
+            I64ShrUImmI64XorI64Mul "i64.shr_u_imm+i64.xor+i64.mul" = I64ShrUImmI64Xor + I64Mul (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, dst3: Slot, a3: Slot, b3: Slot);
+            I32AddI32AddImmBrI32Ne "i32.add+i32.add_imm+br_if_i32.ne" = I32AddI32AddImm + BrI32Ne (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
+            I32AddI64LoadI64Load "i32.add+i64.load+i64.load" = I32Add + I64LoadI64Load (dst: Slot, a: Slot, b: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, addr3: Slot, offset3: Imm32);
+            I32AddShlImmI32LoadI32Store "i32.add_shl_imm+i32.load+i32.store" = I32AddShlImmI32Load + I32Store (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32, addr3: Slot, src: Slot, offset3: Imm32);
+            CopyI32AddImmI32AddImm "copy+i32.add_imm+i32.add_imm" = CopyI32AddImm + I32AddImm (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32, dst3: Slot, a3: Slot, imm3: Imm32);
+            F64MulF64MulF64Sub "f64.mul+f64.mul+f64.sub" = F64MulF64Mul + F64Sub (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, dst3: Slot, a3: Slot, b3: Slot);
+            I32StoreCopyBrI32NeImm "i32.store+copy+br_if_i32.ne_imm" = I32StoreCopy + BrI32NeImm (addr: Slot, src: Slot, offset: Imm32, dst: Slot, src2: Slot, a: Slot, imm: Imm32, target: Target);
+            CopyI32AddShlImmI32LoadCopy "copy+i32.add_shl_imm+i32.load+copy" = CopyI32AddShlImm + I32LoadCopy (dst: Slot, src: Slot, dst2: Slot, a: Slot, b: Slot, shift: Imm32, dst3: Slot, addr: Slot, offset: Imm32, dst4: Slot, src4: Slot);
+            I32LoadI32AddI32Store "i32.load+i32.add+i32.store" = I32LoadI32Add + I32Store (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot, addr3: Slot, src: Slot, offset3: Imm32);
+            I32AddImmI32Load8U2 "i32.add_imm+i32.load8_u+i32.add_imm+i32.load8_u" = I32AddImmI32Load8U + I32AddImmI32Load8U (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, addr4: Slot, offset4: Imm32);
             // Lua's instruction fetch and opcode dispatch, and CoreMark's CRC step.
-            I32AndImmI32ShlImm "i32.and_imm+i32.shl_imm" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
-            I32AndImmSelect "i32.and_imm+select" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, cond: Slot);
-            CopyI32LoadI32AndImmI32ShlImm "copy+i32.load+i32.and_imm+i32.shl_imm" (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, a4: Slot, imm4: Imm32);
-            I32AddImmI32LoadI32AddImmBrTable "i32.add_imm+i32.load+i32.add_imm+br_table" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, index: Slot, targets: Targets);
-            I32XorImmI32ShrUImmI32Xor "i32.xor_imm+i32.shr_u_imm+i32.xor" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, dst3: Slot, x: Slot, y: Slot);
+            I32AndImmI32ShlImm "i32.and_imm+i32.shl_imm" = I32AndImm + I32ShlImm (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
+            I32AndImmSelect "i32.and_imm+select" = I32AndImm + Select (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, cond: Slot);
+            CopyI32LoadI32AndImmI32ShlImm "copy+i32.load+i32.and_imm+i32.shl_imm" = CopyI32Load + I32AndImmI32ShlImm (dst: Slot, src: Slot, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, dst4: Slot, a4: Slot, imm4: Imm32);
+            I32AddImmI32LoadI32AddImmBrTable "i32.add_imm+i32.load+i32.add_imm+br_table" = I32AddImmI32Load + I32AddImmBrTable (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a3: Slot, imm3: Imm32, index: Slot, targets: Targets);
+            I32XorImmI32ShrUImmI32Xor "i32.xor_imm+i32.shr_u_imm+i32.xor" = I32XorImm + I32ShrUImmI32Xor (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, dst3: Slot, x: Slot, y: Slot);
             // Loop ends, constant results before a branch, memory updates.
-            Const32BrIfEqz "const32+br_if_eqz" (dst: Slot, value: Imm32, cond: Slot, target: Target);
-            Const32BrI32LtSImm "const32+br_if_i32.lt_s_imm" (dst: Slot, value: Imm32, a: Slot, imm: Imm32, target: Target);
-            I64AddBrI32GtUImm "i64.add+br_if_i32.gt_u_imm" (dst: Slot, a: Slot, b: Slot, a2: Slot, imm: Imm32, target: Target);
-            I32AddImmBrI32LtU "i32.add_imm+br_if_i32.lt_u" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, b: Slot, target: Target);
-            I64LoadF64Add "i64.load+f64.add" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
-            I64AddImmBrI64Ne "i64.add_imm+br_if_i64.ne" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, b: Slot, target: Target);
-            I64XorI64RotlImm "i64.xor+i64.rotl_imm" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
-            I64MulImmI64AddImm "i64.mul_imm+i64.add_imm" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
-            I64LoadF64AddI64Store "i64.load+f64.add+i64.store" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot, addr2: Slot, src: Slot, offset2: Imm32);
-            I32AddImmF64MulF64Mul "i32.add_imm+f64.mul+f64.mul" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot, dst3: Slot, a3: Slot, b2: Slot);
-            I32StoreI32LtUI32Add "i32.store+i32.lt_u+i32.add" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
+            Const32BrIfEqz "const32+br_if_eqz" = Const32 + BrIfEqz (dst: Slot, value: Imm32, cond: Slot, target: Target);
+            Const32BrI32LtSImm "const32+br_if_i32.lt_s_imm" = Const32 + BrI32LtSImm (dst: Slot, value: Imm32, a: Slot, imm: Imm32, target: Target);
+            I64AddBrI32GtUImm "i64.add+br_if_i32.gt_u_imm" = I64Add + BrI32GtUImm (dst: Slot, a: Slot, b: Slot, a2: Slot, imm: Imm32, target: Target);
+            I32AddImmBrI32LtU "i32.add_imm+br_if_i32.lt_u" = I32AddImm + BrI32LtU (dst: Slot, a: Slot, imm: Imm32, a2: Slot, b: Slot, target: Target);
+            I64LoadF64Add "i64.load+f64.add" = I64Load + F64Add (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
+            I64AddImmBrI64Ne "i64.add_imm+br_if_i64.ne" = I64AddImm + BrI64Ne (dst: Slot, a: Slot, imm: Imm32, a2: Slot, b: Slot, target: Target);
+            I64XorI64RotlImm "i64.xor+i64.rotl_imm" = I64Xor + I64RotlImm (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, imm: Imm32);
+            I64MulImmI64AddImm "i64.mul_imm+i64.add_imm" = I64MulImm + I64AddImm (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32);
+            I64LoadF64AddI64Store "i64.load+f64.add+i64.store" = I64LoadF64Add + I64Store (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot, addr2: Slot, src: Slot, offset2: Imm32);
+            I32AddImmF64MulF64Mul "i32.add_imm+f64.mul+f64.mul" = I32AddImm + F64MulF64Mul (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, b: Slot, dst3: Slot, a3: Slot, b2: Slot);
+            I32StoreI32LtUI32Add "i32.store+i32.lt_u+i32.add" = I32Store + I32LtUI32Add (addr: Slot, src: Slot, offset: Imm32, dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot);
             // The kernels' loop bodies and CoreMark's state machine, after the above.
-            F64MulF64MulF64SubI64Store "f64.mul+f64.mul+f64.sub+i64.store" (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, dst3: Slot, a3: Slot, b3: Slot, addr: Slot, src: Slot, offset: Imm32);
-            I32AddImmI64LoadF64Sub "i32.add_imm+i64.load+f64.sub" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a2: Slot, b: Slot);
-            I64LoadF64MulAdd "i64.load+f64.mul_add" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, x: Slot, y: Slot);
-            I64LoadF64MulAddI64Store "i64.load+f64.mul_add+i64.store" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, x: Slot, y: Slot, addr2: Slot, src: Slot, offset2: Imm32);
-            I32LoadI32StoreI32LtUI32Add "i32.load+i32.store+i32.lt_u+i32.add" (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32, dst2: Slot, a: Slot, b: Slot, dst3: Slot, a2: Slot, b2: Slot);
-            I64MulImmI64AddImmI64Add "i64.mul_imm+i64.add_imm+i64.add" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, dst3: Slot, a3: Slot, b: Slot);
-            I32AndImmSelectI32ShrUAndImm "i32.and_imm+select+i32.shr_u_and_imm" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, cond: Slot, dst3: Slot, a2: Slot, shift: Imm32, mask: Imm32);
-            I32Load16SI32Mul "i32.load16_s+i32.mul" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
-            I32AndImmBrI32GeUImm "i32.and_imm+br_if_i32.ge_u_imm" (dst: Slot, a: Slot, imm: Imm32, a2: Slot, imm2: Imm32, target: Target);
-            Const32I32AddImmBrI32Ne "const32+i32.add_imm+br_if_i32.ne" (dst: Slot, value: Imm32, dst2: Slot, a: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
+            F64MulF64MulF64SubI64Store "f64.mul+f64.mul+f64.sub+i64.store" = F64MulF64MulF64Sub + I64Store (dst: Slot, a: Slot, b: Slot, dst2: Slot, a2: Slot, b2: Slot, dst3: Slot, a3: Slot, b3: Slot, addr: Slot, src: Slot, offset: Imm32);
+            I32AddImmI64LoadF64Sub "i32.add_imm+i64.load+f64.sub" = I32AddImmI64Load + F64Sub (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, addr: Slot, offset: Imm32, dst3: Slot, a2: Slot, b: Slot);
+            I64LoadF64MulAdd "i64.load+f64.mul_add" = I64Load + F64MulAdd (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, x: Slot, y: Slot);
+            I64LoadF64MulAddI64Store "i64.load+f64.mul_add+i64.store" = I64LoadF64MulAdd + I64Store (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, x: Slot, y: Slot, addr2: Slot, src: Slot, offset2: Imm32);
+            I32LoadI32StoreI32LtUI32Add "i32.load+i32.store+i32.lt_u+i32.add" = I32LoadI32Store + I32LtUI32Add (dst: Slot, addr: Slot, offset: Imm32, addr2: Slot, src: Slot, offset2: Imm32, dst2: Slot, a: Slot, b: Slot, dst3: Slot, a2: Slot, b2: Slot);
+            I64MulImmI64AddImmI64Add "i64.mul_imm+i64.add_imm+i64.add" = I64MulImmI64AddImm + I64Add (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, a2: Slot, imm2: Imm32, dst3: Slot, a3: Slot, b: Slot);
+            I32AndImmSelectI32ShrUAndImm "i32.and_imm+select+i32.shr_u_and_imm" = I32AndImmSelect + I32ShrUAndImm (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, x: Slot, y: Slot, cond: Slot, dst3: Slot, a2: Slot, shift: Imm32, mask: Imm32);
+            I32Load16SI32Mul "i32.load16_s+i32.mul" = I32Load16S + I32Mul (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
+            I32AndImmBrI32GeUImm "i32.and_imm+br_if_i32.ge_u_imm" = I32AndImm + BrI32GeUImm (dst: Slot, a: Slot, imm: Imm32, a2: Slot, imm2: Imm32, target: Target);
+            Const32I32AddImmBrI32Ne "const32+i32.add_imm+br_if_i32.ne" = Const32 + I32AddImmBrI32Ne (dst: Slot, value: Imm32, dst2: Slot, a: Slot, imm: Imm32, x: Slot, y: Slot, target: Target);
             // calls after the arguments' last move (a call is only ever a last part)
-            CopyCall "copy+call" (dst: Slot, src: Slot, func: Func, base: Slot);
-            Copy2Call "copy+copy+call" (dst: Slot, src: Slot, dst2: Slot, src2: Slot, func: Func, base: Slot);
-            Const32Call "const32+call" (dst: Slot, value: Imm32, func: Func, base: Slot);
-            I32AddImmCopyCall "i32.add_imm+copy+call" (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, src: Slot, func: Func, base: Slot);
-            CopyCallIndirect "copy+call_indirect" (dst: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
-            I32LoadCopyCallIndirect "i32.load+copy+call_indirect" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
-            I32Load16UI32And "i32.load16_u+i32.and" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
-            I32Load8UBrTable "i32.load8_u+br_table" (dst: Slot, addr: Slot, offset: Imm32, index: Slot, targets: Targets);
-            I32Load8UI32Extend8S "i32.load8_u+i32.extend8_s" (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot);
-            I32LoadBrIfEqz "i32.load+br_if_eqz" (dst: Slot, addr: Slot, offset: Imm32, cond: Slot, target: Target);
-            Const32I32Store16 "const32+i32.store16" (dst: Slot, value: Imm32, addr: Slot, src: Slot, offset: Imm32);
-            I32Load8SBrI32LtSImm "i32.load8_s+br_if_i32.lt_s_imm" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
-            I32Load8UBrI32NeImm "i32.load8_u+br_if_i32.ne_imm" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
-            Const32I32Load "const32+i32.load" (dst: Slot, value: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
-            I32ShrUAndImmI32AddShlImm "i32.shr_u_and_imm+i32.add_shl_imm" (dst: Slot, a: Slot, shift: Imm32, mask: Imm32, dst2: Slot, a2: Slot, b: Slot, shift2: Imm32);
-            Const32I32Shl "const32+i32.shl" (dst: Slot, value: Imm32, dst2: Slot, a: Slot, b: Slot);
-            CopyBr "copy+br" (dst: Slot, src: Slot, target: Target);
-            I64StoreConst32 "i64.store+const32" (addr: Slot, src: Slot, offset: Imm32, dst: Slot, value: Imm32);
-            CopyI64AddImm "copy+i64.add_imm" (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32);
-            I32AddShlImmI32Load8U "i32.add_shl_imm+i32.load8_u" (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
-            I32Load8UBrIfEqz "i32.load8_u+br_if_eqz" (dst: Slot, addr: Slot, offset: Imm32, cond: Slot, target: Target);
-            I64LoadBrI64GeS "i64.load+br_if_i64.ge_s" (dst: Slot, addr: Slot, offset: Imm32, a: Slot, b: Slot, target: Target);
+            CopyCall "copy+call" = Copy + Call (dst: Slot, src: Slot, func: Func, base: Slot);
+            Copy2Call "copy+copy+call" = Copy2 + Call (dst: Slot, src: Slot, dst2: Slot, src2: Slot, func: Func, base: Slot);
+            Const32Call "const32+call" = Const32 + Call (dst: Slot, value: Imm32, func: Func, base: Slot);
+            I32AddImmCopyCall "i32.add_imm+copy+call" = I32AddImmCopy + Call (dst: Slot, a: Slot, imm: Imm32, dst2: Slot, src: Slot, func: Func, base: Slot);
+            CopyCallIndirect "copy+call_indirect" = Copy + CallIndirect (dst: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
+            I32LoadCopyCallIndirect "i32.load+copy+call_indirect" = I32LoadCopy + CallIndirect (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, src: Slot, ty: Type, table: Table, index: Slot, base: Slot);
+            I32Load16UI32And "i32.load16_u+i32.and" = I32Load16U + I32And (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot, b: Slot);
+            I32Load8UBrTable "i32.load8_u+br_table" = I32Load8U + BrTable (dst: Slot, addr: Slot, offset: Imm32, index: Slot, targets: Targets);
+            I32Load8UI32Extend8S "i32.load8_u+i32.extend8_s" = I32Load8U + I32Extend8S (dst: Slot, addr: Slot, offset: Imm32, dst2: Slot, a: Slot);
+            I32LoadBrIfEqz "i32.load+br_if_eqz" = I32Load + BrIfEqz (dst: Slot, addr: Slot, offset: Imm32, cond: Slot, target: Target);
+            Const32I32Store16 "const32+i32.store16" = Const32 + I32Store16 (dst: Slot, value: Imm32, addr: Slot, src: Slot, offset: Imm32);
+            I32Load8SBrI32LtSImm "i32.load8_s+br_if_i32.lt_s_imm" = I32Load8S + BrI32LtSImm (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
+            I32Load8UBrI32NeImm "i32.load8_u+br_if_i32.ne_imm" = I32Load8U + BrI32NeImm (dst: Slot, addr: Slot, offset: Imm32, a: Slot, imm: Imm32, target: Target);
+            Const32I32Load "const32+i32.load" = Const32 + I32Load (dst: Slot, value: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            I32ShrUAndImmI32AddShlImm "i32.shr_u_and_imm+i32.add_shl_imm" = I32ShrUAndImm + I32AddShlImm (dst: Slot, a: Slot, shift: Imm32, mask: Imm32, dst2: Slot, a2: Slot, b: Slot, shift2: Imm32);
+            Const32I32Shl "const32+i32.shl" = Const32 + I32Shl (dst: Slot, value: Imm32, dst2: Slot, a: Slot, b: Slot);
+            CopyBr "copy+br" = Copy + Br (dst: Slot, src: Slot, target: Target);
+            I64StoreConst32 "i64.store+const32" = I64Store + Const32 (addr: Slot, src: Slot, offset: Imm32, dst: Slot, value: Imm32);
+            CopyI64AddImm "copy+i64.add_imm" = Copy + I64AddImm (dst: Slot, src: Slot, dst2: Slot, a: Slot, imm: Imm32);
+            I32AddShlImmI32Load8U "i32.add_shl_imm+i32.load8_u" = I32AddShlImm + I32Load8U (dst: Slot, a: Slot, b: Slot, shift: Imm32, dst2: Slot, addr: Slot, offset: Imm32);
+            I32Load8UBrIfEqz "i32.load8_u+br_if_eqz" = I32Load8U + BrIfEqz (dst: Slot, addr: Slot, offset: Imm32, cond: Slot, target: Target);
+            I64LoadBrI64GeS "i64.load+br_if_i64.ge_s" = I64Load + BrI64GeS (dst: Slot, addr: Slot, offset: Imm32, a: Slot, b: Slot, target: Target);
             // returns after the result's last step (a return is only ever a last part)
-            Const32Return "const32+return" (dst: Slot, value: Imm32, src: Slot, count: Imm32);
-            I64ExtendI32SI64AddReturn "i64.extend_i32_s+i64.add+return" (dst: Slot, a: Slot, dst2: Slot, a2: Slot, b: Slot, src: Slot, count: Imm32);
+            Const32Return "const32+return" = Const32 + Return (dst: Slot, value: Imm32, src: Slot, count: Imm32);
+            I64ExtendI32SI64AddReturn "i64.extend_i32_s+i64.add+return" = I64ExtendI32SI64Add + Return (dst: Slot, a: Slot, dst2: Slot, a2: Slot, b: Slot, src: Slot, count: Imm32);
         }
     };
 }
@@ -499,7 +502,7 @@ macro_rules! for_each_cold_op {
 }
 
 macro_rules! define_ops {
-    ($($name:ident $text:literal ($($arg:ident: $kind:ident),*);)*) => {
+    ($($name:ident $text:literal $(= $first:ident + $second:ident)? ($($arg:ident: $kind:ident),*);)*) => {
         /// Every instruction's opcode; the discriminant is the opcode unit.
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[repr(u32)]
@@ -524,6 +527,19 @@ macro_rules! define_ops {
                 operands: &[$(Operand::$kind),*],
                 operand_names: &[$(stringify!($arg)),*],
             },)*
+        ];
+
+        /// The pair instructions: `(first, second, pair)`. A pair's operands are `first`'s followed by
+        /// `second`'s, and it does exactly what the two do in turn. `first` never jumps, calls or
+        /// returns, so only `second` may leave the straight line. A part may itself be a pair (a
+        /// *sequence*, of at most four plain instructions); the translator joins again after joining
+        /// pairs, and a sequence's parts never call, return or set a global (only a plain pair's second
+        /// part may, which the verifier checks as that part).
+        ///
+        /// Generated from the rows of [`for_each_op!`] that name their parts (`Pair "text" =
+        /// First + Second (operands)`), in table order.
+        pub const PAIRS: &[(Op, Op, Op)] = &[
+            $($((Op::$first, Op::$second, Op::$name),)?)*
         ];
     };
 }
@@ -1035,206 +1051,6 @@ pub fn disassemble(code: &[u16]) -> String {
     out
 }
 
-/// The pair instructions: `(first, second, pair)`. A pair's operands are `first`'s followed by
-/// `second`'s, and it does exactly what the two do in turn. `first` never jumps, calls or
-/// returns, so only `second` may leave the straight line. A part may itself be a pair (a
-/// *sequence*, of at most four plain instructions); the translator joins again after joining
-/// pairs, and a sequence's parts never call, return or set a global (only a plain pair's second
-/// part may, which the verifier checks as that part).
-pub const PAIRS: &[(Op, Op, Op)] = &[
-    (Op::I32AddImm, Op::I32AddImm, Op::I32AddImm2),
-    (Op::I32AddImm, Op::BrIfNez, Op::I32AddImmBrIfNez),
-    (Op::I32AddImm, Op::BrI32Ne, Op::I32AddImmBrI32Ne),
-    (Op::I32Add, Op::BrI32LeU, Op::I32AddBrI32LeU),
-    (Op::I32AddImm, Op::I32Load, Op::I32AddImmI32Load),
-    (Op::I32AddImm, Op::I32Load8U, Op::I32AddImmI32Load8U),
-    (Op::I32AddImm, Op::I64Load, Op::I32AddImmI64Load),
-    (Op::I32Load, Op::I32Store, Op::I32LoadI32Store),
-    (Op::Copy, Op::Copy, Op::Copy2),
-    (Op::Copy, Op::I32AddImm, Op::CopyI32AddImm),
-    (Op::I32Load, Op::I32Load, Op::I32LoadI32Load),
-    (Op::I64Load, Op::I64Load, Op::I64LoadI64Load),
-    (Op::I32Load, Op::I32Add, Op::I32LoadI32Add),
-    (Op::I32AddImm, Op::I32Store, Op::I32AddImmI32Store),
-    (Op::I32Add, Op::I32Store8, Op::I32AddI32Store8),
-    (Op::I32AddShlImm, Op::I32Load, Op::I32AddShlImmI32Load),
-    (Op::Copy, Op::I32AddShlImm, Op::CopyI32AddShlImm),
-    (Op::I32ShrUImm, Op::I32Xor, Op::I32ShrUImmI32Xor),
-    (Op::I64ShrUImm, Op::I64Xor, Op::I64ShrUImmI64Xor),
-    (Op::F64ConvertI32U, Op::F64Div, Op::F64ConvertI32UF64Div),
-    (Op::I32AddImm, Op::GlobalSet, Op::I32AddImmGlobalSet),
-    (Op::I32AddImm, Op::BrTable, Op::I32AddImmBrTable),
-    (Op::I32Load8U, Op::I32AndImm, Op::I32Load8UI32AndImm),
-    (Op::I32AndImm, Op::BrIfEqz, Op::I32AndImmBrIfEqz),
-    (Op::I32Load, Op::Copy, Op::I32LoadCopy),
-    (Op::Copy, Op::BrI32NeImm, Op::CopyBrI32NeImm),
-    (Op::Copy, Op::I32Store, Op::CopyI32Store),
-    (Op::I32Store, Op::Copy, Op::I32StoreCopy),
-    (Op::I32Add, Op::I32Load8U, Op::I32AddI32Load8U),
-    (Op::I32Load, Op::BrI32NeImm, Op::I32LoadBrI32NeImm),
-    (Op::I32AndImm, Op::BrI32EqImm, Op::I32AndImmBrI32EqImm),
-    (Op::I32MulImm, Op::I32Add, Op::I32MulImmI32Add),
-    (Op::I32Load8UAdd, Op::BrIfEqz, Op::I32Load8UAddBrIfEqz),
-    (Op::I32Load8UAdd, Op::BrIfNez, Op::I32Load8UAddBrIfNez),
-    (Op::Copy, Op::I32Load, Op::CopyI32Load),
-    (Op::I32ShrUAndImm, Op::I32Add, Op::I32ShrUAndImmI32Add),
-    (Op::I32AddImm, Op::Copy, Op::I32AddImmCopy),
-    (Op::I32Load, Op::I32AndImm, Op::I32LoadI32AndImm),
-    (Op::I64Load, Op::I64Store, Op::I64LoadI64Store),
-    (Op::I32Load8U, Op::I32Store8, Op::I32Load8UI32Store8),
-    (Op::I32Xor, Op::I32AndImm, Op::I32XorI32AndImm),
-    (Op::I32AndImm, Op::I32LoadShl, Op::I32AndImmI32LoadShl),
-    (Op::I32Add, Op::BrI32GeU, Op::I32AddBrI32GeU),
-    (Op::I32AddImm, Op::I32Add, Op::I32AddImmI32Add),
-    (Op::F64MulAdd, Op::I32AddImm, Op::F64MulAddI32AddImm),
-    (Op::F64Mul, Op::F64Mul, Op::F64MulF64Mul),
-    (Op::I32LtU, Op::I32Add, Op::I32LtUI32Add),
-    (Op::I64ExtendI32S, Op::I64Add, Op::I64ExtendI32SI64Add),
-    (Op::I32Add, Op::I32AddImm, Op::I32AddI32AddImm),
-    // Sequences (three or four parts): a pair and one more instruction or pair.
-    (
-        Op::F64ConvertI32UF64Div,
-        Op::F64Add,
-        Op::F64ConvertI32UF64DivF64Add,
-    ),
-    (Op::I32AddImm2, Op::BrIfNez, Op::I32AddImm2BrIfNez),
-    (
-        Op::I32AddI32Store8,
-        Op::I32AddBrI32LeU,
-        Op::I32AddI32Store8I32AddBrI32LeU,
-    ),
-    (Op::I32LtUI32Add, Op::BrI32LeU, Op::I32LtUI32AddBrI32LeU),
-    (
-        Op::I32XorI32AndImm,
-        Op::I32LoadShl,
-        Op::I32XorI32AndImmI32LoadShl,
-    ),
-    (Op::I64ShrUImmI64Xor, Op::I64Mul, Op::I64ShrUImmI64XorI64Mul),
-    (Op::I32AddI32AddImm, Op::BrI32Ne, Op::I32AddI32AddImmBrI32Ne),
-    (Op::I32Add, Op::I64LoadI64Load, Op::I32AddI64LoadI64Load),
-    (
-        Op::I32AddShlImmI32Load,
-        Op::I32Store,
-        Op::I32AddShlImmI32LoadI32Store,
-    ),
-    (Op::CopyI32AddImm, Op::I32AddImm, Op::CopyI32AddImmI32AddImm),
-    (Op::F64MulF64Mul, Op::F64Sub, Op::F64MulF64MulF64Sub),
-    (Op::I32StoreCopy, Op::BrI32NeImm, Op::I32StoreCopyBrI32NeImm),
-    (
-        Op::CopyI32AddShlImm,
-        Op::I32LoadCopy,
-        Op::CopyI32AddShlImmI32LoadCopy,
-    ),
-    (Op::I32LoadI32Add, Op::I32Store, Op::I32LoadI32AddI32Store),
-    (
-        Op::I32AddImmI32Load8U,
-        Op::I32AddImmI32Load8U,
-        Op::I32AddImmI32Load8U2,
-    ),
-    (Op::I32AndImm, Op::I32ShlImm, Op::I32AndImmI32ShlImm),
-    (Op::I32AndImm, Op::Select, Op::I32AndImmSelect),
-    (
-        Op::CopyI32Load,
-        Op::I32AndImmI32ShlImm,
-        Op::CopyI32LoadI32AndImmI32ShlImm,
-    ),
-    (
-        Op::I32AddImmI32Load,
-        Op::I32AddImmBrTable,
-        Op::I32AddImmI32LoadI32AddImmBrTable,
-    ),
-    (
-        Op::I32XorImm,
-        Op::I32ShrUImmI32Xor,
-        Op::I32XorImmI32ShrUImmI32Xor,
-    ),
-    (Op::Const32, Op::BrIfEqz, Op::Const32BrIfEqz),
-    (Op::Const32, Op::BrI32LtSImm, Op::Const32BrI32LtSImm),
-    (Op::I64Add, Op::BrI32GtUImm, Op::I64AddBrI32GtUImm),
-    (Op::I32AddImm, Op::BrI32LtU, Op::I32AddImmBrI32LtU),
-    (Op::I64Load, Op::F64Add, Op::I64LoadF64Add),
-    (Op::I64AddImm, Op::BrI64Ne, Op::I64AddImmBrI64Ne),
-    (Op::I64Xor, Op::I64RotlImm, Op::I64XorI64RotlImm),
-    (Op::I64MulImm, Op::I64AddImm, Op::I64MulImmI64AddImm),
-    (Op::I64LoadF64Add, Op::I64Store, Op::I64LoadF64AddI64Store),
-    (Op::I32AddImm, Op::F64MulF64Mul, Op::I32AddImmF64MulF64Mul),
-    (Op::I32Store, Op::I32LtUI32Add, Op::I32StoreI32LtUI32Add),
-    (
-        Op::F64MulF64MulF64Sub,
-        Op::I64Store,
-        Op::F64MulF64MulF64SubI64Store,
-    ),
-    (Op::I32AddImmI64Load, Op::F64Sub, Op::I32AddImmI64LoadF64Sub),
-    (Op::I64Load, Op::F64MulAdd, Op::I64LoadF64MulAdd),
-    (
-        Op::I64LoadF64MulAdd,
-        Op::I64Store,
-        Op::I64LoadF64MulAddI64Store,
-    ),
-    (
-        Op::I32LoadI32Store,
-        Op::I32LtUI32Add,
-        Op::I32LoadI32StoreI32LtUI32Add,
-    ),
-    (
-        Op::I64MulImmI64AddImm,
-        Op::I64Add,
-        Op::I64MulImmI64AddImmI64Add,
-    ),
-    (
-        Op::I32AndImmSelect,
-        Op::I32ShrUAndImm,
-        Op::I32AndImmSelectI32ShrUAndImm,
-    ),
-    (Op::I32Load16S, Op::I32Mul, Op::I32Load16SI32Mul),
-    (Op::I32AndImm, Op::BrI32GeUImm, Op::I32AndImmBrI32GeUImm),
-    (
-        Op::Const32,
-        Op::I32AddImmBrI32Ne,
-        Op::Const32I32AddImmBrI32Ne,
-    ),
-    // A call as the last part, after the move of its last argument (frequent in call-heavy
-    // programs: SQLite, Lua).
-    (Op::Copy, Op::Call, Op::CopyCall),
-    (Op::Copy2, Op::Call, Op::Copy2Call),
-    (Op::Const32, Op::Call, Op::Const32Call),
-    (Op::I32AddImmCopy, Op::Call, Op::I32AddImmCopyCall),
-    (Op::Copy, Op::CallIndirect, Op::CopyCallIndirect),
-    (
-        Op::I32LoadCopy,
-        Op::CallIndirect,
-        Op::I32LoadCopyCallIndirect,
-    ),
-    // Frequent neighbours in SQLite and Lua (chosen from op-stats pair counts)
-    (Op::I32Load16U, Op::I32And, Op::I32Load16UI32And),
-    (Op::I32Load8U, Op::BrTable, Op::I32Load8UBrTable),
-    (Op::I32Load8U, Op::I32Extend8S, Op::I32Load8UI32Extend8S),
-    (Op::I32Load, Op::BrIfEqz, Op::I32LoadBrIfEqz),
-    (Op::Const32, Op::I32Store16, Op::Const32I32Store16),
-    (Op::I32Load8S, Op::BrI32LtSImm, Op::I32Load8SBrI32LtSImm),
-    (Op::I32Load8U, Op::BrI32NeImm, Op::I32Load8UBrI32NeImm),
-    (Op::Const32, Op::I32Load, Op::Const32I32Load),
-    (
-        Op::I32ShrUAndImm,
-        Op::I32AddShlImm,
-        Op::I32ShrUAndImmI32AddShlImm,
-    ),
-    (Op::Const32, Op::I32Shl, Op::Const32I32Shl),
-    (Op::Copy, Op::Br, Op::CopyBr),
-    (Op::I64Store, Op::Const32, Op::I64StoreConst32),
-    (Op::Copy, Op::I64AddImm, Op::CopyI64AddImm),
-    (Op::I32AddShlImm, Op::I32Load8U, Op::I32AddShlImmI32Load8U),
-    (Op::I32Load8U, Op::BrIfEqz, Op::I32Load8UBrIfEqz),
-    (Op::I64Load, Op::BrI64GeS, Op::I64LoadBrI64GeS),
-    // A return as the last part, after the result's last step (small recursive functions).
-    (Op::Const32, Op::Return, Op::Const32Return),
-    (
-        Op::I64ExtendI32SI64Add,
-        Op::Return,
-        Op::I64ExtendI32SI64AddReturn,
-    ),
-];
-
 /// A fingerprint of the instruction set: a hash, computed at compile time, of every row of the
 /// table (opcode order, name, operand kinds and names) and of [`PAIRS`]. Every image records the
 /// fingerprint of the translator that wrote it, and the image cache keys entries by it, so an
@@ -1575,7 +1391,10 @@ mod tests {
             );
             assert_eq!(
                 flow.falls_through(),
-                !matches!(flow, Flow::Jump | Flow::Return | Flow::TailCall | Flow::Trap)
+                !matches!(
+                    flow,
+                    Flow::Jump | Flow::Return | Flow::TailCall | Flow::Trap
+                )
             );
         }
     }

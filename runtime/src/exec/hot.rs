@@ -360,9 +360,6 @@ pub(super) unsafe fn hot(h: *mut Hot) {
             }
             resume!();
         }};
-        (I64ExtendI32SI64Add) => {{
-            pair!(I64ExtendI32S, I64Add)
-        }};
         (Copy) => {{
             s!(1) = s!(2);
             adv!(3);
@@ -500,21 +497,6 @@ pub(super) unsafe fn hot(h: *mut Hot) {
         (I32ShlImm) => {{
             imm32!(|x, y| x.wrapping_shl(y) as u64)
         }};
-        (CopyI32Load) => {{
-            pair!(Copy, I32Load)
-        }};
-        (I32AndImmI32ShlImm) => {{
-            pair!(I32AndImm, I32ShlImm)
-        }};
-        (I32AddImmI32Load) => {{
-            pair!(I32AddImm, I32Load)
-        }};
-        (I32AddImmBrTable) => {{
-            pair!(I32AddImm, BrTable)
-        }};
-        (I32ShrUImmI32Xor) => {{
-            pair!(I32ShrUImm, I32Xor)
-        }};
         (Const32) => {{
             s!(1) = w32!(2) as u64;
             adv!(4);
@@ -540,9 +522,6 @@ pub(super) unsafe fn hot(h: *mut Hot) {
         (I64MulImm) => {{
             imm64!(|x, y| x.wrapping_mul(y))
         }};
-        (I64LoadF64Add) => {{
-            pair!(I64Load, F64Add)
-        }};
         (I32Load16S) => {{
             load!(2, |r| i16::from_le_bytes(r) as i32 as u32 as u64)
         }};
@@ -552,86 +531,8 @@ pub(super) unsafe fn hot(h: *mut Hot) {
         (BrI32GeUImm) => {{
             br_cmp_imm!(|x, y| x >= y)
         }};
-        (F64MulF64MulF64Sub) => {{
-            pair!(F64MulF64Mul, F64Sub)
-        }};
-        (I32AddImmI64Load) => {{
-            pair!(I32AddImm, I64Load)
-        }};
-        (I64LoadF64MulAdd) => {{
-            pair!(I64Load, F64MulAdd)
-        }};
-        (I32LoadI32Store) => {{
-            pair!(I32Load, I32Store)
-        }};
-        (I64MulImmI64AddImm) => {{
-            pair!(I64MulImm, I64AddImm)
-        }};
-        (I32AndImmSelect) => {{
-            pair!(I32AndImm, Select)
-        }};
-        (I32AddImmBrI32Ne) => {{
-            pair!(I32AddImm, BrI32Ne)
-        }};
         // Pairs and sequences that are parts of sequences: each composition is stated here
         // once, for its own arm and the arms of the sequences it is part of.
-        (I32AddImm2) => {{
-            pair!(I32AddImm, I32AddImm)
-        }};
-        (F64ConvertI32UF64Div) => {{
-            pair!(F64ConvertI32U, F64Div)
-        }};
-        (I32AddI32Store8) => {{
-            pair!(I32Add, I32Store8)
-        }};
-        (I32AddBrI32LeU) => {{
-            pair!(I32Add, BrI32LeU)
-        }};
-        (I32LtUI32Add) => {{
-            pair!(I32LtU, I32Add)
-        }};
-        (I32XorI32AndImm) => {{
-            pair!(I32Xor, I32AndImm)
-        }};
-        (I64ShrUImmI64Xor) => {{
-            pair!(I64ShrUImm, I64Xor)
-        }};
-        (I32AddI32AddImm) => {{
-            pair!(I32Add, I32AddImm)
-        }};
-        (I64LoadI64Load) => {{
-            pair!(I64Load, I64Load)
-        }};
-        (I32AddShlImmI32Load) => {{
-            pair!(I32AddShlImm, I32Load)
-        }};
-        (CopyI32AddImm) => {{
-            pair!(Copy, I32AddImm)
-        }};
-        (F64MulF64Mul) => {{
-            pair!(F64Mul, F64Mul)
-        }};
-        (I32StoreCopy) => {{
-            pair!(I32Store, Copy)
-        }};
-        (CopyI32AddShlImm) => {{
-            pair!(Copy, I32AddShlImm)
-        }};
-        (Copy2) => {{
-            pair!(Copy, Copy)
-        }};
-        (I32AddImmCopy) => {{
-            pair!(I32AddImm, Copy)
-        }};
-        (I32LoadCopy) => {{
-            pair!(I32Load, Copy)
-        }};
-        (I32LoadI32Add) => {{
-            pair!(I32Load, I32Add)
-        }};
-        (I32AddImmI32Load8U) => {{
-            pair!(I32AddImm, I32Load8U)
-        }};
         (I64Mul) => {{
             bin!(u64, u64::from, |x, y| x.wrapping_mul(y))
         }};
@@ -647,10 +548,33 @@ pub(super) unsafe fn hot(h: *mut Hot) {
     // that handler then moves `ip` past the pair (or jumps).
     macro_rules! pair {
         ($first:ident, $second:ident) => {{
-            op!($first);
+            part!($first);
             then!();
-            op!($second);
+            part!($second);
         }};
+    }
+
+    // `part!(X)`: the handler of a pair's part X, a plain instruction (`op!`) or itself a pair
+    // (a sequence), as the ISA table declares it (`X "text" = First + Second`).
+    macro_rules! define_part {
+        ($d:tt $($name:ident $text:literal $(= $first:ident + $second:ident)? ($($arg:ident: $kind:ident),*);)*) => {
+            macro_rules! part {
+                $($(($name) => {{ pair!($first, $second) }};)?)*
+                ($d plain:ident) => {{ op!($d plain) }};
+            }
+        };
+    }
+    chiwawa_format::for_each_op!(define_part $);
+
+    // The match over every instruction: the handlers below, and one arm per pair of the ISA
+    // table (`pair!(First, Second)`), generated from its row.
+    macro_rules! hot_match {
+        ($op:ident { $($arms:tt)* } $($name:ident $text:literal $(= $first:ident + $second:ident)? ($($arg:ident: $kind:ident),*);)*) => {
+            match $op {
+                $($arms)*
+                $($(Op::$name => pair!($first, $second),)?)*
+            }
+        };
     }
 
     // Debug builds check each handler's advance against the ISA table: a straight-line
@@ -675,7 +599,7 @@ pub(super) unsafe fn hot(h: *mut Hot) {
         {
             expected = straight_len(op).map(|n| (ip.wrapping_add(n), op));
         }
-        match op {
+        chiwawa_format::for_each_op!(hot_match op {
             Op::Unreachable => {
                 // SAFETY: `Hot`'s invariant.
                 unsafe { raise_unreachable(h) };
@@ -986,126 +910,12 @@ pub(super) unsafe fn hot(h: *mut Hot) {
             Op::BrI32AndImmNez => br_cmp_imm!(|x, y| x & y != 0),
             Op::BrI32AndImmEqz => br_cmp_imm!(|x, y| x & y == 0),
             // Pairs: see `pair!`.
-            Op::I32AddImm2 => op!(I32AddImm2),
-            Op::I32AddImmBrIfNez => pair!(I32AddImm, BrIfNez),
-            Op::I32AddImmBrI32Ne => op!(I32AddImmBrI32Ne),
-            Op::I32AddBrI32LeU => op!(I32AddBrI32LeU),
-            Op::I32AddImmI32Load => op!(I32AddImmI32Load),
-            Op::I32AddImmI32Load8U => op!(I32AddImmI32Load8U),
-            Op::I32AddImmI64Load => op!(I32AddImmI64Load),
-            Op::I32LoadI32Store => op!(I32LoadI32Store),
-            Op::Copy2 => op!(Copy2),
-            Op::CopyI32AddImm => op!(CopyI32AddImm),
-            Op::I32LoadI32Load => pair!(I32Load, I32Load),
-            Op::I64LoadI64Load => op!(I64LoadI64Load),
-            Op::I32LoadI32Add => op!(I32LoadI32Add),
-            Op::I32AddImmI32Store => pair!(I32AddImm, I32Store),
-            Op::I32AddI32Store8 => op!(I32AddI32Store8),
-            Op::I32AddShlImmI32Load => op!(I32AddShlImmI32Load),
-            Op::CopyI32AddShlImm => op!(CopyI32AddShlImm),
-            Op::I32ShrUImmI32Xor => op!(I32ShrUImmI32Xor),
-            Op::I64ShrUImmI64Xor => op!(I64ShrUImmI64Xor),
-            Op::F64ConvertI32UF64Div => op!(F64ConvertI32UF64Div),
-            Op::I32AddImmGlobalSet => pair!(I32AddImm, GlobalSet),
-            Op::I32AddImmBrTable => op!(I32AddImmBrTable),
-            Op::I32Load8UI32AndImm => pair!(I32Load8U, I32AndImm),
-            Op::I32AndImmBrIfEqz => pair!(I32AndImm, BrIfEqz),
-            Op::I32LoadCopy => op!(I32LoadCopy),
-            Op::CopyBrI32NeImm => pair!(Copy, BrI32NeImm),
-            Op::CopyI32Store => pair!(Copy, I32Store),
-            Op::I32StoreCopy => op!(I32StoreCopy),
-            Op::I32AddI32Load8U => pair!(I32Add, I32Load8U),
-            Op::I32LoadBrI32NeImm => pair!(I32Load, BrI32NeImm),
-            Op::I32AndImmBrI32EqImm => pair!(I32AndImm, BrI32EqImm),
-            Op::I32MulImmI32Add => pair!(I32MulImm, I32Add),
-            Op::I32Load8UAddBrIfEqz => pair!(I32Load8UAdd, BrIfEqz),
-            Op::I32Load8UAddBrIfNez => pair!(I32Load8UAdd, BrIfNez),
-            Op::CopyI32Load => op!(CopyI32Load),
-            Op::I32ShrUAndImmI32Add => pair!(I32ShrUAndImm, I32Add),
-            Op::I32AddImmCopy => op!(I32AddImmCopy),
-            Op::I32LoadI32AndImm => pair!(I32Load, I32AndImm),
-            Op::I64LoadI64Store => pair!(I64Load, I64Store),
-            Op::I32Load8UI32Store8 => pair!(I32Load8U, I32Store8),
-            Op::I32XorI32AndImm => op!(I32XorI32AndImm),
-            Op::I32AndImmI32LoadShl => pair!(I32AndImm, I32LoadShl),
-            Op::I32AddBrI32GeU => pair!(I32Add, BrI32GeU),
-            Op::I32AddImmI32Add => pair!(I32AddImm, I32Add),
-            Op::F64MulAddI32AddImm => pair!(F64MulAdd, I32AddImm),
-            Op::F64MulF64Mul => op!(F64MulF64Mul),
-            Op::I32LtUI32Add => op!(I32LtUI32Add),
-            Op::I64ExtendI32SI64Add => op!(I64ExtendI32SI64Add),
-            Op::I32AddI32AddImm => op!(I32AddI32AddImm),
-            Op::F64ConvertI32UF64DivF64Add => pair!(F64ConvertI32UF64Div, F64Add),
-            Op::I32AddImm2BrIfNez => pair!(I32AddImm2, BrIfNez),
-            Op::I32AddI32Store8I32AddBrI32LeU => pair!(I32AddI32Store8, I32AddBrI32LeU),
-            Op::I32LtUI32AddBrI32LeU => pair!(I32LtUI32Add, BrI32LeU),
-            Op::I32XorI32AndImmI32LoadShl => pair!(I32XorI32AndImm, I32LoadShl),
-            Op::I64ShrUImmI64XorI64Mul => pair!(I64ShrUImmI64Xor, I64Mul),
-            Op::I32AddI32AddImmBrI32Ne => pair!(I32AddI32AddImm, BrI32Ne),
-            Op::I32AddI64LoadI64Load => pair!(I32Add, I64LoadI64Load),
-            Op::I32AddShlImmI32LoadI32Store => pair!(I32AddShlImmI32Load, I32Store),
-            Op::CopyI32AddImmI32AddImm => pair!(CopyI32AddImm, I32AddImm),
-            Op::F64MulF64MulF64Sub => op!(F64MulF64MulF64Sub),
-            Op::I32StoreCopyBrI32NeImm => pair!(I32StoreCopy, BrI32NeImm),
-            Op::CopyI32AddShlImmI32LoadCopy => pair!(CopyI32AddShlImm, I32LoadCopy),
-            Op::I32LoadI32AddI32Store => pair!(I32LoadI32Add, I32Store),
-            Op::I32AddImmI32Load8U2 => pair!(I32AddImmI32Load8U, I32AddImmI32Load8U),
-            Op::I32AndImmI32ShlImm => op!(I32AndImmI32ShlImm),
-            Op::I32AndImmSelect => op!(I32AndImmSelect),
-            Op::CopyI32LoadI32AndImmI32ShlImm => pair!(CopyI32Load, I32AndImmI32ShlImm),
-            Op::I32AddImmI32LoadI32AddImmBrTable => pair!(I32AddImmI32Load, I32AddImmBrTable),
-            Op::I32XorImmI32ShrUImmI32Xor => pair!(I32XorImm, I32ShrUImmI32Xor),
-            Op::Const32BrIfEqz => pair!(Const32, BrIfEqz),
-            Op::Const32BrI32LtSImm => pair!(Const32, BrI32LtSImm),
-            Op::I64AddBrI32GtUImm => pair!(I64Add, BrI32GtUImm),
-            Op::I32AddImmBrI32LtU => pair!(I32AddImm, BrI32LtU),
-            Op::I64LoadF64Add => op!(I64LoadF64Add),
-            Op::I64AddImmBrI64Ne => pair!(I64AddImm, BrI64Ne),
-            Op::I64XorI64RotlImm => pair!(I64Xor, I64RotlImm),
-            Op::I64MulImmI64AddImm => op!(I64MulImmI64AddImm),
-            Op::I64LoadF64AddI64Store => pair!(I64LoadF64Add, I64Store),
-            Op::I32AddImmF64MulF64Mul => pair!(I32AddImm, F64MulF64Mul),
-            Op::I32StoreI32LtUI32Add => pair!(I32Store, I32LtUI32Add),
-            Op::F64MulF64MulF64SubI64Store => pair!(F64MulF64MulF64Sub, I64Store),
-            Op::I32AddImmI64LoadF64Sub => pair!(I32AddImmI64Load, F64Sub),
-            Op::I64LoadF64MulAdd => op!(I64LoadF64MulAdd),
-            Op::I64LoadF64MulAddI64Store => pair!(I64LoadF64MulAdd, I64Store),
-            Op::I32LoadI32StoreI32LtUI32Add => pair!(I32LoadI32Store, I32LtUI32Add),
-            Op::I64MulImmI64AddImmI64Add => pair!(I64MulImmI64AddImm, I64Add),
-            Op::I32AndImmSelectI32ShrUAndImm => pair!(I32AndImmSelect, I32ShrUAndImm),
-            Op::I32Load16SI32Mul => pair!(I32Load16S, I32Mul),
-            Op::I32AndImmBrI32GeUImm => pair!(I32AndImm, BrI32GeUImm),
-            Op::Const32I32AddImmBrI32Ne => pair!(Const32, I32AddImmBrI32Ne),
-            Op::CopyCall => pair!(Copy, Call),
-            Op::Copy2Call => pair!(Copy2, Call),
-            Op::Const32Call => pair!(Const32, Call),
-            Op::I32AddImmCopyCall => pair!(I32AddImmCopy, Call),
-            Op::CopyCallIndirect => pair!(Copy, CallIndirect),
-            Op::I32LoadCopyCallIndirect => pair!(I32LoadCopy, CallIndirect),
-            Op::I32Load16UI32And => pair!(I32Load16U, I32And),
-            Op::I32Load8UBrTable => pair!(I32Load8U, BrTable),
-            Op::I32Load8UI32Extend8S => pair!(I32Load8U, I32Extend8S),
-            Op::I32LoadBrIfEqz => pair!(I32Load, BrIfEqz),
-            Op::Const32I32Store16 => pair!(Const32, I32Store16),
-            Op::I32Load8SBrI32LtSImm => pair!(I32Load8S, BrI32LtSImm),
-            Op::I32Load8UBrI32NeImm => pair!(I32Load8U, BrI32NeImm),
-            Op::Const32I32Load => pair!(Const32, I32Load),
-            Op::I32ShrUAndImmI32AddShlImm => pair!(I32ShrUAndImm, I32AddShlImm),
-            Op::Const32I32Shl => pair!(Const32, I32Shl),
-            Op::CopyBr => pair!(Copy, Br),
-            Op::I64StoreConst32 => pair!(I64Store, Const32),
-            Op::CopyI64AddImm => pair!(Copy, I64AddImm),
-            Op::I32AddShlImmI32Load8U => pair!(I32AddShlImm, I32Load8U),
-            Op::I32Load8UBrIfEqz => pair!(I32Load8U, BrIfEqz),
-            Op::I64LoadBrI64GeS => pair!(I64Load, BrI64GeS),
-            Op::Const32Return => pair!(Const32, Return),
-            Op::I64ExtendI32SI64AddReturn => pair!(I64ExtendI32SI64Add, Return),
             // Calls and returns (`op!(Call)`, `op!(CallIndirect)`, `op!(Return)`), alone or as
             // the last part of a pair.
             Op::Call => op!(Call),
             Op::CallIndirect => op!(CallIndirect),
             Op::Return => op!(Return),
             chiwawa_format::for_each_cold_op!(cold_only) => leave!(),
-        }
+        })
     }
 }
