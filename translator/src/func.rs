@@ -17,11 +17,9 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use chiwawa_format::{Func, FuncType, Op, Operand, MAX_FRAME, OPS};
-use wasmparser::{
-    BinaryReaderError, BlockType, FrameKind, FrameStack, FuncValidator, FunctionBody, Operator,
-    VisitOperator, VisitSimdOperator, WasmModuleResources,
-};
+use wasmparser::{BlockType, FunctionBody, Operator};
 
+use crate::forms::{branch_form, immediate_form, inverse_branch, numeric, Cond};
 use crate::TranslateError;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,7 +33,7 @@ enum Entry {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
+pub(crate) enum Kind {
     Block,
     Loop,
     If,
@@ -111,7 +109,7 @@ pub(crate) struct Scratch {
     starts: Vec<(u32, u32)>,
 }
 
-struct FuncTranslator<'a> {
+pub(crate) struct FuncTranslator<'a> {
     types: &'a [FuncType],
     func_types: &'a [u32],
     num_locals: u32,
@@ -126,7 +124,7 @@ struct FuncTranslator<'a> {
     /// its start, and the branch that replaces it.
     last_cmp: Option<(usize, Cond)>,
     /// Nesting depth of blocks inside unreachable code (skipped entirely).
-    dead: Option<usize>,
+    pub(crate) dead: Option<usize>,
     /// The `else` or `end` being translated closes unreachable code: nothing falls through.
     dead_end: bool,
     /// Loops enclosing the current instruction.
@@ -144,7 +142,10 @@ struct FuncTranslator<'a> {
 const CONST_MARK: u32 = 1 << 31;
 
 /// Parameters plus declared locals of a body.
-fn count_locals(func_type: &FuncType, body: &FunctionBody<'_>) -> Result<u32, TranslateError> {
+pub(crate) fn count_locals(
+    func_type: &FuncType,
+    body: &FunctionBody<'_>,
+) -> Result<u32, TranslateError> {
     let mut num_locals = func_type.params.len() as u64;
     for local in body.get_locals_reader()? {
         let (count, _) = local?;
@@ -170,178 +171,6 @@ pub fn translate_body(
         t.operator(&op)?;
     }
     t.finish(ty, &mut scratch)
-}
-
-/// Validates one function body with `validator` and translates it in the same pass: every
-/// operator is decoded once, validated, and then translated, so the translator only ever sees
-/// operators the validator accepted.
-///
-/// The outer error is the validator's (the body is invalid), found and reported exactly as
-/// [`FuncValidator::validate`] does: the same reads of the same bytes, with the validator's
-/// control stack deciding what a byte means. The inner one says that a valid body cannot be
-/// translated; the body is still validated to its end first.
-pub(crate) fn validate_and_translate<R: WasmModuleResources>(
-    types: &[FuncType],
-    func_types: &[u32],
-    ty: u32,
-    body: &FunctionBody<'_>,
-    validator: &mut FuncValidator<R>,
-    scratch: &mut Scratch,
-) -> Result<Result<Func, TranslateError>, BinaryReaderError> {
-    let mut reader = body.get_binary_reader();
-    validator.read_locals(&mut reader)?;
-    reader.set_features(*validator.features());
-    let mut failed = None;
-    let num_locals = count_locals(&types[ty as usize], body).unwrap_or_else(|e| {
-        failed = Some(e);
-        0
-    });
-    let mut t = FuncTranslator::new(types, func_types, ty, num_locals, scratch);
-    while !reader.eof() {
-        let mut both = ValidateAndTranslate {
-            validator: validator.visitor(reader.original_position()),
-            translator: &mut t,
-            failed: &mut failed,
-        };
-        reader.visit_operator(&mut both)??;
-    }
-    reader.finish_expression(&validator.visitor(reader.original_position()))?;
-    Ok(match failed {
-        None => t.finish(ty, scratch),
-        Some(e) => {
-            t.recycle(scratch);
-            Err(e)
-        }
-    })
-}
-
-/// The visitor of [`validate_and_translate`]: it hands each operator to the validator and,
-/// once the validator accepted it, to the translator (until the translator fails). The
-/// validator's control stack is the decoder's, as in [`FuncValidator::validate`].
-struct ValidateAndTranslate<'t, 'f, V> {
-    validator: V,
-    translator: &'t mut FuncTranslator<'f>,
-    failed: &'t mut Option<TranslateError>,
-}
-
-impl<V> ValidateAndTranslate<'_, '_, V> {
-    /// Translates `op`. Inlined into each visitor method, where `op` is one known operator:
-    /// the most frequent ones go straight to their translation (what `operator` does for them
-    /// in reachable code), the others through `operator`.
-    #[inline(always)]
-    fn translate(&mut self, op: Operator<'_>) {
-        if self.failed.is_some() {
-            return;
-        }
-        // Dropped only on the way through `operator` below: the operators translated straight
-        // away own nothing, and the drop glue of `Operator` is a call that does not inline.
-        let op = std::mem::ManuallyDrop::new(op);
-        let t = &mut *self.translator;
-        if t.dead.is_none() {
-            use Operator as O;
-            match *op {
-                O::LocalGet { local_index } => return t.local_get(local_index),
-                O::LocalSet { local_index } => return t.set_local(local_index, false),
-                O::LocalTee { local_index } => return t.set_local(local_index, true),
-                O::I32Const { value } => return t.push_const(value as u32 as u64),
-                O::I32Load { memarg } => return t.load(Op::I32Load, memarg.offset),
-                O::I32Store { memarg } => return t.store(Op::I32Store, memarg.offset),
-                O::I32Add => return t.binary(Op::I32Add),
-                O::I32Sub => return t.binary(Op::I32Sub),
-                O::I32And => return t.binary(Op::I32And),
-                O::I32Eq => return t.binary(Op::I32Eq),
-                O::I32Ne => return t.binary(Op::I32Ne),
-                O::I32Eqz => return t.unary(Op::I32Eqz),
-                O::Call { function_index } => return t.call(function_index),
-                O::BrIf { relative_depth } => return t.br_if(relative_depth),
-                O::End => return t.end(),
-                O::Block { blockty } => return t.push_ctrl(Kind::Block, blockty),
-                O::Loop { blockty } => return t.push_ctrl(Kind::Loop, blockty),
-                O::Br { relative_depth } => {
-                    t.branch(relative_depth);
-                    return t.set_dead();
-                }
-                O::I32Load8U { memarg } => return t.load(Op::I32Load8U, memarg.offset),
-                O::I32Store8 { memarg } => return t.store(Op::I32Store8, memarg.offset),
-                O::I64Load { memarg } => return t.load(Op::I64Load, memarg.offset),
-                O::I64Store { memarg } => return t.store(Op::I64Store, memarg.offset),
-                O::I64Const { value } => return t.push_const(value as u64),
-                O::I32Or => return t.binary(Op::I32Or),
-                O::I32Xor => return t.binary(Op::I32Xor),
-                O::I32Shl => return t.binary(Op::I32Shl),
-                O::I32ShrU => return t.binary(Op::I32ShrU),
-                O::I32Mul => return t.binary(Op::I32Mul),
-                O::I32LtU => return t.binary(Op::I32LtU),
-                O::I32LtS => return t.binary(Op::I32LtS),
-                O::I32GtU => return t.binary(Op::I32GtU),
-                O::I32GtS => return t.binary(Op::I32GtS),
-                O::I32GeU => return t.binary(Op::I32GeU),
-                O::I32LeU => return t.binary(Op::I32LeU),
-                O::I64Add => return t.binary(Op::I64Add),
-                _ => {}
-            }
-        }
-        let result = t.operator(&op);
-        drop(std::mem::ManuallyDrop::into_inner(op));
-        if let Err(e) = result {
-            *self.failed = Some(e);
-        }
-    }
-}
-
-impl<V: FrameStack> FrameStack for ValidateAndTranslate<'_, '_, V> {
-    fn current_frame(&self) -> Option<FrameKind> {
-        self.validator.current_frame()
-    }
-}
-
-macro_rules! validate_and_translate_ops {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        $(
-            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-                self.validator.$visit($($($arg.clone()),*)?)?;
-                self.translate(Operator::$op $({ $($arg),* })?);
-                Ok(())
-            }
-        )*
-    };
-}
-
-macro_rules! validate_and_translate_simd_ops {
-    ($( @$proposal:ident $op:ident $({ $($arg:ident: $argty:ty),* })? => $visit:ident ($($ann:tt)*))*) => {
-        $(
-            fn $visit(&mut self $($(, $arg: $argty)*)?) -> Self::Output {
-                // The validator decodes SIMD operators too (and rejects them: SIMD is not
-                // among the features), so a SIMD body fails as in `FuncValidator::validate`.
-                match self.validator.simd_visitor() {
-                    Some(v) => v.$visit($($($arg.clone()),*)?)?,
-                    None => unreachable!("the validator visits SIMD operators"),
-                }
-                self.translate(Operator::$op $({ $($arg),* })?);
-                Ok(())
-            }
-        )*
-    };
-}
-
-impl<'a, V> VisitOperator<'a> for ValidateAndTranslate<'_, '_, V>
-where
-    V: VisitOperator<'a, Output = wasmparser::Result<()>>,
-{
-    type Output = wasmparser::Result<()>;
-
-    fn simd_visitor(&mut self) -> Option<&mut dyn VisitSimdOperator<'a, Output = Self::Output>> {
-        Some(self)
-    }
-
-    wasmparser::for_each_visit_operator!(validate_and_translate_ops);
-}
-
-impl<'a, V> VisitSimdOperator<'a> for ValidateAndTranslate<'_, '_, V>
-where
-    V: VisitOperator<'a, Output = wasmparser::Result<()>>,
-{
-    wasmparser::for_each_visit_simd_operator!(validate_and_translate_simd_ops);
 }
 
 /// Per opcode: its length in words (0 when it has a `Targets` operand) and a mask of the
@@ -414,7 +243,7 @@ fn relocate(code: &mut [u32], num_locals: u32, count: u32) {
 
 impl<'a> FuncTranslator<'a> {
     /// A translator for a function of type `ty`, working in `scratch`'s buffers.
-    fn new(
+    pub(crate) fn new(
         types: &'a [FuncType],
         func_types: &'a [u32],
         ty: u32,
@@ -463,7 +292,7 @@ impl<'a> FuncTranslator<'a> {
 
     /// The finished function (the body has been translated to its end); the buffers go back
     /// to `scratch`.
-    fn finish(mut self, ty: u32, scratch: &mut Scratch) -> Result<Func, TranslateError> {
+    pub(crate) fn finish(mut self, ty: u32, scratch: &mut Scratch) -> Result<Func, TranslateError> {
         let num_locals = self.num_locals;
         let results = self.types[ty as usize].results.len();
         // One slot of headroom: a call or return with no values names the slot just past the
@@ -496,7 +325,7 @@ impl<'a> FuncTranslator<'a> {
     }
 
     /// Gives the buffers back to `scratch`.
-    fn recycle(self, scratch: &mut Scratch) {
+    pub(crate) fn recycle(self, scratch: &mut Scratch) {
         scratch.stack = self.stack;
         scratch.ctrl = self.ctrl;
         scratch.code = self.code;
@@ -631,7 +460,7 @@ impl FuncTranslator<'_> {
         (t.params.len(), t.results.len())
     }
 
-    fn push_ctrl(&mut self, kind: Kind, ty: BlockType) {
+    pub(crate) fn push_ctrl(&mut self, kind: Kind, ty: BlockType) {
         let (params, results) = self.block_arity(ty);
         self.materialize_all();
         if kind == Kind::Loop {
@@ -652,7 +481,7 @@ impl FuncTranslator<'_> {
     }
 
     /// Marks the rest of the current block unreachable.
-    fn set_dead(&mut self) {
+    pub(crate) fn set_dead(&mut self) {
         let height = self.ctrl.last().expect("control frame").height;
         self.stack.truncate(height);
         self.dead = Some(0);
@@ -676,7 +505,7 @@ impl FuncTranslator<'_> {
 
     /// Copies the branch values and jumps to label `depth` (unconditionally). A branch to the
     /// function's own label is a return.
-    fn branch(&mut self, depth: u32) {
+    pub(crate) fn branch(&mut self, depth: u32) {
         if depth as usize == self.ctrl.len() - 1 {
             return self.return_top();
         }
@@ -712,7 +541,7 @@ impl FuncTranslator<'_> {
         self.emit(Op::Return, &[src, n as u32]);
     }
 
-    fn end(&mut self) {
+    pub(crate) fn end(&mut self) {
         let ctrl = self.ctrl.pop().expect("control frame");
         let dead = std::mem::take(&mut self.dead_end);
         if ctrl.kind == Kind::Loop {
@@ -750,7 +579,7 @@ impl FuncTranslator<'_> {
         self.last_dst = None;
     }
 
-    fn unary(&mut self, op: Op) {
+    pub(crate) fn unary(&mut self, op: Op) {
         let a = self.pop();
         let dst = self.push_temp();
         let start = self.code.len();
@@ -848,7 +677,7 @@ impl FuncTranslator<'_> {
         true
     }
 
-    fn binary(&mut self, op: Op) {
+    pub(crate) fn binary(&mut self, op: Op) {
         let n = self.stack.len();
         // A constant right operand becomes an immediate (`x - c` is `x + -c`).
         if let Entry::Const(c) = self.stack[n - 1] {
@@ -948,7 +777,7 @@ impl FuncTranslator<'_> {
         self.code.len() - 1
     }
 
-    fn load(&mut self, op: Op, offset: u64) {
+    pub(crate) fn load(&mut self, op: Op, offset: u64) {
         let fused = match op {
             Op::I32Load => Some(Op::I32LoadAdd),
             Op::I32Load8U => Some(Op::I32Load8UAdd),
@@ -991,7 +820,7 @@ impl FuncTranslator<'_> {
         self.emit_result(op, &[dst, addr, offset as u32]);
     }
 
-    fn store(&mut self, op: Op, offset: u64) {
+    pub(crate) fn store(&mut self, op: Op, offset: u64) {
         let value = self.pop();
         let addr = self.pop();
         self.emit(op, &[addr, value, offset as u32]);
@@ -1024,7 +853,7 @@ impl FuncTranslator<'_> {
         }
     }
 
-    fn set_local(&mut self, local: u32, tee: bool) {
+    pub(crate) fn set_local(&mut self, local: u32, tee: bool) {
         let top = self.stack.len() - 1;
         for pos in 0..top {
             if self.stack[pos] == Entry::Local(local) {
@@ -1052,7 +881,7 @@ impl FuncTranslator<'_> {
         }
     }
 
-    fn operator(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
+    pub(crate) fn operator(&mut self, op: &Operator<'_>) -> Result<(), TranslateError> {
         if let Some(depth) = self.dead {
             match *op {
                 Operator::Block { .. } | Operator::Loop { .. } | Operator::If { .. } => {
@@ -1315,12 +1144,12 @@ impl FuncTranslator<'_> {
         Ok(())
     }
 
-    fn local_get(&mut self, local: u32) {
+    pub(crate) fn local_get(&mut self, local: u32) {
         self.stack.push(Entry::Local(local));
         self.max_height = self.max_height.max(self.stack.len());
     }
 
-    fn br_if(&mut self, relative_depth: u32) {
+    pub(crate) fn br_if(&mut self, relative_depth: u32) {
         let cond = self.pop_cond();
         let (arity, height) = self.label(relative_depth);
         if self.in_place(arity, height) {
@@ -1334,14 +1163,14 @@ impl FuncTranslator<'_> {
         self.last_dst = None;
     }
 
-    fn call(&mut self, function_index: u32) {
+    pub(crate) fn call(&mut self, function_index: u32) {
         let (params, results) = self.call_arity(function_index);
         let base = self.args(params);
         self.emit(Op::Call, &[function_index, base]);
         self.call_results(params, results);
     }
 
-    fn push_const(&mut self, value: u64) {
+    pub(crate) fn push_const(&mut self, value: u64) {
         self.stack.push(Entry::Const(value));
         self.max_height = self.max_height.max(self.stack.len());
     }
@@ -1352,212 +1181,5 @@ impl FuncTranslator<'_> {
         let b = self.pop();
         let a = self.pop();
         [a, b, c]
-    }
-}
-
-/// The register op and arity (1 or 2) of a numeric Wasm operator.
-fn numeric(op: &Operator<'_>) -> Option<(Op, u8)> {
-    use Operator as O;
-    macro_rules! map {
-        ($($wasm:ident => $op:ident / $n:literal,)*) => {
-            match op {
-                $(O::$wasm => Some((Op::$op, $n)),)*
-                _ => None,
-            }
-        };
-    }
-    map! {
-        I32Eqz => I32Eqz / 1, I32Eq => I32Eq / 2, I32Ne => I32Ne / 2,
-        I32LtS => I32LtS / 2, I32LtU => I32LtU / 2, I32GtS => I32GtS / 2, I32GtU => I32GtU / 2,
-        I32LeS => I32LeS / 2, I32LeU => I32LeU / 2, I32GeS => I32GeS / 2, I32GeU => I32GeU / 2,
-        I32Clz => I32Clz / 1, I32Ctz => I32Ctz / 1, I32Popcnt => I32Popcnt / 1,
-        I32Add => I32Add / 2, I32Sub => I32Sub / 2, I32Mul => I32Mul / 2,
-        I32DivS => I32DivS / 2, I32DivU => I32DivU / 2, I32RemS => I32RemS / 2,
-        I32RemU => I32RemU / 2, I32And => I32And / 2, I32Or => I32Or / 2, I32Xor => I32Xor / 2,
-        I32Shl => I32Shl / 2, I32ShrS => I32ShrS / 2, I32ShrU => I32ShrU / 2,
-        I32Rotl => I32Rotl / 2, I32Rotr => I32Rotr / 2,
-        I64Eqz => I64Eqz / 1, I64Eq => I64Eq / 2, I64Ne => I64Ne / 2,
-        I64LtS => I64LtS / 2, I64LtU => I64LtU / 2, I64GtS => I64GtS / 2, I64GtU => I64GtU / 2,
-        I64LeS => I64LeS / 2, I64LeU => I64LeU / 2, I64GeS => I64GeS / 2, I64GeU => I64GeU / 2,
-        I64Clz => I64Clz / 1, I64Ctz => I64Ctz / 1, I64Popcnt => I64Popcnt / 1,
-        I64Add => I64Add / 2, I64Sub => I64Sub / 2, I64Mul => I64Mul / 2,
-        I64DivS => I64DivS / 2, I64DivU => I64DivU / 2, I64RemS => I64RemS / 2,
-        I64RemU => I64RemU / 2, I64And => I64And / 2, I64Or => I64Or / 2, I64Xor => I64Xor / 2,
-        I64Shl => I64Shl / 2, I64ShrS => I64ShrS / 2, I64ShrU => I64ShrU / 2,
-        I64Rotl => I64Rotl / 2, I64Rotr => I64Rotr / 2,
-        F32Eq => F32Eq / 2, F32Ne => F32Ne / 2, F32Lt => F32Lt / 2, F32Gt => F32Gt / 2,
-        F32Le => F32Le / 2, F32Ge => F32Ge / 2,
-        F32Abs => F32Abs / 1, F32Neg => F32Neg / 1, F32Ceil => F32Ceil / 1,
-        F32Floor => F32Floor / 1, F32Trunc => F32Trunc / 1, F32Nearest => F32Nearest / 1,
-        F32Sqrt => F32Sqrt / 1, F32Add => F32Add / 2, F32Sub => F32Sub / 2, F32Mul => F32Mul / 2,
-        F32Div => F32Div / 2, F32Min => F32Min / 2, F32Max => F32Max / 2,
-        F32Copysign => F32Copysign / 2,
-        F64Eq => F64Eq / 2, F64Ne => F64Ne / 2, F64Lt => F64Lt / 2, F64Gt => F64Gt / 2,
-        F64Le => F64Le / 2, F64Ge => F64Ge / 2,
-        F64Abs => F64Abs / 1, F64Neg => F64Neg / 1, F64Ceil => F64Ceil / 1,
-        F64Floor => F64Floor / 1, F64Trunc => F64Trunc / 1, F64Nearest => F64Nearest / 1,
-        F64Sqrt => F64Sqrt / 1, F64Add => F64Add / 2, F64Sub => F64Sub / 2, F64Mul => F64Mul / 2,
-        F64Div => F64Div / 2, F64Min => F64Min / 2, F64Max => F64Max / 2,
-        F64Copysign => F64Copysign / 2,
-        I32WrapI64 => I32WrapI64 / 1,
-        I32TruncF32S => I32TruncF32S / 1, I32TruncF32U => I32TruncF32U / 1,
-        I32TruncF64S => I32TruncF64S / 1, I32TruncF64U => I32TruncF64U / 1,
-        I64ExtendI32S => I64ExtendI32S / 1, I64ExtendI32U => I64ExtendI32U / 1,
-        I64TruncF32S => I64TruncF32S / 1, I64TruncF32U => I64TruncF32U / 1,
-        I64TruncF64S => I64TruncF64S / 1, I64TruncF64U => I64TruncF64U / 1,
-        F32ConvertI32S => F32ConvertI32S / 1, F32ConvertI32U => F32ConvertI32U / 1,
-        F32ConvertI64S => F32ConvertI64S / 1, F32ConvertI64U => F32ConvertI64U / 1,
-        F32DemoteF64 => F32DemoteF64 / 1,
-        F64ConvertI32S => F64ConvertI32S / 1, F64ConvertI32U => F64ConvertI32U / 1,
-        F64ConvertI64S => F64ConvertI64S / 1, F64ConvertI64U => F64ConvertI64U / 1,
-        F64PromoteF32 => F64PromoteF32 / 1,
-        I32Extend8S => I32Extend8S / 1, I32Extend16S => I32Extend16S / 1,
-        I64Extend8S => I64Extend8S / 1, I64Extend16S => I64Extend16S / 1,
-        I64Extend32S => I64Extend32S / 1,
-        I32TruncSatF32S => I32TruncSatF32S / 1, I32TruncSatF32U => I32TruncSatF32U / 1,
-        I32TruncSatF64S => I32TruncSatF64S / 1, I32TruncSatF64U => I32TruncSatF64U / 1,
-        I64TruncSatF32S => I64TruncSatF32S / 1, I64TruncSatF32U => I64TruncSatF32U / 1,
-        I64TruncSatF64S => I64TruncSatF64S / 1, I64TruncSatF64U => I64TruncSatF64U / 1,
-    }
-}
-
-/// A branch condition.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Cond {
-    /// Slot is nonzero.
-    Nez(u32),
-    /// Slot is zero (`i32.eqz` fused away).
-    Eqz(u32),
-    /// A fused comparison: the branch op and its two operands (slot, slot or immediate).
-    Cmp { op: Op, a: u32, b: u32 },
-}
-
-/// The immediate form of a binary op whose right operand is the constant `c`.
-fn immediate_form(op: Op, c: u64) -> Option<(Op, u32)> {
-    let c32 = c as u32;
-    let imm = match op {
-        Op::I32Add => Op::I32AddImm,
-        Op::I32Sub => return Some((Op::I32AddImm, c32.wrapping_neg())),
-        Op::I32Mul => Op::I32MulImm,
-        Op::I32And => Op::I32AndImm,
-        Op::I32Or => Op::I32OrImm,
-        Op::I32Xor => Op::I32XorImm,
-        Op::I32Shl => Op::I32ShlImm,
-        Op::I32ShrS => Op::I32ShrSImm,
-        Op::I32ShrU => Op::I32ShrUImm,
-        Op::I32Eq => Op::I32EqImm,
-        Op::I32Ne => Op::I32NeImm,
-        Op::I32LtS => Op::I32LtSImm,
-        Op::I32LtU => Op::I32LtUImm,
-        Op::I32GtS => Op::I32GtSImm,
-        Op::I32GtU => Op::I32GtUImm,
-        Op::I32LeS => Op::I32LeSImm,
-        Op::I32LeU => Op::I32LeUImm,
-        Op::I32GeS => Op::I32GeSImm,
-        Op::I32GeU => Op::I32GeUImm,
-        Op::I32Rotl => Op::I32RotlImm,
-        Op::I32Rotr => return Some((Op::I32RotlImm, 32u32.wrapping_sub(c32) & 31)),
-        Op::I64Rotr => return Some((Op::I64RotlImm, 64u32.wrapping_sub(c32) & 63)),
-        // 64-bit immediates are 32 bits, sign-extended.
-        Op::I64Add
-        | Op::I64Sub
-        | Op::I64And
-        | Op::I64Shl
-        | Op::I64ShrU
-        | Op::I64Mul
-        | Op::I64Or
-        | Op::I64Xor
-        | Op::I64ShrS
-        | Op::I64Rotl => {
-            let v = if op == Op::I64Sub {
-                (c as i64).wrapping_neg()
-            } else {
-                c as i64
-            };
-            if v != v as i32 as i64 {
-                return None;
-            }
-            let imm = match op {
-                Op::I64Add | Op::I64Sub => Op::I64AddImm,
-                Op::I64And => Op::I64AndImm,
-                Op::I64Shl => Op::I64ShlImm,
-                Op::I64Mul => Op::I64MulImm,
-                Op::I64Or => Op::I64OrImm,
-                Op::I64Xor => Op::I64XorImm,
-                Op::I64ShrS => Op::I64ShrSImm,
-                Op::I64Rotl => Op::I64RotlImm,
-                _ => Op::I64ShrUImm,
-            };
-            return Some((imm, v as i32 as u32));
-        }
-        _ => return None,
-    };
-    Some((imm, c32))
-}
-
-/// For an i32 comparison: the fused branch with a slot operand and with an immediate.
-fn branch_form(op: Op) -> Option<(Op, Op)> {
-    Some(match op {
-        Op::I32Eq | Op::I32EqImm => (Op::BrI32Eq, Op::BrI32EqImm),
-        Op::I32Ne | Op::I32NeImm => (Op::BrI32Ne, Op::BrI32NeImm),
-        Op::I32LtS | Op::I32LtSImm => (Op::BrI32LtS, Op::BrI32LtSImm),
-        Op::I32LtU | Op::I32LtUImm => (Op::BrI32LtU, Op::BrI32LtUImm),
-        Op::I32GtS | Op::I32GtSImm => (Op::BrI32GtS, Op::BrI32GtSImm),
-        Op::I32GtU | Op::I32GtUImm => (Op::BrI32GtU, Op::BrI32GtUImm),
-        Op::I32LeS | Op::I32LeSImm => (Op::BrI32LeS, Op::BrI32LeSImm),
-        Op::I32LeU | Op::I32LeUImm => (Op::BrI32LeU, Op::BrI32LeUImm),
-        Op::I32GeS | Op::I32GeSImm => (Op::BrI32GeS, Op::BrI32GeSImm),
-        Op::I32GeU | Op::I32GeUImm => (Op::BrI32GeU, Op::BrI32GeUImm),
-        // No i64 comparison has an immediate form, so the second is never used.
-        Op::I64Eq => (Op::BrI64Eq, Op::BrI64Eq),
-        Op::I64Ne => (Op::BrI64Ne, Op::BrI64Ne),
-        Op::I64LtS => (Op::BrI64LtS, Op::BrI64LtS),
-        Op::I64LtU => (Op::BrI64LtU, Op::BrI64LtU),
-        Op::I64GtS => (Op::BrI64GtS, Op::BrI64GtS),
-        Op::I64GtU => (Op::BrI64GtU, Op::BrI64GtU),
-        Op::I64LeS => (Op::BrI64LeS, Op::BrI64LeS),
-        Op::I64LeU => (Op::BrI64LeU, Op::BrI64LeU),
-        Op::I64GeS => (Op::BrI64GeS, Op::BrI64GeS),
-        Op::I64GeU => (Op::BrI64GeU, Op::BrI64GeU),
-        _ => return None,
-    })
-}
-
-/// The branch taken exactly when `op`'s is not (integer comparisons invert exactly).
-fn inverse_branch(op: Op) -> Op {
-    match op {
-        Op::BrI32Eq => Op::BrI32Ne,
-        Op::BrI32Ne => Op::BrI32Eq,
-        Op::BrI32LtS => Op::BrI32GeS,
-        Op::BrI32GeS => Op::BrI32LtS,
-        Op::BrI32LtU => Op::BrI32GeU,
-        Op::BrI32GeU => Op::BrI32LtU,
-        Op::BrI32GtS => Op::BrI32LeS,
-        Op::BrI32LeS => Op::BrI32GtS,
-        Op::BrI32GtU => Op::BrI32LeU,
-        Op::BrI32LeU => Op::BrI32GtU,
-        Op::BrI32EqImm => Op::BrI32NeImm,
-        Op::BrI32NeImm => Op::BrI32EqImm,
-        Op::BrI32LtSImm => Op::BrI32GeSImm,
-        Op::BrI32GeSImm => Op::BrI32LtSImm,
-        Op::BrI32LtUImm => Op::BrI32GeUImm,
-        Op::BrI32GeUImm => Op::BrI32LtUImm,
-        Op::BrI32GtSImm => Op::BrI32LeSImm,
-        Op::BrI32LeSImm => Op::BrI32GtSImm,
-        Op::BrI32GtUImm => Op::BrI32LeUImm,
-        Op::BrI32LeUImm => Op::BrI32GtUImm,
-        Op::BrI64Eq => Op::BrI64Ne,
-        Op::BrI64Ne => Op::BrI64Eq,
-        Op::BrI64LtS => Op::BrI64GeS,
-        Op::BrI64GeS => Op::BrI64LtS,
-        Op::BrI64LtU => Op::BrI64GeU,
-        Op::BrI64GeU => Op::BrI64LtU,
-        Op::BrI64GtS => Op::BrI64LeS,
-        Op::BrI64LeS => Op::BrI64GtS,
-        Op::BrI64GtU => Op::BrI64LeU,
-        Op::BrI64LeU => Op::BrI64GtU,
-        Op::BrI32AndImmNez => Op::BrI32AndImmEqz,
-        Op::BrI32AndImmEqz => Op::BrI32AndImmNez,
-        other => unreachable!("{other:?} is not a fused comparison branch"),
     }
 }

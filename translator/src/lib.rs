@@ -4,9 +4,11 @@
 //! calls invalid or malformed ever becomes an image. Then each section is converted into the
 //! image schema of `chiwawa-format`, and each function body into register code (`func.rs`).
 
+mod forms;
 mod func;
 mod peephole;
 mod tails;
+mod validate;
 
 use std::fmt;
 #[cfg(not(target_family = "wasm"))]
@@ -175,7 +177,7 @@ fn translate_chunk(
     for ((index, func, body), &ty) in bodies.into_iter().zip(func_types) {
         let mut validator = func.into_validator(allocs);
         let result = if index < stop {
-            func::validate_and_translate(
+            validate::validate_and_translate(
                 types,
                 all_func_types,
                 ty,
