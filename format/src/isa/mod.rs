@@ -593,6 +593,40 @@ impl Op {
         None
     }
 
+    /// Whether the instruction reads or writes memory 0 through an address operand (the loads
+    /// and stores, fused ones included; a pair when a part does). The verifier requires a
+    /// memory for these; `memory.*` instructions name theirs with a `Memory` operand.
+    pub const fn accesses_memory(self) -> bool {
+        if let Some((first, second)) = self.parts() {
+            return first.accesses_memory() || second.accesses_memory();
+        }
+        matches!(
+            self,
+            Op::I32Load
+                | Op::I64Load
+                | Op::I32Load8S
+                | Op::I32Load8U
+                | Op::I32Load16S
+                | Op::I32Load16U
+                | Op::I64Load8S
+                | Op::I64Load8U
+                | Op::I64Load16S
+                | Op::I64Load16U
+                | Op::I64Load32S
+                | Op::I64Load32U
+                | Op::I32Store
+                | Op::I64Store
+                | Op::I32Store8
+                | Op::I32Store16
+                | Op::I64Store32
+                | Op::I32LoadAdd
+                | Op::I32Load8UAdd
+                | Op::I64LoadAdd
+                | Op::I32LoadShl
+                | Op::I64LoadShl
+        )
+    }
+
     /// How control leaves this instruction: the one statement of it that the verifier, the
     /// executor's checks and the translator's passes use. A pair leaves as its second part
     /// (its first part always goes on to the second, see [`PAIRS`]).

@@ -257,6 +257,16 @@ fn flow_kinds_follow_the_table() {
 }
 
 #[test]
+fn memory_access_is_stated_for_every_load_and_store() {
+    // The text names every access (`i32.load8_u`, `i32.add_imm+i32.store`, ...): the stated
+    // fact and the names agree.
+    for info in OPS {
+        let named = info.name.contains(".load") || info.name.contains(".store");
+        assert_eq!(info.op.accesses_memory(), named, "{}", info.name);
+    }
+}
+
+#[test]
 fn pair_of_finds_exactly_the_pairs() {
     for a in OPS {
         for b in OPS {

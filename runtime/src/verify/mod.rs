@@ -449,25 +449,8 @@ struct Shape {
 const GENERIC: u8 = 1;
 /// The op needs a check beyond its operands' ranges ([`check_special`]).
 const SPECIAL: u8 = 2;
-/// The op addresses memory 0 implicitly (a load or store, by the table's naming).
+/// The op addresses memory 0 implicitly (a load or store: `Op::accesses_memory`).
 const MEMORY: u8 = 4;
-
-/// Whether `name` contains `part` (`str::contains` is not `const`).
-const fn name_contains(name: &str, part: &str) -> bool {
-    let (name, part) = (name.as_bytes(), part.as_bytes());
-    let mut i = 0;
-    while i + part.len() <= name.len() {
-        let mut k = 0;
-        while k < part.len() && name[i + k] == part[k] {
-            k += 1;
-        }
-        if k == part.len() {
-            return true;
-        }
-        i += 1;
-    }
-    false
-}
 
 const fn shape_of(op: usize) -> Shape {
     let info = &OPS[op];
@@ -526,7 +509,7 @@ const fn shape_of(op: usize) -> Shape {
     if is_special(checked) {
         shape.flags |= SPECIAL;
     }
-    if name_contains(info.name, ".load") || name_contains(info.name, ".store") {
+    if info.op.accesses_memory() {
         shape.flags |= MEMORY;
     }
     shape
