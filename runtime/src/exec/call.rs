@@ -114,17 +114,11 @@ pub(super) unsafe fn enter_defined(h: *mut Hot, d: usize, arg_base: usize, len: 
         pc: pc as u32,
         base: h.base as u32,
     });
-    // The activation, as `run_inner`'s `activate!` makes it: locals past the parameters
-    // zeroed, constants filled.
-    // SAFETY: `new_base + frame_size <= stack_len` (checked above), and the verifier proved
-    // `nparams <= num_locals` and `num_locals + consts <= frame_size`.
+    // SAFETY: `new_base + frame_size <= stack_len` (checked above); the entry is a verified
+    // function's.
     unsafe {
         let frame = h.stack.add(new_base);
-        zero_slots(frame, entry.nparams as usize, entry.num_locals as usize);
-        let locals = frame.add(entry.num_locals as usize);
-        for i in 0..entry.num_consts as usize {
-            *locals.add(i) = (*entry.consts.add(i)).to_native();
-        }
+        init_frame(frame, entry);
         h.sp = frame;
     }
     h.cur = callee;

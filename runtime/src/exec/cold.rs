@@ -67,19 +67,9 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                     .map_err(|_| Trap::new(TrapKind::CallStackExhausted))?;
                 stack.resize(frame_end, 0);
             }
-            let locals = base + entry.num_locals as usize;
-            for slot in &mut stack[base + entry.nparams as usize..locals] {
-                *slot = 0;
-            }
-            if entry.num_consts > 0 {
-                // SAFETY: `WasmEntry`'s invariant.
-                let consts =
-                    unsafe { std::slice::from_raw_parts(entry.consts, entry.num_consts as usize) };
-                // In bounds: the verifier proved `num_locals + consts <= frame_size`.
-                for (slot, c) in stack[locals..locals + consts.len()].iter_mut().zip(consts) {
-                    *slot = c.to_native();
-                }
-            }
+            // SAFETY: the frame's slots are inside the stack (resized above), and the function
+            // passed the verifier (`ensure_verified` above).
+            unsafe { init_frame(stack.as_mut_ptr().add(base), entry) };
         }};
     }
     // Suspends the current activation, to resume at `next`.
@@ -171,15 +161,17 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
         macro_rules! w {
             ($i:expr) => {{
                 debug_assert!(pc_now!() + $i < code.len());
-                unsafe { *ip.add($i) }.to_native() as u32
+                // SAFETY: `ip` is at an instruction start and the verifier proved that its operands
+                // lie inside the code.
+                unsafe { unit_at(ip, $i) }
             }};
         }
         // The two-unit operand at `$i` (an immediate, target or index), low half first.
         macro_rules! w32 {
             ($i:expr) => {{
                 debug_assert!(pc_now!() + $i + 1 < code.len());
-                // SAFETY: as for `w!`; the read is unaligned because units are 2-aligned.
-                u32::from_le(unsafe { ip.add($i).cast::<u32>().read_unaligned() })
+                // SAFETY: as for `w!`.
+                unsafe { pair_at(ip, $i) }
             }};
         }
         // Moves `ip` on by `n` units, to the next instruction.

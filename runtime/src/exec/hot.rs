@@ -58,15 +58,17 @@ pub(super) unsafe fn hot(h: *mut Hot) {
     macro_rules! w {
         ($i:expr) => {{
             debug_assert!(pc_now!() + $i < code_len);
-            unsafe { *ip.add($i) }.to_native() as u32
+            // SAFETY: `ip` is at an instruction start and the verifier proved that its operands
+            // lie inside the code.
+            unsafe { unit_at(ip, $i) }
         }};
     }
     // The two-unit operand at `$i` (an immediate, target or index), low half first.
     macro_rules! w32 {
         ($i:expr) => {{
             debug_assert!(pc_now!() + $i + 1 < code_len);
-            // SAFETY: as for `w!`; the read is unaligned because units are 2-aligned.
-            u32::from_le(unsafe { ip.add($i).cast::<u32>().read_unaligned() })
+            // SAFETY: as for `w!`.
+            unsafe { pair_at(ip, $i) }
         }};
     }
     // Moves `ip` on by `n` units, to the next instruction.

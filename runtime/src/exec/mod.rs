@@ -89,6 +89,46 @@ macro_rules! define_cold {
 
 chiwawa_format::for_each_cold_op!(define_cold);
 
+/// The one-unit operand at unit `i` from `ip` (a slot), as both loops' `w!` read it.
+///
+/// # Safety
+/// `ip + i` is inside the function's code (the verifier proved every operand is).
+#[inline(always)]
+unsafe fn unit_at(ip: *const CodeUnit, i: usize) -> u32 {
+    // SAFETY: the caller's guarantee.
+    unsafe { *ip.add(i) }.to_native() as u32
+}
+
+/// The two-unit operand at units `i, i + 1` from `ip` (an immediate, target or index), low
+/// half first, as both loops' `w32!` read it.
+///
+/// # Safety
+/// `ip + i + 1` is inside the function's code.
+#[inline(always)]
+unsafe fn pair_at(ip: *const CodeUnit, i: usize) -> u32 {
+    // SAFETY: the caller's guarantee; the read is unaligned because units are 2-aligned.
+    u32::from_le(unsafe { ip.add(i).cast::<u32>().read_unaligned() })
+}
+
+/// Makes a new activation's frame: the declared locals past the parameters zeroed, the
+/// constants in the slots after the locals. Both the hot loop's calls and the cold loop's
+/// `activate!` set frames up through here.
+///
+/// # Safety
+/// `frame` points to `entry.frame_size` slots of the stack, and the verifier proved
+/// `nparams <= num_locals` and `num_locals + num_consts <= frame_size` for `entry`'s function.
+#[inline(always)]
+unsafe fn init_frame(frame: *mut u64, entry: &crate::store::WasmEntry) {
+    // SAFETY: the caller's guarantee; `entry.consts` holds `num_consts` words (`WasmEntry`).
+    unsafe {
+        zero_slots(frame, entry.nparams as usize, entry.num_locals as usize);
+        let locals = frame.add(entry.num_locals as usize);
+        for i in 0..entry.num_consts as usize {
+            *locals.add(i) = (*entry.consts.add(i)).to_native();
+        }
+    }
+}
+
 /// A suspended caller.
 #[derive(Clone, Copy, Debug)]
 struct Frame {
