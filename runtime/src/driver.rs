@@ -42,6 +42,7 @@ impl Failure {
         }
     }
 
+    /// The failure's message, without its kind.
     pub fn message(&self) -> &str {
         match self {
             Failure::Load(m)
@@ -52,6 +53,7 @@ impl Failure {
         }
     }
 
+    /// The failure of kind `code` ([`Failure::code`]) with `message`, as it crossed the Wasm ABI.
     pub fn from_code(code: i32, message: String) -> Failure {
         match code {
             1 => Failure::Load(message),
@@ -65,6 +67,7 @@ impl Failure {
 
 /// One store's worth of modules and instances.
 pub struct Session {
+    /// The store every module of the session is instantiated in.
     pub store: Store,
     /// When loaded images have their function code verified (default: lazily, on first entry).
     pub verify_mode: VerifyMode,
@@ -229,6 +232,7 @@ pub fn encode_vals(vals: &[Val]) -> Vec<u64> {
         .collect()
 }
 
+/// The values [`encode_vals`] encoded.
 pub fn decode_vals(words: &[u64]) -> Vec<Val> {
     words
         .chunks_exact(2)

@@ -15,6 +15,7 @@ use crate::trap::{Trap, TrapKind};
 use crate::value::Val;
 use crate::CheckedImage;
 
+/// Why instantiation failed.
 #[derive(Debug)]
 pub enum InstantiateError {
     /// An import is missing or has the wrong type (spec: "unlinkable").

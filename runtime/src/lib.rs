@@ -1,4 +1,5 @@
 //! The chiwawa runtime: loads a `.cwi` image, checks it, and executes its register code in place.
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod driver;
@@ -28,7 +29,9 @@ pub use verify::VerifyError;
 /// Why an image cannot be loaded.
 #[derive(Debug)]
 pub enum LoadError {
+    /// The header, checksum or archive is wrong.
     Image(ImageError),
+    /// The verifier refused the module or a function's code.
     Verify(VerifyError),
 }
 
@@ -66,10 +69,12 @@ pub struct CheckedImage {
 }
 
 impl CheckedImage {
+    /// The loaded image.
     pub fn image(&self) -> &Rc<LoadedImage> {
         &self.image
     }
 
+    /// The image's module (its archive, read in place).
     pub fn module(&self) -> &ArchivedModule {
         self.image.module()
     }
@@ -133,6 +138,8 @@ impl chiwawa_format::CodeSource for FileCode {
     }
 }
 
+/// Checks an image: header, checksum, archive structure, then the verifier (function code now
+/// or at first entry, by `mode`). Only a checked image may be instantiated.
 pub fn load_image(bytes: &[u8], mode: VerifyMode) -> Result<CheckedImage, LoadError> {
     verify_image(check_image(bytes)?, mode)
 }

@@ -12,6 +12,7 @@ use chiwawa_format::{FuncType, GlobalType, LoadedImage, TableType};
 use crate::trap::{Trap, TrapKind};
 use crate::value::Val;
 
+/// A Wasm page: 64 KiB.
 pub const PAGE_SIZE: usize = 65536;
 /// Wasm32 memories hold at most 65536 pages (4 GiB).
 pub const MAX_PAGES: u32 = 65536;
@@ -38,6 +39,7 @@ pub struct Memory {
     base: *mut u8,
     len: usize,
     storage: Storage,
+    /// The most pages the memory may grow to, if bounded.
     pub max_pages: Option<u32>,
 }
 
@@ -50,6 +52,8 @@ enum Storage {
 }
 
 impl Memory {
+    /// A memory of `min_pages` zero pages that may grow to `max_pages`; `OutOfMemory` if the
+    /// minimum is above the maximum or the host cannot give the pages.
     pub fn new(min_pages: u32, max_pages: Option<u32>) -> Result<Memory, TrapKind> {
         if min_pages > max_pages.unwrap_or(MAX_PAGES).min(MAX_PAGES) {
             return Err(TrapKind::OutOfMemory);
@@ -91,14 +95,17 @@ impl Memory {
         };
     }
 
+    /// Size in 64 KiB pages.
     pub fn pages(&self) -> u32 {
         (self.len / PAGE_SIZE) as u32
     }
 
+    /// Size in bytes.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether the memory has no pages.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -141,6 +148,7 @@ impl Memory {
         Some(old)
     }
 
+    /// The memory's bytes.
     pub fn bytes(&self) -> &[u8] {
         // SAFETY: `base` points to `len` initialised bytes owned by `storage` (`sync`'s
         // invariant: a `Chunk` is a plain 16-byte array with no padding; fresh pages are zero),
@@ -148,6 +156,7 @@ impl Memory {
         unsafe { std::slice::from_raw_parts(self.base, self.len) }
     }
 
+    /// The memory's bytes, to write.
     pub fn bytes_mut(&mut self) -> &mut [u8] {
         // SAFETY: as in `bytes`, and the borrow of `self` is exclusive.
         unsafe { std::slice::from_raw_parts_mut(self.base, self.len) }
@@ -272,6 +281,7 @@ impl Table {
         &self.elems
     }
 
+    /// The table's type (element type and limits).
     pub fn ty(&self) -> &TableType {
         &self.ty
     }
@@ -289,8 +299,11 @@ impl Table {
     }
 }
 
+/// A global of the store: its value as a slot, and its type.
 pub struct GlobalInst {
+    /// The value, in slot form (see [`Val::to_slot`]).
     pub value: u64,
+    /// Its value type and mutability.
     pub ty: GlobalType,
 }
 
@@ -300,28 +313,37 @@ pub type HostFn = Rc<dyn Fn(&mut Caller<'_>, &[u64], &mut [u64]) -> Result<(), T
 
 /// What a host function may touch of its caller.
 pub struct Caller<'a> {
+    /// The calling instance's memory 0, if it has one.
     pub memory: Option<&'a mut Memory>,
     /// The store's user data (`()` unless the store was made by [`crate::Store::new`] with
     /// data of the embedder's type).
     pub data: &'a mut dyn Any,
 }
 
+/// A function of the store.
 pub enum FuncInst {
+    /// A function defined by an instance's module.
     Wasm {
+        /// The instance (its index in the store).
         instance: u32,
         /// Index among the module's defined functions.
         defined: u32,
+        /// Its canonical type id ([`Store::intern_type`]).
         type_id: u32,
         /// What the interpreter needs on every call, taken from the image once at instantiation.
         entry: WasmEntry,
     },
+    /// A host function.
     Host {
+        /// Its canonical type id ([`Store::intern_type`]).
         type_id: u32,
+        /// The function.
         func: HostFn,
     },
 }
 
 impl FuncInst {
+    /// The function's canonical type id.
     pub fn type_id(&self) -> u32 {
         match self {
             FuncInst::Wasm { type_id, .. } | FuncInst::Host { type_id, .. } => *type_id,
@@ -350,9 +372,13 @@ pub struct WasmEntry {
 /// An external value: what an import is bound to and what an export names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Extern {
+    /// A function, by store address.
     Func(u32),
+    /// A table, by store address.
     Table(u32),
+    /// A memory, by store address.
     Memory(u32),
+    /// A global, by store address.
     Global(u32),
 }
 
@@ -459,6 +485,7 @@ impl Default for Store {
 }
 
 impl Store {
+    /// An empty store with the default stack bound and no user data.
     pub fn new() -> Store {
         Store {
             types: Vec::new(),
@@ -481,26 +508,31 @@ impl Store {
         (self.types.len() - 1) as u32
     }
 
+    /// The type of function `func` (a store address).
     pub fn func_type(&self, func: u32) -> &FuncType {
         &self.types[self.funcs[func as usize].type_id() as usize]
     }
 
+    /// Adds a host function of type `ty`; returns its address.
     pub fn add_host_func(&mut self, ty: FuncType, func: HostFn) -> u32 {
         let type_id = self.intern_type(ty);
         self.funcs.push(FuncInst::Host { type_id, func });
         (self.funcs.len() - 1) as u32
     }
 
+    /// Adds a memory; returns its address.
     pub fn add_memory(&mut self, memory: Memory) -> u32 {
         self.memories.push(memory);
         (self.memories.len() - 1) as u32
     }
 
+    /// Adds a table; returns its address.
     pub fn add_table(&mut self, table: Table) -> u32 {
         self.tables.push(table);
         (self.tables.len() - 1) as u32
     }
 
+    /// Adds a global holding `value`; returns its address.
     pub fn add_global(&mut self, value: Val, mutable: bool) -> u32 {
         self.globals.push(GlobalInst {
             value: value.to_slot(),
@@ -517,6 +549,7 @@ impl Store {
         self.memories.get(addr as usize)
     }
 
+    /// The memory at `addr`, to change, if there is one.
     pub fn memory_mut(&mut self, addr: u32) -> Option<&mut Memory> {
         self.memories.get_mut(addr as usize)
     }
@@ -545,10 +578,12 @@ impl Store {
         self.max_stack_bytes
     }
 
+    /// Sets the bound [`Store::max_stack_bytes`] returns.
     pub fn set_max_stack_bytes(&mut self, bytes: usize) {
         self.max_stack_bytes = bytes;
     }
 
+    /// The value of global `global` (a store address).
     pub fn global_value(&self, global: u32) -> Val {
         let g = &self.globals[global as usize];
         Val::from_slot(g.ty.ty, g.value)

@@ -2,17 +2,28 @@
 
 use std::fmt;
 
+/// How a guest stopped.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TrapKind {
+    /// `unreachable` was executed.
     Unreachable,
+    /// An integer division or remainder by zero.
     IntegerDivideByZero,
+    /// A signed division overflowed (`MIN / -1`).
     IntegerOverflow,
+    /// A float-to-integer conversion of NaN or of a value out of range.
     InvalidConversion,
+    /// A memory access, copy, fill or init outside the memory.
     MemoryOutOfBounds,
+    /// A table access, copy, fill or init outside the table.
     TableOutOfBounds,
+    /// `call_indirect` through a null table entry.
     UninitializedElement,
+    /// `call_indirect` to a function of another type.
     IndirectCallTypeMismatch,
+    /// The value and call stacks reached their bound (deep recursion).
     CallStackExhausted,
+    /// A memory or table could not be allocated.
     OutOfMemory,
     /// The guest called `proc_exit(code)`.
     Exit(u32),
@@ -46,12 +57,14 @@ impl fmt::Display for TrapKind {
 /// A trap and where it happened.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Trap {
+    /// What happened.
     pub kind: TrapKind,
     /// The guest function that trapped, by name or `func[N]`, when known.
     pub func: Option<String>,
 }
 
 impl Trap {
+    /// A trap of `kind`, where unknown.
     pub fn new(kind: TrapKind) -> Self {
         Trap { kind, func: None }
     }

@@ -3,9 +3,12 @@
 
 use chiwawa_format::valtype;
 
+/// A Wasm value.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Val {
+    /// An i32.
     I32(i32),
+    /// An i64.
     I64(i64),
     /// Bits of an f32 (NaN payloads are kept).
     F32(u32),
@@ -18,6 +21,7 @@ pub enum Val {
 }
 
 impl Val {
+    /// The value as the interpreter holds it in a frame slot.
     pub fn to_slot(self) -> u64 {
         match self {
             Val::I32(v) => v as u32 as u64,
@@ -28,6 +32,7 @@ impl Val {
         }
     }
 
+    /// The value of type `ty` (a value type byte) held in `slot`.
     pub fn from_slot(ty: u8, slot: u64) -> Val {
         let reference = if slot == 0 {
             None
@@ -44,6 +49,7 @@ impl Val {
         }
     }
 
+    /// Its value type byte.
     pub fn ty(&self) -> u8 {
         match self {
             Val::I32(_) => valtype::I32,

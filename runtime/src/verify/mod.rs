@@ -30,6 +30,7 @@ use chiwawa_format::{
     OPS,
 };
 
+/// Why the verifier refused an image: where and what.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifyError(pub String);
 

@@ -35,6 +35,7 @@ fn misaligned(addr: u32, align: u32) -> Trap {
 }
 
 impl<'a> GuestMemory<'a> {
+    /// The guest memory `bytes`.
     pub fn new(bytes: &'a mut [u8]) -> GuestMemory<'a> {
         GuestMemory { bytes: Some(bytes) }
     }
@@ -72,6 +73,7 @@ impl<'a> GuestMemory<'a> {
         self.bytes.as_ref().map_or(0, |b| b.len())
     }
 
+    /// Whether the guest has no memory (or an empty one).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -106,11 +108,13 @@ impl<'a> GuestMemory<'a> {
         self.range(addr, len, align)
     }
 
+    /// The `len` bytes at `addr`; a trap if they are not all inside the memory.
     pub fn slice(&self, addr: u32, len: u32) -> Result<&[u8], Trap> {
         let range = self.range(addr, u64::from(len), 1)?;
         Ok(&self.all()?[range])
     }
 
+    /// The `len` bytes at `addr`, to write; a trap if they are not all inside the memory.
     pub fn slice_mut(&mut self, addr: u32, len: u32) -> Result<&mut [u8], Trap> {
         let range = self.range(addr, u64::from(len), 1)?;
         Ok(&mut self.all_mut()?[range])
@@ -123,14 +127,17 @@ impl<'a> GuestMemory<'a> {
         Ok(out)
     }
 
+    /// The little-endian u16 at `addr`.
     pub fn read_u16(&self, addr: u32) -> Result<u16, Trap> {
         self.read(addr).map(u16::from_le_bytes)
     }
 
+    /// The little-endian u32 at `addr`.
     pub fn read_u32(&self, addr: u32) -> Result<u32, Trap> {
         self.read(addr).map(u32::from_le_bytes)
     }
 
+    /// The little-endian u64 at `addr`.
     pub fn read_u64(&self, addr: u32) -> Result<u64, Trap> {
         self.read(addr).map(u64::from_le_bytes)
     }
@@ -143,14 +150,17 @@ impl<'a> GuestMemory<'a> {
         Ok(())
     }
 
+    /// Writes `value` as a little-endian u16 at `addr`.
     pub fn write_u16(&mut self, addr: u32, value: u16) -> Result<(), Trap> {
         self.write(addr, &value.to_le_bytes(), 2)
     }
 
+    /// Writes `value` as a little-endian u32 at `addr`.
     pub fn write_u32(&mut self, addr: u32, value: u32) -> Result<(), Trap> {
         self.write(addr, &value.to_le_bytes(), 4)
     }
 
+    /// Writes `value` as a little-endian u64 at `addr`.
     pub fn write_u64(&mut self, addr: u32, value: u64) -> Result<(), Trap> {
         self.write(addr, &value.to_le_bytes(), 8)
     }

@@ -275,8 +275,11 @@ fn poll_hiding(
 /// One preview1 function: its name, its signature (value type bytes) and this target's
 /// implementation, which returns the errno (ignored for `proc_exit`, which has no result).
 pub struct WasiFunction {
+    /// The function's name.
     pub name: &'static str,
+    /// Its parameter types (value type bytes).
     pub params: &'static [u8],
+    /// Its result types (`[i32]`, the errno, or none for `proc_exit`).
     pub results: &'static [u8],
     pub(crate) imp: Impl,
 }
