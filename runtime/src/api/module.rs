@@ -3,7 +3,10 @@
 use std::path::Path;
 use std::rc::Rc;
 
-use chiwawa_format::{extern_kind, ArchivedImportKind, ArchivedModule};
+use chiwawa_format::{
+    extern_kind, ArchivedGlobalType, ArchivedImportKind, ArchivedMemoryType, ArchivedModule,
+    ArchivedTableType,
+};
 
 use super::engine::Engine;
 use super::error::{Error, ErrorKind};
@@ -88,21 +91,9 @@ impl Module {
                     ArchivedImportKind::Func(ty) => {
                         ExternType::Func(self.func_type(ty.to_native()))
                     }
-                    ArchivedImportKind::Table(t) => ExternType::Table {
-                        elem: ValType::from_raw(t.elem),
-                        limits: Limits {
-                            min: t.min.to_native(),
-                            max: t.max.as_ref().map(|m| m.to_native()),
-                        },
-                    },
-                    ArchivedImportKind::Memory(m) => ExternType::Memory(Limits {
-                        min: m.min.to_native(),
-                        max: m.max.as_ref().map(|m| m.to_native()),
-                    }),
-                    ArchivedImportKind::Global(g) => ExternType::Global {
-                        ty: ValType::from_raw(g.ty),
-                        mutable: g.mutable,
-                    },
+                    ArchivedImportKind::Table(t) => table_type(t),
+                    ArchivedImportKind::Memory(m) => memory_type(m),
+                    ArchivedImportKind::Global(g) => global_type(g),
                 },
             })
             .collect()
@@ -111,9 +102,21 @@ impl Module {
     /// The module's exports, in order.
     pub fn exports(&self) -> Vec<ExportType> {
         let module = self.archived();
+        // The table, memory and global index spaces: imports first, then the module's own.
         let imports = self.imports();
-        let imported = |pick: fn(&ExternType) -> bool| imports.iter().filter(move |i| pick(&i.ty));
-        let nth_import = |pick: fn(&ExternType) -> bool, i: usize| imported(pick).nth(i);
+        let imported = |pick: fn(&ExternType) -> bool| -> Vec<ExternType> {
+            imports
+                .iter()
+                .filter(|i| pick(&i.ty))
+                .map(|i| i.ty.clone())
+                .collect()
+        };
+        let mut tables = imported(|t| matches!(t, ExternType::Table { .. }));
+        tables.extend(module.tables.iter().map(table_type));
+        let mut memories = imported(|t| matches!(t, ExternType::Memory(_)));
+        memories.extend(module.memories.iter().map(memory_type));
+        let mut globals = imported(|t| matches!(t, ExternType::Global { .. }));
+        globals.extend(module.globals.iter().map(|g| global_type(&g.ty)));
         module
             .exports
             .iter()
@@ -121,51 +124,11 @@ impl Module {
                 let i = export.index.to_native() as usize;
                 let ty = match export.kind {
                     extern_kind::FUNC => {
-                        let ty = module.func_types.get(i)?.to_native();
-                        ExternType::Func(self.func_type(ty))
+                        ExternType::Func(self.func_type(module.func_types.get(i)?.to_native()))
                     }
-                    extern_kind::TABLE => {
-                        let n = imported(|t| matches!(t, ExternType::Table { .. })).count();
-                        match nth_import(|t| matches!(t, ExternType::Table { .. }), i) {
-                            Some(import) => import.ty.clone(),
-                            None => {
-                                let t = module.tables.get(i - n)?;
-                                ExternType::Table {
-                                    elem: ValType::from_raw(t.elem),
-                                    limits: Limits {
-                                        min: t.min.to_native(),
-                                        max: t.max.as_ref().map(|m| m.to_native()),
-                                    },
-                                }
-                            }
-                        }
-                    }
-                    extern_kind::MEMORY => {
-                        let n = imported(|t| matches!(t, ExternType::Memory(_))).count();
-                        match nth_import(|t| matches!(t, ExternType::Memory(_)), i) {
-                            Some(import) => import.ty.clone(),
-                            None => {
-                                let m = module.memories.get(i - n)?;
-                                ExternType::Memory(Limits {
-                                    min: m.min.to_native(),
-                                    max: m.max.as_ref().map(|m| m.to_native()),
-                                })
-                            }
-                        }
-                    }
-                    _ => {
-                        let n = imported(|t| matches!(t, ExternType::Global { .. })).count();
-                        match nth_import(|t| matches!(t, ExternType::Global { .. }), i) {
-                            Some(import) => import.ty.clone(),
-                            None => {
-                                let g = module.globals.get(i - n)?;
-                                ExternType::Global {
-                                    ty: ValType::from_raw(g.ty.ty),
-                                    mutable: g.ty.mutable,
-                                }
-                            }
-                        }
-                    }
+                    extern_kind::TABLE => tables.get(i)?.clone(),
+                    extern_kind::MEMORY => memories.get(i)?.clone(),
+                    _ => globals.get(i)?.clone(),
                 };
                 Some(ExportType {
                     name: export.name.to_string(),
@@ -173,5 +136,30 @@ impl Module {
                 })
             })
             .collect()
+    }
+}
+
+fn limits(min: u32, max: Option<u32>) -> Limits {
+    Limits { min, max }
+}
+
+fn table_type(t: &ArchivedTableType) -> ExternType {
+    ExternType::Table {
+        elem: ValType::from_raw(t.elem),
+        limits: limits(t.min.to_native(), t.max.as_ref().map(|m| m.to_native())),
+    }
+}
+
+fn memory_type(m: &ArchivedMemoryType) -> ExternType {
+    ExternType::Memory(limits(
+        m.min.to_native(),
+        m.max.as_ref().map(|m| m.to_native()),
+    ))
+}
+
+fn global_type(g: &ArchivedGlobalType) -> ExternType {
+    ExternType::Global {
+        ty: ValType::from_raw(g.ty),
+        mutable: g.mutable,
     }
 }
