@@ -45,6 +45,7 @@ mod types;
 
 pub use engine::{Config, Engine};
 pub use error::{Error, ErrorKind};
+pub(crate) use func::Host;
 pub use func::{Caller, Func, HostResult, IntoFunc, TypedFunc, WasmParams, WasmResults, WasmTy};
 pub use handles::{Extern, Global, Instance, Memory, Table};
 pub use linker::{Linker, Resolver};

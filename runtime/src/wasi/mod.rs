@@ -96,23 +96,50 @@ impl WasiCtx {
 }
 
 /// Makes `linker` resolve every `wasi_snapshot_preview1` import a module has (and no other
-/// import it has no definition for) to a preview1 function bound to `ctx`.
+/// import it has no definition for) to a preview1 function bound to `ctx`: a host function of
+/// the embedding API, which gets the calling instance's memory 0 through its `Caller`.
 pub fn add_to_linker<T: 'static>(linker: &mut crate::Linker<T>, ctx: &Rc<RefCell<WasiCtx>>) {
     let ctx = Rc::clone(ctx);
     linker.fallback(move |store, module, name| {
-        let raw = link(&mut store.raw, &ctx, module, name)?;
-        Some(crate::Extern::from_raw(store.id, raw))
+        let (ty, call) = bind(&ctx, module, name)?;
+        let ty = crate::FuncType::from_raw(&ty);
+        let host: crate::api::Host<T> = Rc::new(
+            move |mut caller: crate::Caller<'_, T>, params: &[u64], results: &mut [u64]| {
+                call(caller.memory(), params, results)
+            },
+        );
+        Some(crate::Extern::Func(crate::Func::from_host(store, ty, host)))
     });
 }
 
-/// Resolves one import: `Some` for every `wasi_snapshot_preview1` function (a new host function
-/// with the exact preview1 signature, bound to `ctx`), `None` for anything else.
+/// Resolves one import in a raw store (as [`add_to_linker`] does in a `Store<T>`): `Some` for
+/// every `wasi_snapshot_preview1` function (a new host function with the exact preview1
+/// signature, bound to `ctx`), `None` for anything else.
 pub fn link(
     store: &mut Store,
     ctx: &Rc<RefCell<WasiCtx>>,
     module: &str,
     name: &str,
 ) -> Option<Extern> {
+    let (ty, call) = bind(ctx, module, name)?;
+    let host: HostFn = Rc::new(
+        move |caller: &mut Caller<'_>, params: &[u64], results: &mut [u64]| {
+            call(
+                caller.memory.as_deref_mut().map(|m| m.bytes_mut()),
+                params,
+                results,
+            )
+        },
+    );
+    Some(Extern::Func(store.add_host_func(ty, host)))
+}
+
+/// A preview1 function bound to `ctx`, called with the caller's memory 0 (if it has one).
+type Bound = Box<dyn Fn(Option<&mut [u8]>, &[u64], &mut [u64]) -> Result<(), Trap>>;
+
+/// The preview1 function `module::name`, if it is one: its type and its implementation bound
+/// to `ctx` (the arity check, the hidden descriptor's renumbering, the errno result).
+fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncType, Bound)> {
     if module != MODULE {
         return None;
     }
@@ -120,39 +147,35 @@ pub fn link(
     let (imp, arity) = (func.imp, func.params.len());
     let (fds, fd_out, poll) = (fd_params(name), fd_result(name), name == "poll_oneoff");
     let ctx = Rc::clone(ctx);
-    let host: HostFn = Rc::new(
-        move |caller: &mut Caller<'_>, params: &[u64], results: &mut [u64]| {
-            if params.len() != arity {
-                return Err(host_trap(format!(
-                    "wasi: {arity} arguments expected, got {}",
-                    params.len()
-                )));
-            }
-            let mut ctx = ctx
-                .try_borrow_mut()
-                .map_err(|_| host_trap("wasi: context already in use".into()))?;
-            let mut memory = match caller.memory.as_deref_mut() {
-                Some(memory) => GuestMemory::new(memory.bytes_mut()),
-                None => GuestMemory::none(),
-            };
-            let errno = match ctx.hidden_fd {
-                None => imp(&mut ctx, &mut memory, params)?,
-                Some(hidden) if poll => poll_hiding(hidden, &mut ctx, &mut memory, params)?,
-                Some(hidden) => {
-                    call_hiding(hidden, fds, fd_out, imp, &mut ctx, &mut memory, params)?
-                }
-            };
-            if let Some(result) = results.first_mut() {
-                *result = u64::from(errno);
-            }
-            Ok(())
-        },
-    );
+    let call: Bound = Box::new(move |memory, params, results| {
+        if params.len() != arity {
+            return Err(host_trap(format!(
+                "wasi: {arity} arguments expected, got {}",
+                params.len()
+            )));
+        }
+        let mut ctx = ctx
+            .try_borrow_mut()
+            .map_err(|_| host_trap("wasi: context already in use".into()))?;
+        let mut memory = match memory {
+            Some(bytes) => GuestMemory::new(bytes),
+            None => GuestMemory::none(),
+        };
+        let errno = match ctx.hidden_fd {
+            None => imp(&mut ctx, &mut memory, params)?,
+            Some(hidden) if poll => poll_hiding(hidden, &mut ctx, &mut memory, params)?,
+            Some(hidden) => call_hiding(hidden, fds, fd_out, imp, &mut ctx, &mut memory, params)?,
+        };
+        if let Some(result) = results.first_mut() {
+            *result = u64::from(errno);
+        }
+        Ok(())
+    });
     let ty = FuncType {
         params: func.params.to_vec(),
         results: func.results.to_vec(),
     };
-    Some(Extern::Func(store.add_host_func(ty, host)))
+    Some((ty, call))
 }
 
 /// The most parameters a preview1 function takes (`path_open`).
