@@ -1,6 +1,11 @@
 //! The store: every memory, table, global and function of all instances, owned as plain data.
 //! Instances refer to store entries by address (index), so modules linked to each other share
 //! them, and the whole guest state stays serialisable.
+//!
+//! This is the layer under the embedding API ([`crate::Store`], [`crate::Linker`], ...), whose
+//! handles know their store; addresses here are plain indices. It stays public for the
+//! project's own harnesses (benchmarks, fuzzers) that wrap host functions at this level;
+//! embedders use the API.
 
 use std::any::Any;
 use std::cell::Cell;
