@@ -24,6 +24,7 @@ WASI_TARGET := wasm32-wasip1
 NATIVE_OUT  := $(CARGO_TARGET_DIR)/release
 WASI_OUT    := $(CARGO_TARGET_DIR)/$(WASI_TARGET)/release
 DIST        := dist
+CANON       := $(CARGO_TARGET_DIR)/debug/wasm-canon
 HELLO_DIR   := examples/hello
 BENCH_WORKLOADS := benches/workloads
 BENCH_ARGS  ?=
@@ -64,8 +65,11 @@ dist: toolchain
 	$(CARGO) build --release --target $(WASI_TARGET) -p chiwawa-runtime --bin chiwawa-rt
 	mkdir -p $(DIST)
 	cp $(NATIVE_OUT)/chiwawa-translate $(DIST)/chiwawa-translate
-	cp $(WASI_OUT)/chiwawa-translate.wasm $(DIST)/chiwawa-translate.wasm
-	cp $(WASI_OUT)/chiwawa-rt.wasm $(DIST)/chiwawa-rt.wasm
+	# The .wasm files re-encoded with the shortest LEB128s (tools/wasm-canon: LLVM pads some, and
+	# engines of the Wasm 1.0 era refuse padded ones). Built like the tests, so nothing rebuilds.
+	$(CARGO) build --workspace --bin wasm-canon
+	$(CANON) $(WASI_OUT)/chiwawa-translate.wasm $(DIST)/chiwawa-translate.wasm
+	$(CANON) $(WASI_OUT)/chiwawa-rt.wasm $(DIST)/chiwawa-rt.wasm
 
 # examples/hello is its own cargo project (empty [workspace] table), not a workspace member.
 example: toolchain
