@@ -65,11 +65,12 @@ dist: toolchain
 	$(CARGO) build --release --target $(WASI_TARGET) -p chiwawa-runtime --bin chiwawa-rt
 	mkdir -p $(DIST)
 	cp $(NATIVE_OUT)/chiwawa-translate $(DIST)/chiwawa-translate
-	# The .wasm files re-encoded with the shortest LEB128s (tools/wasm-canon: LLVM pads some, and
-	# engines of the Wasm 1.0 era refuse padded ones). Built like the tests, so nothing rebuilds.
+	# The .wasm files re-encoded for engines of the Wasm 1.0 era too (tools/wasm-canon): the
+	# shortest LEB128s (LLVM pads some) and memory.copy/fill as calls of Wasm functions. Built
+	# like the tests, so nothing rebuilds.
 	$(CARGO) build --workspace --bin wasm-canon
-	$(CANON) $(WASI_OUT)/chiwawa-translate.wasm $(DIST)/chiwawa-translate.wasm
-	$(CANON) $(WASI_OUT)/chiwawa-rt.wasm $(DIST)/chiwawa-rt.wasm
+	$(CANON) --lower-bulk-memory $(WASI_OUT)/chiwawa-translate.wasm $(DIST)/chiwawa-translate.wasm
+	$(CANON) --lower-bulk-memory $(WASI_OUT)/chiwawa-rt.wasm $(DIST)/chiwawa-rt.wasm
 
 # examples/hello is its own cargo project (empty [workspace] table), not a workspace member.
 example: toolchain
