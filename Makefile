@@ -40,7 +40,7 @@ WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VEN
 # CHIWAWA_REQUIRE_ARTIFACTS a test whose artifact is missing fails instead of skipping.
 TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1
 
-.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads fuzz
+.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads fuzz hosts-smoke
 
 all: dist example
 
@@ -122,13 +122,23 @@ fuzz: dist
 
 # fmt-check comes first so that a formatting slip fails in seconds, not after the builds.
 # programs before cargo test: tests/tests/programs_embedded.rs runs them in embedded wasmtime.
-test: fmt-check setup dist bench-workloads programs
+test: fmt-check setup dist bench-workloads programs hosts-smoke
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p chiwawa-runtime --features op-stats -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 	$(TEST_ENV) $(CARGO) test --workspace
 	$(MAKE) spec
 	$(MAKE) programs-matrix
+
+# Hosts beyond wasmtime, node and wasmi (issue 19). wasm3 0.4.7, a Wasm 1.0-era interpreter,
+# is built from the wasm3-sys crate's C sources (hosts/wasm3/build.sh); chiwawa-rt.wasm must
+# load and start there (its simple WASI lacks fd_pread and fd_filestat_get, so images do not
+# run on it yet).
+HOSTS_OUT := $(CARGO_TARGET_DIR)/hosts
+hosts-smoke: dist
+	hosts/wasm3/build.sh $(HOSTS_OUT)
+	$(HOSTS_OUT)/wasm3-run $(DIST)/chiwawa-rt.wasm --help | grep -q '^usage: chiwawa-rt '
+	@echo "hosts-smoke: chiwawa-rt.wasm starts on wasm3 0.4.7"
 
 fmt-check: toolchain
 	$(CARGO) fmt --all -- --check
