@@ -89,8 +89,6 @@ impl CheckedImage {
     }
 }
 
-/// Checks an image: header, checksum, archive structure, then the verifier (function code now or
-/// at first entry, by `mode`). Only a checked image may be instantiated.
 /// An image file as the source of its code ([`LoadedImage::from_head`]): code groups are read
 /// from it at their offsets, with no shared file position.
 pub struct FileCode(pub std::fs::File);
