@@ -55,6 +55,25 @@ impl Operand {
         }
     }
 
+    /// Whether the operand is an index into one of the module's index spaces (functions,
+    /// types, tables, globals, memories, data or element segments).
+    pub const fn is_index(self) -> bool {
+        match self {
+            Operand::Func
+            | Operand::Type
+            | Operand::Table
+            | Operand::Global
+            | Operand::Memory
+            | Operand::Data
+            | Operand::Elem => true,
+            Operand::Slot
+            | Operand::Imm32
+            | Operand::Imm64
+            | Operand::Target
+            | Operand::Targets => false,
+        }
+    }
+
     /// Units this operand takes in an image, when fixed (`Targets` is variable).
     pub const fn units(self) -> Option<usize> {
         match self {
@@ -582,15 +601,7 @@ impl Op {
 
     /// The two parts of a pair instruction ([`PAIRS`]), if this is one.
     pub const fn parts(self) -> Option<(Op, Op)> {
-        let mut i = 0;
-        while i < PAIRS.len() {
-            let (first, second, pair) = PAIRS[i];
-            if pair as u32 == self as u32 {
-                return Some((first, second));
-            }
-            i += 1;
-        }
-        None
+        PARTS[self as usize]
     }
 
     /// Whether the instruction reads or writes memory 0 through an address operand (the loads
@@ -631,26 +642,56 @@ impl Op {
     /// executor's checks and the translator's passes use. A pair leaves as its second part
     /// (its first part always goes on to the second, see [`PAIRS`]).
     pub const fn flow(self) -> Flow {
-        match self {
-            Op::Unreachable => Flow::Trap,
-            Op::Br | Op::BrTable => Flow::Jump,
-            Op::Return => Flow::Return,
-            Op::Call | Op::CallIndirect => Flow::Call,
-            Op::ReturnCall | Op::ReturnCallIndirect => Flow::TailCall,
-            _ => {
-                if let Some((_, second)) = self.parts() {
-                    return second.flow();
-                }
-                let operands = self.info().operands;
-                let mut i = 0;
-                while i < operands.len() {
-                    if matches!(operands[i], Operand::Target) {
-                        return Flow::Branch;
-                    }
-                    i += 1;
-                }
-                Flow::Next
+        FLOWS[self as usize]
+    }
+}
+
+/// Each opcode's parts ([`Op::parts`]), worked out from [`PAIRS`] at compile time.
+const PARTS: [Option<(Op, Op)>; OPS.len()] = {
+    let mut table = [None; OPS.len()];
+    let mut i = 0;
+    while i < PAIRS.len() {
+        let (first, second, pair) = PAIRS[i];
+        table[pair as usize] = Some((first, second));
+        i += 1;
+    }
+    table
+};
+
+/// Each opcode's [`Flow`], worked out at compile time (the translator asks at every
+/// instruction).
+const FLOWS: [Flow; OPS.len()] = {
+    let mut table = [Flow::Next; OPS.len()];
+    let mut i = 0;
+    while i < OPS.len() {
+        table[i] = flow_of(OPS[i].op);
+        i += 1;
+    }
+    table
+};
+
+/// How control leaves `op`: the few control instructions by name, a pair as its second part,
+/// and anything else with a `Target` operand branches.
+const fn flow_of(op: Op) -> Flow {
+    match op {
+        Op::Unreachable => Flow::Trap,
+        Op::Br | Op::BrTable => Flow::Jump,
+        Op::Return => Flow::Return,
+        Op::Call | Op::CallIndirect => Flow::Call,
+        Op::ReturnCall | Op::ReturnCallIndirect => Flow::TailCall,
+        _ => {
+            if let Some((_, second)) = op.parts() {
+                return flow_of(second);
             }
+            let operands = op.info().operands;
+            let mut i = 0;
+            while i < operands.len() {
+                if matches!(operands[i], Operand::Target) {
+                    return Flow::Branch;
+                }
+                i += 1;
+            }
+            Flow::Next
         }
     }
 }

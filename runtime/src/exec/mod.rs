@@ -171,21 +171,9 @@ impl From<Fault> for TrapKind {
 }
 
 /// The length in units of `op` when it always goes on to the next instruction (no jump, call
-/// or return), for the debug check of each handler's advance. Worked out once per opcode: the
-/// check runs on every executed instruction of a debug build.
+/// or return), for the debug check of each handler's advance.
 #[cfg(debug_assertions)]
 fn straight_len(op: Op) -> Option<usize> {
-    static LENS: std::sync::OnceLock<Vec<Option<usize>>> = std::sync::OnceLock::new();
-    LENS.get_or_init(|| {
-        chiwawa_format::OPS
-            .iter()
-            .map(|i| straight_len_of(i.op))
-            .collect()
-    })[op as usize]
-}
-
-#[cfg(debug_assertions)]
-fn straight_len_of(op: Op) -> Option<usize> {
     match op.flow() {
         chiwawa_format::Flow::Next => op.info().fixed_units(),
         _ => None,
