@@ -958,36 +958,22 @@ fn mutate_code(m: &mut Module, rng: &mut Rng) -> &'static str {
             }
             None => "code.none",
         },
-        9 => {
-            let index_kind = |k: Operand| {
-                matches!(
-                    k,
-                    Operand::Func
-                        | Operand::Type
-                        | Operand::Table
-                        | Operand::Global
-                        | Operand::Memory
-                        | Operand::Data
-                        | Operand::Elem
-                )
-            };
-            match find(rng, code, &index_kind) {
-                Some((kind, pos)) => {
-                    let len = match kind {
-                        Operand::Func => s.funcs,
-                        Operand::Type => ntypes,
-                        Operand::Table => s.tables,
-                        Operand::Global => s.globals,
-                        Operand::Memory => s.memories,
-                        Operand::Data => ndatas,
-                        _ => nelems,
-                    };
-                    put_pair(code, pos, small_or_hostile(rng, len));
-                    "code.index"
-                }
-                None => "code.none",
+        9 => match find(rng, code, &Operand::is_index) {
+            Some((kind, pos)) => {
+                let len = match kind {
+                    Operand::Func => s.funcs,
+                    Operand::Type => ntypes,
+                    Operand::Table => s.tables,
+                    Operand::Global => s.globals,
+                    Operand::Memory => s.memories,
+                    Operand::Data => ndatas,
+                    _ => nelems,
+                };
+                put_pair(code, pos, small_or_hostile(rng, len));
+                "code.index"
             }
-        }
+            None => "code.none",
+        },
         10 => match find(rng, code, &|k| matches!(k, Operand::Imm32 | Operand::Imm64)) {
             Some((_, pos)) => {
                 put_pair(code, pos, rng.interesting_u32());
