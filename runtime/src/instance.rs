@@ -250,6 +250,13 @@ impl Store {
         Ok(())
     }
 
+    /// Calls function `func` (a store address) on argument slots of the right number and types;
+    /// returns the result slots. Unverified code is verified first, as on any entry.
+    pub(crate) fn call_slots(&mut self, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
+        self.ensure_verified(func)?;
+        exec::run(self, func, args)
+    }
+
     /// Calls function `func` (a store address) with `args`; returns its results or the trap.
     /// Arguments of the wrong number or type are a host error, not a guest trap.
     pub fn invoke(&mut self, func: u32, args: &[Val]) -> Result<Vec<Val>, Trap> {
@@ -261,8 +268,7 @@ impl Store {
             ))));
         }
         let slots: Vec<u64> = args.iter().map(|a| a.to_slot()).collect();
-        self.ensure_verified(func)?;
-        let results = exec::run(self, func, &slots)?;
+        let results = self.call_slots(func, &slots)?;
         Ok(ty
             .results
             .iter()

@@ -464,6 +464,17 @@ impl Instance {
     pub fn image(&self) -> &LoadedImage {
         &self.image
     }
+
+    /// The store address of what `export` (one of this instance's module's exports) names.
+    pub(crate) fn extern_of(&self, export: &chiwawa_format::ArchivedExport) -> Extern {
+        let i = export.index.to_native() as usize;
+        match export.kind {
+            chiwawa_format::extern_kind::FUNC => Extern::Func(self.funcs[i]),
+            chiwawa_format::extern_kind::TABLE => Extern::Table(self.tables[i]),
+            chiwawa_format::extern_kind::MEMORY => Extern::Memory(self.memories[i]),
+            _ => Extern::Global(self.globals[i]),
+        }
+    }
 }
 
 /// Everything the guest can touch, across all instances.
@@ -599,13 +610,7 @@ impl Store {
         let inst = &self.instances[instance as usize];
         let module = inst.image.module();
         let export = module.exports.iter().find(|e| e.name.as_str() == name)?;
-        let i = export.index.to_native() as usize;
-        Some(match export.kind {
-            chiwawa_format::extern_kind::FUNC => Extern::Func(inst.funcs[i]),
-            chiwawa_format::extern_kind::TABLE => Extern::Table(inst.tables[i]),
-            chiwawa_format::extern_kind::MEMORY => Extern::Memory(inst.memories[i]),
-            _ => Extern::Global(inst.globals[i]),
-        })
+        Some(inst.extern_of(export))
     }
 
     /// Makes sure function `func` (a store address) passed the verifier, as the interpreter

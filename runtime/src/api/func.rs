@@ -54,12 +54,6 @@ pub(crate) fn check_ref<T: 'static>(store: &Store<T>, value: &Val) -> Result<(),
     }
 }
 
-/// Runs store function `addr` on argument slots; the caller has checked their number and types.
-fn call_raw<T: 'static>(store: &mut Store<T>, addr: u32, args: &[u64]) -> Result<Vec<u64>, Error> {
-    store.raw.ensure_verified(addr)?;
-    Ok(crate::exec::run(&mut store.raw, addr, args)?)
-}
-
 impl Func {
     /// A host function of `store` from a closure; its type comes from the closure's.
     pub fn wrap<T: 'static, Params, Results>(
@@ -121,7 +115,7 @@ impl Func {
             check_ref(store, value)?;
         }
         let args: Vec<u64> = params.iter().map(|v| v.to_slot()).collect();
-        let out = call_raw(store, self.addr, &args)?;
+        let out = store.raw.call_slots(self.addr, &args)?;
         for ((place, slot), t) in results.iter_mut().zip(out).zip(ty.results()) {
             *place = Val::from_slot(t.code(), slot);
         }
@@ -195,7 +189,7 @@ impl<Params: WasmParams, Results: WasmResults> TypedFunc<Params, Results> {
             &mut args_vec
         };
         params.store(args);
-        let out = call_raw(store, self.func.addr, args)?;
+        let out = store.raw.call_slots(self.func.addr, args)?;
         Ok(Results::load(&out))
     }
 }

@@ -78,18 +78,15 @@ impl Instance {
     /// Every export of the instance, in the module's order.
     pub fn exports<T: 'static>(&self, store: &Store<T>) -> Result<Vec<(String, Extern)>, Error> {
         store.check(self.store, "instance")?;
-        let names: Vec<String> = store.raw.instances[self.id as usize]
+        let inst = &store.raw.instances[self.id as usize];
+        Ok(inst
             .image
             .module()
             .exports
             .iter()
-            .map(|e| e.name.to_string())
-            .collect();
-        Ok(names
-            .into_iter()
-            .filter_map(|name| {
-                let export = self.get_export(store, &name)?;
-                Some((name, export))
+            .map(|e| {
+                let item = Extern::from_raw(self.store, inst.extern_of(e));
+                (e.name.to_string(), item)
             })
             .collect())
     }

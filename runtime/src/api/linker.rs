@@ -141,8 +141,8 @@ impl<T: 'static> Linker<T> {
         // Resolve every import first, in the API's terms, so that a handle of another store
         // is refused before anything is allocated.
         let mut resolved = Vec::new();
-        for import in module.imports() {
-            let item = self.get(store, &import.module, &import.name);
+        for import in module.image.module().imports.iter() {
+            let item = self.get(store, import.module.as_str(), import.name.as_str());
             if let Some(item) = item {
                 store.check(item.store_id(), "definition")?;
             }
