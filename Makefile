@@ -131,13 +131,13 @@ test: fmt-check setup dist bench-workloads programs hosts-smoke
 	$(MAKE) programs-matrix
 
 # Hosts beyond wasmtime, node and wasmi (issue 19). wasm3 0.4.7, a Wasm 1.0-era interpreter,
-# is built from the wasm3-sys crate's C sources (hosts/wasm3/build.sh); chiwawa-rt.wasm must
+# is built from the wasm3-sys crate's C sources (hosts/wasm3/install.sh); chiwawa-rt.wasm must
 # load and start there (its simple WASI lacks fd_pread and fd_filestat_get, so images do not
 # run on it yet).
 HOSTS_OUT := $(CARGO_TARGET_DIR)/hosts
 hosts-smoke: dist
-	hosts/wasm3/build.sh $(HOSTS_OUT)
-	$(HOSTS_OUT)/wasm3-run $(DIST)/chiwawa-rt.wasm --help | grep -q '^usage: chiwawa-rt '
+	hosts/wasm3/install.sh $(HOSTS_OUT)
+	hosts/bin/wasm3 run --dir . $(DIST)/chiwawa-rt.wasm --help | grep -q '^usage: chiwawa-rt '
 	@echo "hosts-smoke: chiwawa-rt.wasm starts on wasm3 0.4.7"
 
 fmt-check: toolchain

@@ -9,8 +9,10 @@
 #
 #   tests/programs/matrix.sh [PROGRAMS_DIR]     (default $CARGO_TARGET_DIR/programs)
 #
-# Environment: WASMTIME (the wasmtime CLI), NODE (node 20, default `node`), WASMI (the wasmi
-# CLI; a host whose binary is missing is reported as not installed), CHIWAWA_DIST (dist/),
+# Hosts: MATRIX_HOSTS (default "wasmtime node wasmi"), each run by its wrapper hosts/bin/HOST
+# with one interface (`HOST run --dir . --env NAME=VALUE... MODULE.wasm ARGS`, see
+# hosts/README.md); a host whose wrapper says it is not installed (exit 3) is reported so.
+# Environment: WASMTIME, NODE, WASMI (as the wrappers take them), CHIWAWA_DIST (dist/),
 # MATRIX_ONLY (a regexp: run only the programs whose name matches).
 set -uo pipefail
 
@@ -20,14 +22,12 @@ PROGRAMS="${1:-${CARGO_TARGET_DIR:-$ROOT/target}/programs}"
 DIST="${CHIWAWA_DIST:-$ROOT/dist}"
 RT="$DIST/chiwawa-rt.wasm"
 TRANSLATE="$DIST/chiwawa-translate"
-WASMTIME="${WASMTIME:-wasmtime}"
-NODE="${NODE:-node}"
-WASMI="${WASMI:-${CARGO_TARGET_DIR:-$ROOT/target}/tools/bin/wasmi}"
+BIN="$ROOT/hosts/bin"
 EXPECTED="$HERE/expected-differences.txt"
 WORK="$PROGRAMS/matrix"
 TIMEOUT=600 # seconds for one run
 
-HOSTS=(wasmtime node wasmi)
+read -r -a HOSTS <<<"${MATRIX_HOSTS:-wasmtime node wasmi}"
 
 # One case a line: name | program | args | stdin file | fixture files | compare
 # (paths relative to tests/programs/; compare: `all`, or `coremark`: of stdout only the
@@ -55,7 +55,10 @@ ENV=("A=1" "B=two words")
 # chiwawa-rt.wasm), which differs by nature. In addition, the direct run must exit with the host's
 # trap status (it did trap), and chiwawa's stderr must go on, right after the N lines, with
 # `error: trap: unreachable in ` (both programs end in an `unreachable`: abort()).
-declare -A TRAP_STATUS=([wasmtime]=134 [node]=134 [wasmi]=1)
+# The status a host exits with when its guest traps: a CLI's own; the wrappers around a library
+# (node:wasi and the npm and PyPI hosts) exit 134, as the wasmtime CLI does.
+declare -A TRAP_STATUS=([wasmi]=1)
+trap_status() { echo "${TRAP_STATUS[$1]:-134}"; }
 TRAP_MESSAGE='error: trap: unreachable in '
 
 die() {
@@ -67,11 +70,8 @@ die() {
 [ -d "$PROGRAMS" ] || die "no $PROGRAMS: run \`make programs\`"
 
 host_available() {
-    case "$1" in
-    wasmtime) command -v "$WASMTIME" >/dev/null ;;
-    node) command -v "$NODE" >/dev/null ;;
-    wasmi) [ -x "$WASMI" ] ;;
-    esac
+    [ -x "$BIN/$1" ] || die "no host wrapper $BIN/$1"
+    "$BIN/$1" version >/dev/null 2>&1
 }
 
 # run_on HOST WASM ARGS...: runs WASM (a path relative to the current directory) with ARGS,
@@ -81,11 +81,7 @@ run_on() {
     shift 2
     local envs=() e
     for e in "${ENV[@]}"; do envs+=(--env "$e"); done
-    case "$host" in
-    wasmtime) timeout "$TIMEOUT" "$WASMTIME" run --dir . "${envs[@]}" "$wasm" "$@" ;;
-    node) timeout "$TIMEOUT" "$NODE" --no-warnings "$HERE/node-run.mjs" "${envs[@]}" "$wasm" "$@" ;;
-    wasmi) timeout "$TIMEOUT" "$WASMI" run --dir . "${envs[@]}" "$wasm" "$@" ;;
-    esac
+    timeout "$TIMEOUT" "$BIN/$host" run --dir . "${envs[@]}" "$wasm" "$@"
 }
 
 # A listing of directory $1: one line per entry with its type, and a file's checksum or a
@@ -177,7 +173,7 @@ for line in "${CASES[@]}"; do
         done
         status="$(cat "$d/direct/status")"
         if [[ "$compare" == trap:* ]]; then
-            [ "$status" = "${TRAP_STATUS[$host]}" ] || diffs="$diffs trap-status"
+            [ "$status" = "$(trap_status "$host")" ] || diffs="$diffs trap-status"
             sed -n "$((${compare#trap:} + 1))p" "$d/chiwawa/stderr" | grep -q "^$TRAP_MESSAGE" ||
                 diffs="$diffs trap-message"
         fi
@@ -188,7 +184,7 @@ for line in "${CASES[@]}"; do
         why="$(expectation differs "$name" "$host")"
         echo "---- $name on $host: chiwawa differs in${diffs} (direct: $d/direct, chiwawa: $d/chiwawa)"
         case "$diffs" in *trap-*)
-            echo "trap case: direct status $status (want ${TRAP_STATUS[$host]});" \
+            echo "trap case: direct status $status (want $(trap_status "$host"));" \
                 "chiwawa's stderr after the program's lines: $(sed -n "$((${compare#trap:} + 1))p" "$d/chiwawa/stderr")" ;;
         esac
         for part in compared stderr.compared status.compared tree; do
