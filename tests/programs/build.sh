@@ -102,4 +102,7 @@ echo "programs: coremark.wasm"
 "$CARGO" install --quiet --locked coremark@1.0.0 --target wasm32-wasip1 --root "$OUT/coremark"
 cp "$OUT/coremark/bin/coremark.wasm" "$OUT/"
 
+# QuickJS and CPython (their own script: registries' sources and a pinned binary).
+"$HERE/build-extra.sh" "$OUT"
+
 ls -l "$OUT"/*.wasm

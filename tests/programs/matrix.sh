@@ -41,6 +41,8 @@ CASES=(
     "coremark|coremark.wasm|0 0 0 60|/dev/null||coremark"
     "wasi-c|wasi-c.wasm|one two|wasi-c/stdin.txt||all"
     "wasi-rust|wasi-rust.wasm|one two|wasi-c/stdin.txt||all"
+    "quickjs|quickjs.wasm|script.js one two|/dev/null|quickjs/script.js|all"
+    "python|python.wasm|script.py one two|/dev/null|python/script.py|all"
     "wasi-c-abort|wasi-c-abort.wasm|one two|/dev/null||trap:1"
     "wasi-rust-panic|wasi-rust-panic.wasm|one two|/dev/null||trap:4"
 )
