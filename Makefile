@@ -9,6 +9,8 @@
 #   make test     fmt, clippy, rustdoc, cargo test, spec, programs matrix
 #   make programs        SQLite, Lua, CoreMark and WASI conformance programs, from crates' sources
 #   make programs-matrix each program directly and through chiwawa on wasmtime, node, wasmi
+#   make hosts    install 12 pinned WASI hosts (hosts/) and run the programs matrix on all
+#   make hosts-timings   direct vs through chiwawa on each host (docs/hosts.md)
 #   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
 #                 FUZZ_DIFF=20000 FUZZ_TRANSLATE=20000); failing inputs in fuzz/artifacts/
 #   make clean    remove build outputs (not .tools/)
@@ -40,7 +42,7 @@ WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VEN
 # CHIWAWA_REQUIRE_ARTIFACTS a test whose artifact is missing fails instead of skipping.
 TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1
 
-.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads fuzz hosts-smoke
+.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads fuzz
 
 all: dist example
 
@@ -130,16 +132,6 @@ test: fmt-check setup dist bench-workloads programs hosts-smoke
 	$(MAKE) spec
 	$(MAKE) programs-matrix
 
-# Hosts beyond wasmtime, node and wasmi (issue 19). wasm3 0.4.7, a Wasm 1.0-era interpreter,
-# is built from the wasm3-sys crate's C sources (hosts/wasm3/install.sh); chiwawa-rt.wasm must
-# load and start there (its simple WASI lacks fd_pread and fd_filestat_get, so images do not
-# run on it yet).
-HOSTS_OUT := $(CARGO_TARGET_DIR)/hosts
-hosts-smoke: dist
-	hosts/wasm3/install.sh $(HOSTS_OUT)
-	hosts/bin/wasm3 run --dir . $(DIST)/chiwawa-rt.wasm --help | grep -q '^usage: chiwawa-rt '
-	@echo "hosts-smoke: chiwawa-rt.wasm starts on wasm3 0.4.7"
-
 fmt-check: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) fmt --manifest-path $(HELLO_DIR)/Cargo.toml -- --check
@@ -176,5 +168,41 @@ $(WASMI):
 	$(CARGO) install wasmi_cli@2.0.0 --locked --root $(CARGO_TARGET_DIR)/tools
 
 programs-matrix: programs setup dist $(WASMI)
-	WASMTIME="$(WASMTIME)" WASMI="$(WASMI)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" \
+	$(HOSTS_ENV) MATRIX_HOSTS="$(HOSTS_MAIN)" $(PROGRAMS_SRC)/matrix.sh $(PROGRAMS_DIR)
+
+# The host matrix (hosts/README.md, docs/hosts.md): every host behind one wrapper interface in
+# hosts/bin/, pinned and installed from the registries into $(HOSTS_OUT) by hosts/HOST/install.sh.
+# `make hosts` installs them all and runs the programs matrix on every one; `make test` runs it
+# on the three main hosts (programs-matrix) and a smoke subset on HOSTS_SMOKE (hosts-smoke):
+# chiwawa-rt.wasm starts on each, and two programs run identically directly and through it.
+HOSTS_OUT   := $(CARGO_TARGET_DIR)/hosts
+HOSTS_MAIN  := wasmtime node wasmi
+HOSTS_EXTRA := wasm3 wasmtime-py wamr-aot deno bun browser-wasi-shim runno wasi-js tybys
+HOSTS_SMOKE := wasm3 browser-wasi-shim wasi-js
+HOSTS_ENV    = WASMTIME="$(WASMTIME)" WASMI="$(WASMI)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_HOSTS="$(HOSTS_OUT)"
+
+.PHONY: hosts hosts-install hosts-smoke hosts-timings
+
+hosts-install: setup $(WASMI)
+	@for h in $(HOSTS_EXTRA); do \
+		if [ -x hosts/$$h/install.sh ]; then hosts/$$h/install.sh $(HOSTS_OUT) || exit 1; fi; \
+	done
+	@for h in $(HOSTS_MAIN) $(HOSTS_EXTRA); do $(HOSTS_ENV) hosts/bin/$$h version || exit 1; done
+
+hosts: hosts-install programs dist
+	$(HOSTS_ENV) MATRIX_HOSTS="$(HOSTS_MAIN) $(HOSTS_EXTRA)" $(PROGRAMS_SRC)/matrix.sh $(PROGRAMS_DIR)
+
+# Direct vs through chiwawa-rt.wasm, best of RUNS (default 3), on every installed host:
+# CoreMark, CPython and QuickJS; a Markdown table for docs/hosts.md.
+hosts-timings: hosts-install programs dist
+	$(HOSTS_ENV) hosts/timings.sh $(PROGRAMS_DIR)
+
+hosts-smoke: dist programs
+	@for h in $(HOSTS_SMOKE); do hosts/$$h/install.sh $(HOSTS_OUT) || exit 1; done
+	@for h in $(HOSTS_SMOKE); do \
+		$(HOSTS_ENV) hosts/bin/$$h run --dir . $(DIST)/chiwawa-rt.wasm --help | grep -q '^usage: chiwawa-rt ' \
+			|| { echo "hosts-smoke: chiwawa-rt.wasm does not start on $$h" >&2; exit 1; }; \
+		echo "hosts-smoke: chiwawa-rt.wasm starts on $$($(HOSTS_ENV) hosts/bin/$$h version)"; \
+	done
+	$(HOSTS_ENV) MATRIX_HOSTS="wasmtime $(HOSTS_SMOKE)" MATRIX_ONLY='^(lua|sqlite|python)$$' \
 		$(PROGRAMS_SRC)/matrix.sh $(PROGRAMS_DIR)
