@@ -806,24 +806,23 @@ pub(super) fn random_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64
 /// `sock_accept` without the host's `sock_accept`. Hosts of the first preview1 release lack that
 /// function (it came later), and a Wasm module cannot import a function optionally, so importing
 /// it would stop chiwawa-rt.wasm from starting on them even for guests that never accept. So the
-/// runtime answers itself. For a descriptor that is not a socket it gives the host's own answer:
-/// the host's errno for a bad descriptor (from `fd_fdstat_get`), else what the host's
-/// `sock_shutdown` says of that descriptor, which fails there without an effect and which every
-/// host tried answers with the same errno as its `sock_accept` (ENOTSOCK on wasmtime,
-/// ENOTCAPABLE on node, EBADF on wasmi). On a socket (a host's preopened listener, such as
+/// runtime answers itself. For a descriptor that is not a socket (or no descriptor at all) it
+/// gives the host's own answer: what the host's `sock_shutdown` says of that descriptor, which
+/// fails there without an effect and which every host tried answers with the same errno as its
+/// `sock_accept` (EBADF for a bad descriptor; for a file ENOTSOCK on wasmtime, ENOTCAPABLE on
+/// node, EBADF on wasmi). On a socket (a host's preopened listener, such as
 /// `wasmtime run --tcplisten`) accepting is not supported: ENOTSUP.
 pub(super) fn sock_accept(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     let (fd, out) = (arg32(p, 0), arg32(p, 2));
     check(memory, out, U32)?;
     // SAFETY: no guest pointers; the host writes the runtime-side result.
-    let filetype = match unsafe { wasi::fd_fdstat_get(fd) } {
-        Ok(stat) => stat.fs_filetype,
-        Err(e) => return Ok(u32::from(e.raw())),
-    };
-    if filetype == wasi::FILETYPE_SOCKET_STREAM || filetype == wasi::FILETYPE_SOCKET_DGRAM {
-        return Ok(codes::NOTSUP);
+    if let Ok(stat) = unsafe { wasi::fd_fdstat_get(fd) } {
+        let socket = [wasi::FILETYPE_SOCKET_STREAM, wasi::FILETYPE_SOCKET_DGRAM];
+        if socket.contains(&stat.fs_filetype) {
+            return Ok(codes::NOTSUP);
+        }
     }
-    // SAFETY: no pointers; on a descriptor that is not a socket this fails without an effect.
+    // SAFETY: no pointers; `fd` is not a socket, so this fails without an effect.
     let e = unsafe { host::sock_shutdown(fd as i32, wasi::SDFLAGS_WR.into()) };
     Ok(if e == 0 { codes::NOTSUP } else { e as u32 })
 }
