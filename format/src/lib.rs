@@ -2,6 +2,7 @@
 
 pub mod image;
 pub mod isa;
+pub mod snapshot;
 
 pub use image::*;
 pub use isa::{
