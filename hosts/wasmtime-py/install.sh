@@ -3,7 +3,7 @@
 # PyPI `wasmtime`, which ships the wasmtime C API library in its wheel) into a venv,
 # DEST/wasmtime-py/venv. hosts/bin/wasmtime-py runs hosts/wasmtime-py/run.py with that venv.
 #   install.sh --version   prints the version line of the pinned install (what `version` prints)
-# Idempotent: does nothing when DEST/wasmtime-py/installed already names the pinned version. That
+# With hosts/lib/pip-install.sh. Idempotent: does nothing when DEST/wasmtime-py/installed already names the pinned version. That
 # marker is written last (by a rename), so an install that stopped half-way is redone whole.
 set -eu
 NAME=wasmtime-py
@@ -14,15 +14,5 @@ case "${1:-}" in
 --version) echo "$LINE"; exit 0 ;;
 "" | -*) echo "usage: $0 DEST | --version" >&2; exit 2 ;;
 esac
-dest="$1/$NAME"
-if [ -f "$dest/installed" ] && [ "$(cat "$dest/installed")" = "$LINE" ]; then
-    exit 0
-fi
-rm -rf "$dest"
-mkdir -p "$dest"
-python3 -m venv "$dest/venv"
 # shellcheck disable=SC2086 # PACKAGES are words
-"$dest/venv/bin/python" -m pip install --disable-pip-version-check -q $PACKAGES
-echo "$LINE" >"$dest/installed.tmp"
-mv "$dest/installed.tmp" "$dest/installed"
-echo "hosts/$NAME: installed $LINE into $dest"
+exec "$(dirname "$0")/../lib/pip-install.sh" "$NAME" "$1" "$LINE" $PACKAGES
