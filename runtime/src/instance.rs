@@ -58,6 +58,26 @@ impl Store {
         checked: &CheckedImage,
         imports: &mut dyn FnMut(&mut Store, &str, &str) -> Option<Extern>,
     ) -> Result<u32, InstantiateError> {
+        self.instantiate_with(checked, imports, true)
+    }
+
+    /// Instantiates as [`Store::instantiate`] does but without running the start function:
+    /// for a restore ([`crate::checkpoint::restore`]), where the start function ran before the
+    /// checkpoint and the snapshot's state replaces what instantiation wrote.
+    pub fn instantiate_for_restore(
+        &mut self,
+        checked: &CheckedImage,
+        imports: &mut dyn FnMut(&mut Store, &str, &str) -> Option<Extern>,
+    ) -> Result<u32, InstantiateError> {
+        self.instantiate_with(checked, imports, false)
+    }
+
+    fn instantiate_with(
+        &mut self,
+        checked: &CheckedImage,
+        imports: &mut dyn FnMut(&mut Store, &str, &str) -> Option<Extern>,
+        run_start: bool,
+    ) -> Result<u32, InstantiateError> {
         let image: &Rc<LoadedImage> = checked.image();
         let module = image.module();
         let inst_id = self.instances.len() as u32;
@@ -194,12 +214,13 @@ impl Store {
             inst.globals.push((self.globals.len() - 1) as u32);
         }
         self.instances.push(inst);
-        self.initialize(inst_id).map_err(InstantiateError::Trap)?;
+        self.initialize(inst_id, run_start)
+            .map_err(InstantiateError::Trap)?;
         Ok(inst_id)
     }
 
-    /// Active element and data segments, in order, then the start function.
-    fn initialize(&mut self, inst_id: u32) -> Result<(), Trap> {
+    /// Active element and data segments, in order, then (with `run_start`) the start function.
+    fn initialize(&mut self, inst_id: u32, run_start: bool) -> Result<(), Trap> {
         let inst = &self.instances[inst_id as usize];
         let image = inst.image.clone();
         let module = image.module();
@@ -242,7 +263,7 @@ impl Store {
                 inst.dropped_datas[i].set(true);
             }
         }
-        if let Some(start) = module.start.as_ref() {
+        if let Some(start) = module.start.as_ref().filter(|_| run_start) {
             let func = self.instances[inst_id as usize].funcs[start.to_native() as usize];
             self.ensure_verified(func)?;
             exec::run(self, func, &[])?;

@@ -492,6 +492,8 @@ pub struct Store {
     pub(crate) max_stack_bytes: usize,
     /// The embedder's data, handed to host functions (see [`Caller::data`]).
     pub(crate) data: Box<dyn Any>,
+    /// Where checkpoints go ([`crate::checkpoint`]); none: a guest's request is a trap.
+    pub(crate) checkpoint_sink: Option<crate::checkpoint::Sink>,
 }
 
 impl Default for Store {
@@ -512,6 +514,7 @@ impl Store {
             instances: Vec::new(),
             max_stack_bytes: DEFAULT_MAX_STACK_BYTES,
             data: Box::new(()),
+            checkpoint_sink: None,
         }
     }
 

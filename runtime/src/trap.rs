@@ -32,6 +32,10 @@ pub enum TrapKind {
     /// The verifier refused the code of a function about to be entered (lazy verification);
     /// the message names the function and the problem. Nothing of that function ran.
     InvalidCode(String),
+    /// The guest asked for a checkpoint (`chiwawa.checkpoint`, [`crate::checkpoint`]) and the
+    /// store has nowhere to write one. (With a checkpoint sink set, the request is taken and
+    /// the guest goes on; this is never seen.)
+    Checkpoint,
 }
 
 impl fmt::Display for TrapKind {
@@ -50,6 +54,7 @@ impl fmt::Display for TrapKind {
             TrapKind::Exit(code) => write!(f, "exit with status {code}"),
             TrapKind::Host(msg) => write!(f, "{msg}"),
             TrapKind::InvalidCode(msg) => write!(f, "invalid image code: {msg}"),
+            TrapKind::Checkpoint => write!(f, "checkpoint asked for, with no checkpoint set up"),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use super::*;
 
-pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
+pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>, Trap> {
     let max_bytes = store.max_stack_bytes;
     let Store {
         types,
@@ -13,32 +13,40 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
         globals,
         instances,
         data,
+        checkpoint_sink,
         ..
     } = store;
-    let nresults = types[funcs[func as usize].type_id() as usize].results.len();
-    let mut stack: Vec<u64> = Vec::new();
-    let mut frames: Vec<Frame> = Vec::new();
-    stack.resize(args.len().max(nresults), 0);
-    stack[..args.len()].copy_from_slice(args);
-
-    // The entry may itself be a host function.
-    if let FuncInst::Host { func: host, .. } = &funcs[func as usize] {
-        let mut results = vec![0u64; nresults];
-        host(
-            &mut Caller {
-                memory: None,
-                data: &mut **data,
-            },
-            args,
-            &mut results,
-        )?;
-        return Ok(results);
-    }
-
-    let mut cur = func;
-    let mut base: usize = 0;
-    let mut pc: usize = 0;
-    let mut entering = true;
+    let (mut stack, mut frames, mut cur, mut base, mut pc, mut entering) = match start {
+        Start::Call { func, args } => {
+            let nresults = types[funcs[func as usize].type_id() as usize].results.len();
+            // The entry may itself be a host function.
+            if let FuncInst::Host { func: host, .. } = &funcs[func as usize] {
+                let mut results = vec![0u64; nresults];
+                host(
+                    &mut Caller {
+                        memory: None,
+                        data: &mut **data,
+                    },
+                    args,
+                    &mut results,
+                )?;
+                return Ok(results);
+            }
+            let mut stack: Vec<u64> = vec![0; args.len().max(nresults)];
+            stack[..args.len()].copy_from_slice(args);
+            (stack, Vec::new(), func, 0, 0, true)
+        }
+        // A restored run (`crate::checkpoint`): checked against the image, its functions
+        // verified, every frame's slots inside `stack`.
+        Start::Resume(Suspended { stack, frames, top }) => (
+            stack,
+            frames,
+            top.func,
+            top.base as usize,
+            top.pc as usize,
+            false,
+        ),
+    };
     // Where `hot`'s registers live while this run lasts (rewritten for each function entered
     // here). Used only through `h`, a raw pointer, and only by this run.
     let mut home = HotHome::claim();
@@ -397,11 +405,18 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                                 memory: mem_addr.map(|m| &mut memories[m]),
                                 data: &mut **data,
                             };
+                            // The guest asked for a checkpoint (`chiwawa.checkpoint`): taken
+                            // below, once the call has returned (results zero).
+                            let mut checkpoint = false;
                             if let Err(mut t) = host(&mut caller, &params, &mut results) {
-                                if t.func.is_none() {
-                                    t.func = Some(store_name(instances, funcs, cur));
+                                if t.kind == TrapKind::Checkpoint && !tail {
+                                    checkpoint = true;
+                                } else {
+                                    if t.func.is_none() {
+                                        t.func = Some(store_name(instances, funcs, cur));
+                                    }
+                                    return Err(t);
                                 }
-                                return Err(t);
                             }
                             if new_base + nr > stack.len() {
                                 stack.resize(new_base + nr, 0);
@@ -420,6 +435,31 @@ pub(super) fn run_inner(store: &mut Store, func: u32, args: &[u64]) -> Result<Ve
                             }
                             refresh!();
                             refresh_mem!();
+                            if checkpoint {
+                                // The state at the instruction after the call: the callers,
+                                // this activation resuming at `next`, its frame's slots.
+                                let top = Frame {
+                                    func: cur,
+                                    pc: next as u32,
+                                    base: base as u32,
+                                };
+                                let state = crate::checkpoint::capture(
+                                    instances, funcs, globals, memories, tables, &stack, &frames,
+                                    top,
+                                )
+                                .and_then(|snapshot| {
+                                    match checkpoint_sink {
+                                        Some(sink) => sink(snapshot),
+                                        None => Err(TrapKind::Checkpoint.into()),
+                                    }
+                                });
+                                if let Err(mut t) = state {
+                                    if t.func.is_none() {
+                                        t.func = Some(store_name(instances, funcs, cur));
+                                    }
+                                    return Err(t);
+                                }
+                            }
                             if tail {
                                 match frames.pop() {
                                     Some(frame) => {

@@ -129,17 +129,46 @@ unsafe fn init_frame(frame: *mut u64, entry: &crate::store::WasmEntry) {
     }
 }
 
-/// A suspended caller.
-#[derive(Clone, Copy, Debug)]
-struct Frame {
-    func: u32,
-    pc: u32,
-    base: u32,
+/// A suspended activation: its function (a store address), where it resumes and its frame's
+/// first slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Frame {
+    pub(crate) func: u32,
+    pub(crate) pc: u32,
+    pub(crate) base: u32,
+}
+
+/// A run stopped between two instructions, to go on with [`resume`]: the value stack's live
+/// slots, the suspended callers (outermost first) and the activation that resumes.
+pub(crate) struct Suspended {
+    pub(crate) stack: Vec<u64>,
+    pub(crate) frames: Vec<Frame>,
+    pub(crate) top: Frame,
+}
+
+/// How [`run_inner`] starts: a call, or a suspended run.
+enum Start<'a> {
+    Call { func: u32, args: &'a [u64] },
+    Resume(Suspended),
 }
 
 /// Runs `func` (a store address) with `args` as slot values; returns the result slots.
 pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>, Trap> {
-    let result = run_inner(store, func, args);
+    let result = run_inner(store, Start::Call { func, args });
+    #[cfg(feature = "op-stats")]
+    crate::opstats::dump(|f| crate::store::func_name(&store.instances, &store.funcs, f));
+    result
+}
+
+/// Goes on with a suspended run until its outermost function returns; returns that function's
+/// result slots.
+///
+/// The caller has checked `state` as [`crate::checkpoint`] does: every frame's function is a
+/// verified Wasm function of the store, its `pc` the start of an instruction of that function
+/// (the one after a call) and its frame's slots inside `state.stack`; the executor's unchecked
+/// accesses rely on exactly what a run it suspended itself would hold.
+pub(crate) fn resume(store: &mut Store, state: Suspended) -> Result<Vec<u64>, Trap> {
+    let result = run_inner(store, Start::Resume(state));
     #[cfg(feature = "op-stats")]
     crate::opstats::dump(|f| crate::store::func_name(&store.instances, &store.funcs, f));
     result
