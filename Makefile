@@ -9,6 +9,7 @@
 #   make test     fmt, clippy, rustdoc, cargo test, spec, programs matrix
 #   make programs        SQLite, Lua, CoreMark and WASI conformance programs, from crates' sources
 #   make programs-matrix each program directly and through chiwawa on wasmtime, node, wasmi
+#   make checkpoint-smoke a program stopped at checkpoints and resumed across hosts
 #   make hosts    install 12 pinned WASI hosts (hosts/) and run the programs matrix on all
 #   make hosts-timings   direct vs through chiwawa on each host (docs/hosts.md)
 #   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
@@ -131,6 +132,7 @@ test: fmt-check setup dist bench-workloads programs hosts-smoke
 	$(TEST_ENV) $(CARGO) test --workspace
 	$(MAKE) spec
 	$(MAKE) programs-matrix
+	$(MAKE) checkpoint-smoke
 
 fmt-check: toolchain
 	$(CARGO) fmt --all -- --check
@@ -169,6 +171,16 @@ $(WASMI):
 
 programs-matrix: programs setup dist $(WASMI)
 	$(HOSTS_ENV) MATRIX_HOSTS="$(HOSTS_MAIN)" $(PROGRAMS_SRC)/matrix.sh $(PROGRAMS_DIR)
+
+# Checkpoint and migration (issue 16): tests/programs/checkpoint/ckpt.c stops at four
+# checkpoints and is resumed on wasmtime, node, wasmi and natively, in a chain and in every
+# pair; each must match the run straight through. The native runtime is the debug build that
+# `make spec` builds.
+.PHONY: checkpoint-smoke
+checkpoint-smoke: programs setup dist $(WASMI)
+	$(CARGO) build --workspace --bins --tests
+	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" \
+		$(PROGRAMS_SRC)/checkpoint.sh $(PROGRAMS_DIR)
 
 # The host matrix (hosts/README.md, docs/hosts.md): every host behind one wrapper interface in
 # hosts/bin/, pinned and installed from the registries into $(HOSTS_OUT) by hosts/HOST/install.sh.

@@ -417,3 +417,44 @@ pub fn set_sink(store: &mut Store, sink: Sink) {
 pub fn request(_: &mut crate::store::Caller<'_>, _: &[u64], _: &mut [u64]) -> Result<(), Trap> {
     Err(TrapKind::Checkpoint.into())
 }
+
+/// Defines the import `chiwawa.checkpoint` (`() -> i32`) in `linker`: the guest's request for a
+/// checkpoint, taken by the store's sink ([`set_store_sink`]).
+pub fn add_to_linker<T: 'static>(linker: &mut crate::Linker<T>) -> Result<(), crate::Error> {
+    linker.func_wrap(
+        IMPORT.0,
+        IMPORT.1,
+        |_: crate::Caller<'_, T>| -> Result<i32, crate::Error> {
+            Err(crate::Error::from(Trap::from(TrapKind::Checkpoint)))
+        },
+    )?;
+    Ok(())
+}
+
+/// Sets where an embedding store's checkpoints go (see [`Sink`]).
+pub fn set_store_sink<T>(store: &mut crate::Store<T>, sink: Sink) {
+    set_sink(&mut store.raw, sink);
+}
+
+/// Instantiates `module` through `linker` for a restore (without its start function) and
+/// restores `snapshot` into it ([`restore`]); the store must hold nothing else. Go on with
+/// [`resume_store`].
+pub fn restore_instance<T: 'static>(
+    linker: &crate::Linker<T>,
+    store: &mut crate::Store<T>,
+    module: &crate::Module,
+    snapshot: &Snapshot,
+) -> Result<Restored, crate::Error> {
+    let instance = linker.instantiate_with(store, module, false)?;
+    restore(&mut store.raw, instance.id, snapshot)
+        .map_err(|e| crate::Error::new(crate::ErrorKind::Snapshot, e.0))
+}
+
+/// Goes on with a restored run of an embedding store until the guest's outermost function
+/// returns (its result slots) or stops (the error; `proc_exit` is one, with its status).
+pub fn resume_store<T>(
+    store: &mut crate::Store<T>,
+    restored: Restored,
+) -> Result<Vec<u64>, crate::Error> {
+    resume(&mut store.raw, restored).map_err(crate::Error::from)
+}

@@ -1,5 +1,6 @@
 //! `chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] IMAGE [ARGS...]`
 //! `chiwawa-rt --cache DIR [OPTIONS] MODULE.wasm [ARGS...]`
+//! `chiwawa-rt --restore SNAPSHOT [OPTIONS] IMAGE`
 //!
 //! Loads a chiwawa image (or, with `--cache`, the cached image of a Wasm module, found by the
 //! module's cache key), checks it, links it to WASI and runs it: its `_start`, or with
@@ -31,7 +32,9 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use chiwawa_cache::{Cache, Inputs, Lookup};
+use chiwawa_format::snapshot::{self, Snapshot};
 use chiwawa_format::{ImageBuf, LoadedImage};
+use chiwawa_runtime::checkpoint;
 use chiwawa_runtime::wasi::{self, WasiCtx};
 use chiwawa_runtime::{
     CheckedImage, Engine, Error, ErrorKind, Extern, FileCode, Func, Instance, Linker, LoadError,
@@ -40,7 +43,9 @@ use chiwawa_runtime::{
 
 const NAME: &str = "chiwawa-rt";
 const USAGE: &str = "usage: chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] \
-                     [--cache DIR] [--verify=eager|lazy] [--startup-report] IMAGE [ARGS...]";
+                     [--cache DIR] [--verify=eager|lazy] [--startup-report] \
+                     [--checkpoint PATH] IMAGE [ARGS...]\n       \
+                     chiwawa-rt --restore PATH [--checkpoint PATH] [OPTIONS] IMAGE";
 const HELP: &str = "\
 Runs a chiwawa image (.cwi, written by chiwawa-translate).
 
@@ -58,11 +63,21 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --cache DIR          IMAGE is a WebAssembly module: run its image from the cache DIR (filled by
                        chiwawa-translate --cache-dir DIR MODULE.wasm), after the same checks as any
                        image; a missing or damaged entry is an error (the runtime never translates)
+  --checkpoint PATH    when the guest calls the import chiwawa.checkpoint (() -> i32), write
+                       its whole state to PATH (a .cws snapshot, atomically: a temporary file,
+                       then a rename) and stop, exit status 75; --restore goes on from there,
+                       the call returning 0. Without --checkpoint the call returns 1
+  --restore PATH       resume the run saved in the snapshot PATH, of this IMAGE, on any host:
+                       argv and environment come from the snapshot, the host must give the same
+                       directories again; a snapshot of another image, damaged or crafted, is
+                       an error naming PATH. The guest's open files cannot move yet: a
+                       checkpoint with a file open is an error
   -h, --help           print this help
   -V, --version        print the version
 
-Exit status: the guest's proc_exit status, 0 if it returns, 1 if the image cannot be run,
-2 for a bad command line, 70 for an internal error of the runtime. If the guest traps, the
+Exit status: the guest's proc_exit status, 0 if it returns, 1 if the image cannot be run (or a
+checkpoint cannot be written, or a snapshot not restored), 2 for a bad command line, 70 for an
+internal error of the runtime, 75 when the run stopped at a checkpoint it wrote. If the guest traps, the
 runtime prints the trap and then traps itself, so the host ends it as it ends any trapping
 module (the native runtime exits with status 134).";
 
@@ -86,6 +101,10 @@ struct Cli {
     startup_report: bool,
     /// `--verify=eager|lazy`.
     verify: VerifyMode,
+    /// `--checkpoint PATH`: where the guest's checkpoints go.
+    checkpoint: Option<String>,
+    /// `--restore PATH`: the snapshot to resume.
+    restore: Option<String>,
     image: String,
     /// The guest's arguments after `argv[0]`, or the values for `--invoke`.
     args: Vec<String>,
@@ -103,7 +122,13 @@ enum Stop {
     Trap(Trap),
     /// The guest called `proc_exit`.
     Exit(u32),
+    /// The run stopped at a checkpoint it wrote (`--checkpoint`).
+    Checkpointed,
 }
+
+/// Exit status of a run that stopped at a checkpoint: `EX_TEMPFAIL` of sysexits.h ("try again
+/// later": resume it with --restore); below 126, so every WASI host passes it on.
+const CHECKPOINTED_STATUS: i32 = 75;
 
 fn fail(file: &str, problem: impl std::fmt::Display) -> Stop {
     Stop::Error {
@@ -157,6 +182,7 @@ fn main() {
         }
         // Statuses above 255 wrap, as they do for a native process and under wasmtime.
         Err(Stop::Exit(code)) => code as i32,
+        Err(Stop::Checkpointed) => CHECKPOINTED_STATUS,
     };
     // `exit` flushes stdout; everything the guest owned was dropped when `run` returned.
     std::process::exit(status);
@@ -264,12 +290,25 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     let image = chiwawa_runtime::verify_image(image, cli.verify).map_err(|e| fail(&path, e))?;
     startup.mark("verify");
 
-    let mut guest_args = Vec::with_capacity(cli.args.len() + 1);
-    guest_args.push(cli.argv0.clone().unwrap_or_else(|| cli.image.clone()));
-    if cli.invoke.is_none() {
-        guest_args.extend(cli.args.iter().cloned());
-    }
+    let snapshot = match &cli.restore {
+        Some(path) => Some(read_snapshot(path)?),
+        None => None,
+    };
+    let guest_args = match &snapshot {
+        Some(snap) => snap.args.clone(),
+        None => {
+            let mut args = Vec::with_capacity(cli.args.len() + 1);
+            args.push(cli.argv0.clone().unwrap_or_else(|| cli.image.clone()));
+            if cli.invoke.is_none() {
+                args.extend(cli.args.iter().cloned());
+            }
+            args
+        }
+    };
     let ctx = Rc::new(RefCell::new(WasiCtx::new(guest_args)));
+    if let Some(snap) = &snapshot {
+        ctx.borrow_mut().set_env(snap.env.clone());
+    }
     if let Some(fd) = hidden_fd {
         ctx.borrow_mut().hide_fd(fd);
     }
@@ -280,6 +319,32 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     let mut store = Store::new(&Engine::default(), ());
     let mut linker = Linker::new();
     wasi::add_to_linker(&mut linker, &ctx);
+    // What the checkpoint sink did (it stops the run either way): wrote the snapshot, or failed
+    // (the error names the file).
+    let checkpoint_done: Rc<RefCell<Option<Result<(), String>>>> = Rc::default();
+    match &cli.checkpoint {
+        Some(path) => {
+            checkpoint::add_to_linker(&mut linker).map_err(|e| fail(&cli.image, e))?;
+            let sink = checkpoint_sink(path.clone(), Rc::clone(&ctx), Rc::clone(&checkpoint_done));
+            checkpoint::set_store_sink(&mut store, sink);
+        }
+        None => {
+            // Without --checkpoint a guest's request is answered "not taken" and it goes on.
+            let (module, name) = checkpoint::IMPORT;
+            linker
+                .func_wrap(module, name, |_: chiwawa_runtime::Caller<'_, ()>| 1i32)
+                .map_err(|e| fail(&cli.image, e))?;
+        }
+    }
+    let failed = |stop: Stop| match checkpoint_done.borrow_mut().take() {
+        Some(Ok(())) => Stop::Checkpointed,
+        Some(Err(problem)) => fail(cli.checkpoint.as_deref().unwrap_or_default(), problem),
+        None => stop,
+    };
+    if let (Some(snap), Some(path)) = (&snapshot, &cli.restore) {
+        return restore_and_run(cli, path, snap, &ctx, &linker, &mut store, &module)
+            .map_err(failed);
+    }
     let instance = linker
         .instantiate(&mut store, &module)
         .map_err(|e| stop(&cli.image, e))?;
@@ -304,7 +369,8 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             let result = match start {
                 Some(start) => call_no_args(&mut store, start, &cli.image, "_start"),
                 None => Ok(()),
-            };
+            }
+            .map_err(failed);
             if cli.startup_report {
                 // How much of the code the whole run read (lazy mode reads it as it is entered).
                 let _ = io::stdout().flush();
@@ -334,6 +400,109 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             print_results(&results)
         }
     }
+}
+
+/// Reads and checks the snapshot at `path` (everything but what needs the image).
+fn read_snapshot(path: &str) -> Result<Snapshot, Stop> {
+    let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
+    snapshot::decode(&bytes).map_err(|e| fail(path, e))
+}
+
+/// The CLI's checkpoint sink: completes the runtime's part of the snapshot with what the WASI
+/// context knows (argv, environment, monotonic clock, descriptors), writes it to `path`
+/// atomically, and stops the guest; `done` says how it went.
+fn checkpoint_sink(
+    path: String,
+    ctx: Rc<RefCell<WasiCtx>>,
+    done: Rc<RefCell<Option<Result<(), String>>>>,
+) -> checkpoint::Sink {
+    Box::new(move |mut snap: Snapshot| {
+        let result = (|| -> Result<(), String> {
+            let ctx = ctx.borrow();
+            snap.args = ctx.args.clone();
+            snap.env = ctx.guest_env()?;
+            snap.monotonic_ns = ctx.monotonic_now()?;
+            snap.fds = ctx.guest_fds()?;
+            write_atomically(&path, &snapshot::encode(&snap))
+        })();
+        *done.borrow_mut() =
+            Some(result.map_err(|problem| format!("cannot write the checkpoint: {problem}")));
+        Err(Trap::new(TrapKind::Host("stopped at a checkpoint".into())))
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file beside it and a rename, so that `path` is
+/// either its old self or the whole new file.
+fn write_atomically(path: &str, bytes: &[u8]) -> Result<(), String> {
+    let tmp = format!("{path}.partial");
+    let write = || -> io::Result<()> {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        e.to_string()
+    })
+}
+
+/// `--restore`: instantiates the image without its start function, restores the snapshot into
+/// it after checking that it is of this image and that the host gives the same directories, and
+/// goes on until the guest ends.
+fn restore_and_run(
+    cli: &Cli,
+    path: &str,
+    snap: &Snapshot,
+    ctx: &Rc<RefCell<WasiCtx>>,
+    linker: &Linker<()>,
+    store: &mut Store<()>,
+    module: &Module,
+) -> Result<(), Stop> {
+    let this = checkpoint::image_id(module.image().image());
+    if snap.image != this {
+        return Err(fail(
+            path,
+            format!(
+                "the snapshot is of {}, not of {} ({this})",
+                snap.image, cli.image
+            ),
+        ));
+    }
+    let fds = ctx.borrow().guest_fds().map_err(|e| fail(path, e))?;
+    if fds != snap.fds {
+        let names = |fds: &[chiwawa_format::snapshot::FdState]| {
+            fds.iter()
+                .filter_map(|f| match &f.kind {
+                    chiwawa_format::snapshot::FdKind::Preopen { name } => {
+                        Some(format!("{}={name}", f.fd))
+                    }
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(fail(
+            path,
+            format!(
+                "the snapshot's run had the directories [{}] and this one has [{}]: give the same \
+                 directories again (e.g. wasmtime run --dir .)",
+                names(&snap.fds),
+                names(&fds)
+            ),
+        ));
+    }
+    let restored =
+        checkpoint::restore_instance(linker, store, module, snap).map_err(|e| match e.kind() {
+            ErrorKind::Snapshot => fail(path, e),
+            _ => stop(&cli.image, e),
+        })?;
+    ctx.borrow_mut()
+        .continue_monotonic_from(snap.monotonic_ns)
+        .map_err(|e| fail(path, e))?;
+    checkpoint::resume_store(store, restored)
+        .map(drop)
+        .map_err(|e| stop(&cli.image, e))
 }
 
 /// Opens the image file and reads its header and archive into an aligned buffer, ready to be
@@ -451,6 +620,8 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         cache: None,
         startup_report: false,
         verify: VerifyMode::default(),
+        checkpoint: None,
+        restore: None,
         image: String::new(),
         args: Vec::new(),
     };
@@ -483,6 +654,8 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             "--invoke" => cli.invoke = Some(value("--invoke")?),
             "--argv0" => cli.argv0 = Some(value("--argv0")?),
             "--cache" => cli.cache = Some(value("--cache")?),
+            "--checkpoint" => cli.checkpoint = Some(value("--checkpoint")?),
+            "--restore" => cli.restore = Some(value("--restore")?),
             "--startup-report" if inline.is_none() => cli.startup_report = true,
             "--verify" => {
                 cli.verify = match value("--verify")?.as_str() {
@@ -531,6 +704,23 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         }
     }
     cli.args = std::iter::from_fn(next).collect::<Result<_, _>>()?;
+    if cli.restore.is_some() {
+        if !cli.args.is_empty() {
+            return Err(Stop::Usage(
+                "--restore: the restored run takes its arguments from the snapshot".into(),
+            ));
+        }
+        if cli.invoke.is_some() || cli.argv0.is_some() {
+            return Err(Stop::Usage(
+                "--restore resumes the snapshot's run: no --invoke or --argv0".into(),
+            ));
+        }
+    }
+    if cli.invoke.is_some() && cli.checkpoint.is_some() {
+        return Err(Stop::Usage(
+            "--checkpoint is for runs of _start, not --invoke".into(),
+        ));
+    }
     Ok(cli)
 }
 

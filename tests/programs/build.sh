@@ -90,6 +90,10 @@ build wasi-c.wasm "$CC" --target=wasm32-wasi -O2 -Wall -Wextra \
 build wasi-c-abort.wasm "$CC" --target=wasm32-wasi -O2 -Wall -Wextra \
     "$HERE/wasi-c/abort.c" -o "$OUT/wasi-c-abort.wasm"
 
+# Imports chiwawa.checkpoint (checkpoint.sh), so it runs only through chiwawa.
+build ckpt.wasm "$CC" --target=wasm32-wasi -O2 -Wall -Wextra \
+    "$HERE/checkpoint/ckpt.c" -o "$OUT/ckpt.wasm"
+
 # Rust programs: cargo knows when to rebuild.
 echo "programs: wasi-rust.wasm wasi-rust-panic.wasm"
 "$CARGO" build --quiet --release --locked --target wasm32-wasip1 \

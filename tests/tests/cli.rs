@@ -1109,3 +1109,187 @@ fn wasm_rt_refuses_an_image_larger_than_its_address_space() {
         "{line}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// chiwawa-rt: checkpoint and restore (issue 16)
+
+/// A guest that prints, asks for a checkpoint, prints again and exits 3.
+const CHECKPOINTED_GUEST: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (import "chiwawa" "checkpoint" (func $cp (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "before\nafter\n")
+  (func $say (param i32 i32)
+    (i32.store (i32.const 0) (local.get 0)) (i32.store (i32.const 4) (local.get 1))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8))))
+  (func (export "_start")
+    (call $say (i32.const 16) (i32.const 7))
+    (drop (call $cp))
+    (call $say (i32.const 23) (i32.const 6))
+    (call $exit (i32.const 3))))"#;
+
+#[test]
+fn rt_checkpoint_then_restore_natively() {
+    let dir = TempDir::new("rt-checkpoint");
+    let image = translate_wat(&dir, "app", CHECKPOINTED_GUEST);
+    // Without --checkpoint the request is answered "not taken" and the run goes on.
+    let out = rt_in(dir.path(), &[image.as_os_str()]);
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(3), "before\nafter\n"),
+        "{out:?}"
+    );
+    // With it: the state is written, the run stops with 75, and --restore goes on from there.
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--checkpoint".as_ref(),
+            "snap.cws".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(75), "before\n"),
+        "{out:?}"
+    );
+    assert!(
+        !dir.path().join("snap.cws.partial").exists(),
+        "written through a rename"
+    );
+    let out = rt_in(
+        dir.path(),
+        &["--restore".as_ref(), "snap.cws".as_ref(), image.as_os_str()],
+    );
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(3), "after\n"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn rt_restore_errors_name_the_snapshot() {
+    let dir = TempDir::new("rt-restore-errors");
+    let image = translate_wat(&dir, "app", CHECKPOINTED_GUEST);
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--checkpoint".as_ref(),
+            "snap.cws".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status, Some(75), "{out:?}");
+    let snap = std::fs::read(dir.path().join("snap.cws")).unwrap();
+
+    // Damaged: a flipped byte anywhere.
+    let mut damaged = snap.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 1;
+    dir.write("damaged.cws", &damaged);
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--restore".as_ref(),
+            "damaged.cws".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_one_error(
+        &out,
+        "chiwawa-rt: error: damaged.cws: snapshot checksum mismatch",
+    );
+    // Not a snapshot, and missing.
+    dir.write(
+        "garbage.cws",
+        b"not a snapshot at all, not even close to 64 bytes long......!",
+    );
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--restore".as_ref(),
+            "garbage.cws".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_one_error(
+        &out,
+        "chiwawa-rt: error: garbage.cws: not a chiwawa snapshot",
+    );
+    let out = rt_in(
+        dir.path(),
+        &["--restore".as_ref(), "none.cws".as_ref(), image.as_os_str()],
+    );
+    assert_one_error(&out, "chiwawa-rt: error: none.cws: cannot read");
+    // Of another image: both named.
+    let other = translate_wat(
+        &dir,
+        "other",
+        &CHECKPOINTED_GUEST.replace("before", "BEFORE"),
+    );
+    let out = rt_in(
+        dir.path(),
+        &["--restore".as_ref(), "snap.cws".as_ref(), other.as_os_str()],
+    );
+    let line = assert_one_error(
+        &out,
+        "chiwawa-rt: error: snap.cws: the snapshot is of image ",
+    );
+    assert!(line.contains("other.cwi"), "{line}");
+    // Other directories than the checkpointed run had.
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--dir".as_ref(),
+            "sub".as_ref(),
+            "--restore".as_ref(),
+            "snap.cws".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_one_error(
+        &out,
+        "chiwawa-rt: error: snap.cws: the snapshot's run had the directories",
+    );
+    // Arguments belong to the snapshot.
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--restore".as_ref(),
+            "snap.cws".as_ref(),
+            image.as_os_str(),
+            "x".as_ref(),
+        ],
+    );
+    assert_eq!(out.status, Some(2), "{out:?}");
+    assert!(
+        out.stderr.contains("takes its arguments from the snapshot"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn rt_checkpoint_into_a_missing_directory_is_an_error() {
+    let dir = TempDir::new("rt-checkpoint-nowhere");
+    let image = translate_wat(&dir, "app", CHECKPOINTED_GUEST);
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--checkpoint".as_ref(),
+            "no/such/dir/snap.cws".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    // The guest's first line, then one error line naming the snapshot; exit 1.
+    assert_eq!(out.status, Some(1), "{out:?}");
+    assert_eq!(out.stdout, "before\n");
+    assert!(
+        out.stderr
+            .starts_with("chiwawa-rt: error: no/such/dir/snap.cws: cannot write the checkpoint"),
+        "{out:?}"
+    );
+}

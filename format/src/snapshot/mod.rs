@@ -430,12 +430,13 @@ fn encode_section(s: &Snapshot, section: Section, w: &mut Vec<u8>) {
 /// Reads a snapshot's header: the image it belongs to, without checking the body. For a
 /// message that names both images before anything else is read.
 pub fn image_of(bytes: &[u8]) -> Result<ImageId, SnapshotError> {
+    // The magic first: a short file that is not a snapshot is said to be none.
+    if bytes.get(..8).is_some_and(|m| m != SNAPSHOT_MAGIC) {
+        return Err(SnapshotError::BadMagic);
+    }
     let header = bytes
         .get(..SNAPSHOT_HEADER_LEN)
         .ok_or(SnapshotError::Truncated)?;
-    if header[..8] != SNAPSHOT_MAGIC {
-        return Err(SnapshotError::BadMagic);
-    }
     let version = u32::from_le_bytes(header[8..12].try_into().unwrap());
     if version != SNAPSHOT_VERSION {
         return Err(SnapshotError::Version(version));

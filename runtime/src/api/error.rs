@@ -27,6 +27,9 @@ pub enum ErrorKind {
     NotFound,
     /// Reading a file failed.
     Io,
+    /// A snapshot that does not fit the image it is restored with
+    /// ([`crate::checkpoint::restore_instance`]).
+    Snapshot,
 }
 
 /// An error of the embedding API: its kind, a message for people, and the trap when the guest

@@ -138,6 +138,17 @@ impl<T: 'static> Linker<T> {
     /// the right type), allocates what it defines, runs its active segments and its start
     /// function. A trap there is an error; what the segments wrote before it stays.
     pub fn instantiate(&self, store: &mut Store<T>, module: &Module) -> Result<Instance, Error> {
+        self.instantiate_with(store, module, true)
+    }
+
+    /// [`Linker::instantiate`], with or without running the start function (a restore runs
+    /// none: `crate::checkpoint::restore_instance`).
+    pub(crate) fn instantiate_with(
+        &self,
+        store: &mut Store<T>,
+        module: &Module,
+        run_start: bool,
+    ) -> Result<Instance, Error> {
         // Resolve every import first, in the API's terms, so that a handle of another store
         // is refused before anything is allocated.
         let mut resolved = Vec::new();
@@ -149,9 +160,14 @@ impl<T: 'static> Linker<T> {
             resolved.push(item.map(Extern::to_raw));
         }
         let mut next = resolved.into_iter();
-        let id = store
-            .raw
-            .instantiate(&module.image, &mut |_, _, _| next.next().flatten());
+        let mut imports = |_: &mut crate::store::Store, _: &str, _: &str| next.next().flatten();
+        let id = if run_start {
+            store.raw.instantiate(&module.image, &mut imports)
+        } else {
+            store
+                .raw
+                .instantiate_for_restore(&module.image, &mut imports)
+        };
         match id {
             Ok(id) => Ok(Instance {
                 store: store.id,

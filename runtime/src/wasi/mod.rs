@@ -50,6 +50,11 @@ pub struct WasiCtx {
     pub args: Vec<String>,
     /// The host descriptor hidden from the guest, if any.
     hidden_fd: Option<u32>,
+    /// The guest's environment (`NAME=VALUE` each) when it is not the host's: a restored run
+    /// sees the environment of the run it was checkpointed from.
+    env: Option<Vec<String>>,
+    /// Added to the host's monotonic clock: a restored run's clock goes on from the snapshot's.
+    monotonic_offset: i64,
     #[cfg(not(target_os = "wasi"))]
     pub(crate) native: native::State,
 }
@@ -62,9 +67,64 @@ impl WasiCtx {
         WasiCtx {
             args,
             hidden_fd: None,
+            env: None,
+            monotonic_offset: 0,
             #[cfg(not(target_os = "wasi"))]
             native: native::State::new(),
         }
+    }
+
+    /// Gives the guest the environment `env` (`NAME=VALUE` each) instead of the host's.
+    pub fn set_env(&mut self, env: Vec<String>) {
+        #[cfg(not(target_os = "wasi"))]
+        {
+            self.native.env = env.iter().map(|kv| kv.as_bytes().to_vec()).collect();
+        }
+        self.env = Some(env);
+    }
+
+    /// The environment the guest sees, `NAME=VALUE` each (for a snapshot); an entry that is not
+    /// UTF-8 is an error naming it.
+    pub fn guest_env(&self) -> Result<Vec<String>, String> {
+        if let Some(env) = &self.env {
+            return Ok(env.clone());
+        }
+        let mut out = Vec::new();
+        for (k, v) in std::env::vars_os() {
+            match (k.to_str(), v.to_str()) {
+                (Some(k), Some(v)) => out.push(format!("{k}={v}")),
+                _ => return Err(format!("the environment variable {k:?} is not UTF-8")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// The guest's monotonic clock now, in nanoseconds (the host's plus the offset).
+    pub fn monotonic_now(&self) -> Result<u64, String> {
+        let host = sys::host_monotonic(self).ok_or("the host has no monotonic clock")?;
+        Ok(host.saturating_add_signed(self.monotonic_offset))
+    }
+
+    /// Makes the guest's monotonic clock read `now` at this moment and go on from there (a
+    /// restored run's clock continues from the snapshot's, never backwards).
+    pub fn continue_monotonic_from(&mut self, now: u64) -> Result<(), String> {
+        let host = sys::host_monotonic(self).ok_or("the host has no monotonic clock")?;
+        self.monotonic_offset = (i128::from(now) - i128::from(host))
+            .clamp(i128::from(i64::MIN), i128::from(i64::MAX))
+            as i64;
+        Ok(())
+    }
+
+    /// The guest's monotonic clock from the host's reading `t`.
+    pub(crate) fn guest_monotonic(&self, t: u64) -> u64 {
+        t.saturating_add_signed(self.monotonic_offset)
+    }
+
+    /// The guest's descriptors as a snapshot records them: standard streams and preopened
+    /// directories (by guest name). A file or directory the guest opened itself cannot move yet:
+    /// an error naming its descriptor.
+    pub fn guest_fds(&self) -> Result<Vec<chiwawa_format::snapshot::FdState>, String> {
+        sys::guest_fds(self)
     }
 
     /// Hides host descriptor `fd`, a descriptor of the runtime's own, from the guest (see the
@@ -407,6 +467,14 @@ pub(crate) mod errno {
     pub const TXTBSY: u32 = 74;
     pub const XDEV: u32 = 75;
     pub const NOTCAPABLE: u32 = 76;
+}
+
+/// Why a guest's descriptor cannot be put in a snapshot.
+fn opened_fd(fd: u32) -> String {
+    format!(
+        "descriptor {fd} is a file or directory the guest opened: moving open files is not \
+         supported yet (close it before the checkpoint)"
+    )
 }
 
 fn host_trap(message: String) -> Trap {

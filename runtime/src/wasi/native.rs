@@ -20,10 +20,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use cap_std::ambient_authority;
 use cap_std::fs::{Dir, File, Metadata, OpenOptions};
 
+use chiwawa_format::snapshot::{FdKind, FdState};
+
 use super::errno::*;
 use super::memory::IOV_MAX;
 use super::{
-    arg32, arg64, write_list, write_list_sizes, GuestMemory, ListOrder, StringList, WasiCtx,
+    arg32, arg64, opened_fd, write_list, write_list_sizes, GuestMemory, ListOrder, StringList,
+    WasiCtx,
 };
 use crate::trap::Trap;
 
@@ -161,7 +164,7 @@ enum Entry {
 pub(crate) struct State {
     fds: Vec<Option<Entry>>,
     /// `KEY=VALUE` strings.
-    env: Vec<Vec<u8>>,
+    pub(super) env: Vec<Vec<u8>>,
     /// Zero of the monotonic clock.
     start: Instant,
     /// SplitMix64 state for `random_get`.
@@ -480,10 +483,39 @@ pub(super) fn clock_time_get(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p:
     run(|| {
         memory.range(out, 8, 8)?;
         match ctx.native.now(clock) {
+            Some(t) if clock == CLOCK_MONOTONIC => {
+                Ok(memory.write_u64(out, ctx.guest_monotonic(t))?)
+            }
             Some(t) => Ok(memory.write_u64(out, t)?),
             None => fail(INVAL),
         }
     })
+}
+
+/// The monotonic clock as this WASI keeps it, before the guest's offset.
+pub(super) fn host_monotonic(ctx: &WasiCtx) -> Option<u64> {
+    ctx.native.now(CLOCK_MONOTONIC)
+}
+
+/// See [`WasiCtx::guest_fds`].
+pub(super) fn guest_fds(ctx: &WasiCtx) -> std::result::Result<Vec<FdState>, String> {
+    let mut out = Vec::new();
+    for (fd, entry) in ctx.native.fds.iter().enumerate() {
+        let kind = match entry {
+            None => continue,
+            Some(Entry::Stdin | Entry::Stdout | Entry::Stderr) => FdKind::Stdio,
+            Some(Entry::Dir {
+                preopen: Some(name),
+                ..
+            }) => FdKind::Preopen { name: name.clone() },
+            Some(_) => return Err(opened_fd(fd as u32)),
+        };
+        out.push(FdState {
+            fd: fd as u32,
+            kind,
+        });
+    }
+    Ok(out)
 }
 
 pub(super) fn fd_close(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &[u64]) -> Result {

@@ -28,10 +28,11 @@ use std::sync::OnceLock;
 
 use super::memory::{IOVEC_ALIGN, IOV_MAX};
 use super::{
-    arg32, arg64, args_list, errno as codes, lay_out, list_ranges, write_list, GuestMemory,
-    ListOrder, StringList, WasiCtx, LIST_ORDERS,
+    arg32, arg64, args_list, errno as codes, lay_out, list_ranges, write_list, write_list_sizes,
+    GuestMemory, ListOrder, StringList, WasiCtx, LIST_ORDERS,
 };
 use crate::trap::{Trap, TrapKind};
+use chiwawa_format::snapshot::{FdKind, FdState};
 
 pub(super) use super::{args_sizes_get, proc_exit};
 
@@ -96,10 +97,18 @@ fn iovs_ptr(iovs: &[wasi::Iovec]) -> i32 {
 }
 
 pub(super) fn environ_sizes_get(
-    _: &mut WasiCtx,
+    ctx: &mut WasiCtx,
     memory: &mut GuestMemory<'_>,
     p: &[u64],
 ) -> Result {
+    if let Some(env) = &ctx.env {
+        return write_list_sizes(
+            memory,
+            env.iter().map(|kv| kv.as_bytes()),
+            arg32(p, 0),
+            arg32(p, 1),
+        );
+    }
     let (count, size) = (arg32(p, 0), arg32(p, 1));
     check(memory, count, U32)?;
     check(memory, size, U32)?;
@@ -278,8 +287,19 @@ pub(super) fn args_get(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64
 /// more on a runtime-side copy of the overlapping region, with the same layout, and the order
 /// whose result matches the host's is used (`pick`: the host's probes decide if several match,
 /// and if none does).
-pub(super) fn environ_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
+pub(super) fn environ_get(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     let (ptrs, buf) = (arg32(p, 0), arg32(p, 1));
+    // An environment of the runtime's own (a restored run's) is written as argv is.
+    if let Some(env) = &ctx.env {
+        let Some(list) = StringList::new(env.iter().map(|kv| kv.as_bytes())) else {
+            return Ok(codes::OVERFLOW);
+        };
+        let order = match list_ranges(memory, &list, ptrs, buf)? {
+            Some(_) => pick(&LIST_ORDERS),
+            None => ListOrder::PtrThenStr,
+        };
+        return write_list(memory, &list, ptrs, buf, order);
+    }
     let list = match host_environ() {
         Ok(list) => list,
         Err(e) => return Ok(e),
@@ -305,12 +325,73 @@ pub(super) fn clock_res_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[
     errno(unsafe { host::clock_res_get(id as i32, at(base, out)) })
 }
 
-pub(super) fn clock_time_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
+pub(super) fn clock_time_get(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     let (id, precision, out) = (arg32(p, 0), arg64(p, 1), arg32(p, 2));
     check(memory, out, U64)?;
+    if id == wasi::CLOCKID_MONOTONIC.raw() && ctx.monotonic_offset != 0 {
+        // SAFETY: no guest pointers; the host writes the runtime-side result.
+        return Ok(
+            match unsafe { wasi::clock_time_get(wasi::CLOCKID_MONOTONIC, precision) } {
+                Ok(t) => {
+                    memory.write_u64(out, ctx.guest_monotonic(t))?;
+                    codes::SUCCESS
+                }
+                Err(e) => u32::from(e.raw()),
+            },
+        );
+    }
     let base = memory.base()?;
     // SAFETY: `out` is a checked, aligned u64 slot in guest memory.
     errno(unsafe { host::clock_time_get(id as i32, precision as i64, at(base, out)) })
+}
+
+/// The host's monotonic clock, before the guest's offset.
+pub(super) fn host_monotonic(_: &WasiCtx) -> Option<u64> {
+    // SAFETY: no pointers.
+    unsafe { wasi::clock_time_get(wasi::CLOCKID_MONOTONIC, 1) }.ok()
+}
+
+/// See [`WasiCtx::guest_fds`]: the guest's descriptors are the host's (less the hidden one),
+/// found by asking the host about each number, on to 64 past the highest one in use.
+pub(super) fn guest_fds(ctx: &WasiCtx) -> std::result::Result<Vec<FdState>, String> {
+    let mut out = Vec::new();
+    let mut last = 2u32;
+    let mut fd = 0u32;
+    while fd <= last.saturating_add(64) {
+        let host_fd = match ctx.hidden_fd {
+            Some(hidden) => super::fd_to_host(hidden, fd),
+            None => Some(fd),
+        };
+        let Some(host_fd) = host_fd else { break };
+        // SAFETY: no guest pointers; the host writes runtime-side results.
+        if unsafe { wasi::fd_fdstat_get(host_fd) }.is_ok() {
+            last = fd;
+            let kind = if fd < 3 {
+                FdKind::Stdio
+            } else {
+                match preopen_name(host_fd) {
+                    Some(name) => FdKind::Preopen { name },
+                    None => return Err(super::opened_fd(fd)),
+                }
+            };
+            out.push(FdState { fd, kind });
+        }
+        fd += 1;
+    }
+    Ok(out)
+}
+
+/// The guest name of host descriptor `fd` if it is a preopened directory.
+fn preopen_name(fd: u32) -> Option<String> {
+    // SAFETY: no guest pointers; the host writes runtime-side results.
+    let prestat = unsafe { wasi::fd_prestat_get(fd) }.ok()?;
+    if prestat.tag != wasi::PREOPENTYPE_DIR.raw() {
+        return None;
+    }
+    let mut name = vec![0u8; unsafe { prestat.u.dir.pr_name_len }];
+    // SAFETY: `name` holds the length the host reported.
+    unsafe { wasi::fd_prestat_dir_name(fd, name.as_mut_ptr(), name.len()) }.ok()?;
+    String::from_utf8(name).ok()
 }
 
 pub(super) fn fd_advise(_: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &[u64]) -> Result {
