@@ -212,3 +212,68 @@ fn crafted_states_are_refused_by_restore() {
     messages.retain(|m| !m.is_empty());
     assert_eq!(messages.len(), 12, "{messages:#?}");
 }
+
+#[test]
+fn random_edits_of_a_snapshot_never_crash_restore() {
+    // Edits of every part of a decoded snapshot (as a crafted file with right checksums would
+    // carry): restore must accept or refuse each, never panic, and what it accepts must run to
+    // an end, a result or a trap (stack slots and globals are data any value may hold; the
+    // guest's loops here are bounded whatever the values).
+    let (_, _, good) = original();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut refused, mut restored_ok) = (0, 0);
+    for _ in 0..2_000 {
+        let mut snap = snapshot::decode(&good).unwrap();
+        match next() % 6 {
+            0 => {
+                let i = (next() as usize) % snap.stack.len();
+                snap.stack[i] = next();
+            }
+            1 => {
+                let i = (next() as usize) % snap.frames.len();
+                let f = &mut snap.frames[i];
+                match next() % 3 {
+                    0 => f.func = (next() % 8) as u32,
+                    1 => f.pc = (next() % 64) as u32,
+                    _ => f.base = (next() % 80) as u32,
+                }
+            }
+            2 => {
+                let i = (next() as usize) % snap.globals.len();
+                snap.globals[i] = next();
+            }
+            3 => {
+                let t = &mut snap.tables[0];
+                let i = (next() as usize) % t.len();
+                t[i] = (next() % 8) as u32;
+            }
+            4 => snap.memories[0].pages = (next() % 10) as u32,
+            _ => {
+                let n = snap.stack.len();
+                snap.stack.truncate(n - (next() as usize) % n.min(8));
+            }
+        }
+        let image = image();
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let (mut store, inst) = instantiate(&image, &log, true);
+        match checkpoint::restore(&mut store, inst, &snap) {
+            Ok(run) => {
+                restored_ok += 1;
+                // Every accepted state runs to an end: a result or a trap, never a crash.
+                let _ = checkpoint::resume(&mut store, run);
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    eprintln!("random edits: refused {refused}, restored and run {restored_ok}");
+    assert!(
+        refused > 300 && restored_ok > 300,
+        "refused {refused}, restored {restored_ok}"
+    );
+}

@@ -10,8 +10,10 @@
 #
 #   tests/programs/checkpoint.sh [PROGRAMS_DIR]
 #
-# Environment: as tests/programs/matrix.sh's (WASMTIME, WASMI, CHIWAWA_DIST), and NATIVE_RT, the
-# native chiwawa-rt (default $CARGO_TARGET_DIR/debug/chiwawa-rt).
+# Environment: as tests/programs/matrix.sh's (WASMTIME, WASMI, CHIWAWA_DIST, CHIWAWA_HOSTS),
+# NATIVE_RT, the native chiwawa-rt (default $CARGO_TARGET_DIR/debug/chiwawa-rt), and
+# CHECKPOINT_HOSTS, the hosts of the pairs (default "wasmtime node wasmi native"; any of
+# hosts/bin, and `native`).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -103,7 +105,7 @@ run() {
 run chain wasmtime node wasmi native wasmtime
 # Each pair: to the first checkpoint on FROM, on to the second there too (a restore on the same
 # host), then the rest on TO.
-hosts=(wasmtime node wasmi native)
+read -r -a hosts <<<"${CHECKPOINT_HOSTS:-wasmtime node wasmi native}"
 for from in "${hosts[@]}"; do
     for to in "${hosts[@]}"; do
         [ "$from" = "$to" ] && continue
