@@ -69,9 +69,9 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
                        the call returning 0. Without --checkpoint the call returns 1
   --restore PATH       resume the run saved in the snapshot PATH, of this IMAGE, on any host:
                        argv and environment come from the snapshot, the host must give the same
-                       directories again; a snapshot of another image, damaged or crafted, is
-                       an error naming PATH. The guest's open files cannot move yet: a
-                       checkpoint with a file open is an error
+                       directories again, in which the guest's open files are opened again at
+                       their offsets; a snapshot of another image, damaged or crafted, is an
+                       error naming PATH
   -h, --help           print this help
   -V, --version        print the version
 
@@ -418,7 +418,7 @@ fn checkpoint_sink(
 ) -> checkpoint::Sink {
     Box::new(move |mut snap: Snapshot| {
         let result = (|| -> Result<(), String> {
-            let ctx = ctx.borrow();
+            let mut ctx = ctx.borrow_mut();
             snap.args = ctx.args.clone();
             snap.env = ctx.guest_env()?;
             snap.monotonic_ns = ctx.monotonic_now()?;
@@ -448,8 +448,8 @@ fn write_atomically(path: &str, bytes: &[u8]) -> Result<(), String> {
 }
 
 /// `--restore`: instantiates the image without its start function, restores the snapshot into
-/// it after checking that it is of this image and that the host gives the same directories, and
-/// goes on until the guest ends.
+/// it after checking that it is of this image, opens the guest's files again (the host must give
+/// the same directories), and goes on until the guest ends.
 fn restore_and_run(
     cli: &Cli,
     path: &str,
@@ -469,29 +469,10 @@ fn restore_and_run(
             ),
         ));
     }
-    let fds = ctx.borrow().guest_fds().map_err(|e| fail(path, e))?;
-    if fds != snap.fds {
-        let names = |fds: &[chiwawa_format::snapshot::FdState]| {
-            fds.iter()
-                .filter_map(|f| match &f.kind {
-                    chiwawa_format::snapshot::FdKind::Preopen { name } => {
-                        Some(format!("{}={name}", f.fd))
-                    }
-                    _ => None,
-                })
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        return Err(fail(
-            path,
-            format!(
-                "the snapshot's run had the directories [{}] and this one has [{}]: give the same \
-                 directories again (e.g. wasmtime run --dir .)",
-                names(&snap.fds),
-                names(&fds)
-            ),
-        ));
-    }
+    // The guest's files opened again at their numbers and offsets, its directories given again.
+    ctx.borrow_mut()
+        .reopen(&snap.fds)
+        .map_err(|e| fail(path, e))?;
     let restored =
         checkpoint::restore_instance(linker, store, module, snap).map_err(|e| match e.kind() {
             ErrorKind::Snapshot => fail(path, e),

@@ -13,7 +13,7 @@
 # Environment: as tests/programs/matrix.sh's (WASMTIME, WASMI, CHIWAWA_DIST, CHIWAWA_HOSTS),
 # NATIVE_RT, the native chiwawa-rt (default $CARGO_TARGET_DIR/debug/chiwawa-rt), and
 # CHECKPOINT_HOSTS, the hosts of the pairs (default "wasmtime node wasmi native"; any of
-# hosts/bin, and `native`).
+# hosts/bin, and `native`), and CHECKPOINT_TO_ONLY, hosts that only resume (not checkpoint).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -106,9 +106,11 @@ run chain wasmtime node wasmi native wasmtime
 # Each pair: to the first checkpoint on FROM, on to the second there too (a restore on the same
 # host), then the rest on TO.
 read -r -a hosts <<<"${CHECKPOINT_HOSTS:-wasmtime node wasmi native}"
-for from in "${hosts[@]}"; do
-    for to in "${hosts[@]}"; do
+read -r -a to_only <<<"${CHECKPOINT_TO_ONLY:-}"
+for from in "${hosts[@]}" "${to_only[@]}"; do
+    for to in "${hosts[@]}" "${to_only[@]}"; do
         [ "$from" = "$to" ] && continue
+        [[ " ${to_only[*]} " == *" $from "* ]] && continue
         run "$from-to-$to" "$from" "$from" "$to" "$to" "$to"
     done
 done

@@ -1253,7 +1253,7 @@ fn rt_restore_errors_name_the_snapshot() {
     );
     assert_one_error(
         &out,
-        "chiwawa-rt: error: snap.cws: the snapshot's run had the directories",
+        "chiwawa-rt: error: snap.cws: the snapshot's run had the descriptors",
     );
     // Arguments belong to the snapshot.
     let out = rt_in(

@@ -34,6 +34,7 @@ use passthrough as sys;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use chiwawa_format::snapshot::{FdKind, FdState};
 use chiwawa_format::FuncType;
 
 pub use memory::GuestMemory;
@@ -50,11 +51,18 @@ pub struct WasiCtx {
     pub args: Vec<String>,
     /// The host descriptor hidden from the guest, if any.
     hidden_fd: Option<u32>,
+    /// Guest descriptors placed at host descriptors of other numbers (a restored run's files,
+    /// opened again where the host put them): guest number -> host number. Empty otherwise.
+    placed: std::collections::BTreeMap<u32, u32>,
     /// The guest's environment (`NAME=VALUE` each) when it is not the host's: a restored run
     /// sees the environment of the run it was checkpointed from.
     env: Option<Vec<String>>,
     /// Added to the host's monotonic clock: a restored run's clock goes on from the snapshot's.
     monotonic_offset: i64,
+    /// The files and directories the guest opened and has not closed, by guest descriptor: how
+    /// to open each again (a preopen and a path under it, the flags), for a snapshot. `None`
+    /// for one that cannot be described (opened under a directory that was not).
+    opened: std::collections::BTreeMap<u32, Option<Opened>>,
     #[cfg(not(target_os = "wasi"))]
     pub(crate) native: native::State,
 }
@@ -67,8 +75,10 @@ impl WasiCtx {
         WasiCtx {
             args,
             hidden_fd: None,
+            placed: std::collections::BTreeMap::new(),
             env: None,
             monotonic_offset: 0,
+            opened: std::collections::BTreeMap::new(),
             #[cfg(not(target_os = "wasi"))]
             native: native::State::new(),
         }
@@ -120,10 +130,10 @@ impl WasiCtx {
         t.saturating_add_signed(self.monotonic_offset)
     }
 
-    /// The guest's descriptors as a snapshot records them: standard streams and preopened
-    /// directories (by guest name). A file or directory the guest opened itself cannot move yet:
-    /// an error naming its descriptor.
-    pub fn guest_fds(&self) -> Result<Vec<chiwawa_format::snapshot::FdState>, String> {
+    /// The guest's descriptors as a snapshot records them: standard streams, preopened
+    /// directories (by guest name), and the files and directories it opened (how to open each
+    /// again, and its offset). One that cannot be described is an error naming it.
+    pub fn guest_fds(&mut self) -> Result<Vec<FdState>, String> {
         sys::guest_fds(self)
     }
 
@@ -206,6 +216,8 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
     let func = FUNCTIONS.iter().find(|f| f.name == name)?;
     let (imp, arity) = (func.imp, func.params.len());
     let (fds, fd_out, poll) = (fd_params(name), fd_result(name), name == "poll_oneoff");
+    let track = matches!(name, "path_open" | "fd_close" | "fd_renumber");
+    let name = func.name;
     let ctx = Rc::clone(ctx);
     let call: Bound = Box::new(move |memory, params, results| {
         if params.len() != arity {
@@ -221,11 +233,14 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
             Some(bytes) => GuestMemory::new(bytes),
             None => GuestMemory::none(),
         };
-        let errno = match ctx.hidden_fd {
+        let errno = match ctx.fd_map() {
             None => imp(&mut ctx, &mut memory, params)?,
-            Some(hidden) if poll => poll_hiding(hidden, &mut ctx, &mut memory, params)?,
-            Some(hidden) => call_hiding(hidden, fds, fd_out, imp, &mut ctx, &mut memory, params)?,
+            Some(map) if poll => poll_hiding(&map, &mut ctx, &mut memory, params)?,
+            Some(map) => call_hiding(&map, fds, fd_out, imp, &mut ctx, &mut memory, params)?,
         };
+        if errno == errno::SUCCESS && track {
+            ctx.track(name, &memory, params);
+        }
         if let Some(result) = results.first_mut() {
             *result = u64::from(errno);
         }
@@ -236,6 +251,285 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
         results: func.results.to_vec(),
     };
     Some((ty, call))
+}
+
+/// How a file or directory the guest opened can be opened again: `path_open`'s arguments, the
+/// directory being a preopen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Opened {
+    dir: u32,
+    path: String,
+    lookup: u32,
+    oflags: u16,
+    rights_base: u64,
+    rights_inheriting: u64,
+    fdflags: u16,
+}
+
+/// Rights to open a file again with: as recorded, as far as the directory passes them on. A
+/// guest of a host that ignores rights (browser-wasi-shim, whose preopens pass on none) records
+/// none, and had every right in effect: it gets all the directory passes on.
+/// (For a directory, all but the rights to write a file's contents, which hosts refuse for
+/// one.)
+fn rights(recorded: u64, inheritable: u64, oflags: u16) -> u64 {
+    const DIRECTORY: u16 = 1 << 1;
+    // fd_datasync, fd_sync, fd_write, fd_allocate, fd_filestat_set_size.
+    const FILE_WRITE: u64 = 1 | 1 << 4 | 1 << 6 | 1 << 8 | 1 << 22;
+    match recorded {
+        0 if oflags & DIRECTORY != 0 => inheritable & !FILE_WRITE,
+        0 => inheritable,
+        _ => recorded & inheritable,
+    }
+}
+
+/// `path_open`'s open flags that must not act twice: create, exclusive, truncate.
+const OFLAGS_ONCE: u16 = 0b1101;
+
+impl WasiCtx {
+    /// Follows the guest's descriptors after a successful `path_open`, `fd_close` or
+    /// `fd_renumber` (guest numbers in `params`), for [`WasiCtx::guest_fds`].
+    fn track(&mut self, name: &str, memory: &GuestMemory<'_>, params: &[u64]) {
+        match name {
+            "path_open" => {
+                let Ok(fd) = memory.read_u32(arg32(params, 8)) else {
+                    return;
+                };
+                let dir = arg32(params, 0);
+                let path = memory
+                    .slice(arg32(params, 2), arg32(params, 3))
+                    .ok()
+                    .and_then(|p| std::str::from_utf8(p).ok());
+                // Under a preopen directly, or under a directory opened under one (the paths
+                // joined); anything else cannot be opened again.
+                let base = match self.opened.get(&dir) {
+                    Some(Some(parent)) => Some((parent.dir, format!("{}/", parent.path))),
+                    Some(None) => None,
+                    None => Some((dir, String::new())),
+                };
+                let opened = base.zip(path).map(|((dir, prefix), path)| Opened {
+                    dir,
+                    path: format!("{prefix}{path}"),
+                    lookup: arg32(params, 1),
+                    oflags: arg32(params, 4) as u16 & !OFLAGS_ONCE,
+                    rights_base: arg64(params, 5),
+                    rights_inheriting: arg64(params, 6),
+                    fdflags: arg32(params, 7) as u16,
+                });
+                self.opened.insert(fd, opened);
+            }
+            "fd_close" => {
+                self.opened.remove(&arg32(params, 0));
+                self.placed.remove(&arg32(params, 0));
+            }
+            _ => {
+                // fd_renumber(from, to): `to` is closed, `from` takes its number (on the host,
+                // `to`'s host descriptor, so `to`'s mapping stays).
+                let (from, to) = (arg32(params, 0), arg32(params, 1));
+                if from != to {
+                    self.placed.remove(&from);
+                }
+                let moved = self.opened.remove(&from);
+                self.opened.remove(&to);
+                if let Some(moved) = moved {
+                    self.opened.insert(to, moved);
+                }
+            }
+        }
+    }
+
+    /// What the guest opened itself, for a snapshot, with its offset now: `Ok(None)` for a
+    /// descriptor it did not open, an error for one that cannot be opened again.
+    fn opened_kind(&mut self, fd: u32) -> Result<Option<FdKind>, String> {
+        let offset = match self.opened.get(&fd) {
+            Some(Some(_)) => self.offset_of(fd),
+            _ => 0,
+        };
+        match self.opened.get(&fd) {
+            None => Ok(None),
+            Some(None) => Err(opened_fd(fd)),
+            Some(Some(o)) => Ok(Some(FdKind::Opened {
+                dir: o.dir,
+                path: o.path.clone(),
+                lookup: o.lookup,
+                oflags: o.oflags,
+                rights_base: o.rights_base,
+                rights_inheriting: o.rights_inheriting,
+                fdflags: o.fdflags,
+                offset,
+            })),
+        }
+    }
+
+    /// Opens again, at their numbers and offsets, the files and directories of a snapshot's
+    /// descriptor table (`fds`) that its guest had opened; then the guest's table must be
+    /// exactly the snapshot's. An error names what could not be opened or differs.
+    pub fn reopen(&mut self, fds: &[FdState]) -> Result<(), String> {
+        for fd in fds {
+            if let FdKind::Opened {
+                dir,
+                path,
+                lookup,
+                oflags,
+                rights_base,
+                rights_inheriting,
+                fdflags,
+                offset,
+            } = &fd.kind
+            {
+                let opened = Opened {
+                    dir: *dir,
+                    path: path.clone(),
+                    lookup: *lookup,
+                    oflags: *oflags & !OFLAGS_ONCE,
+                    rights_base: *rights_base,
+                    rights_inheriting: *rights_inheriting,
+                    fdflags: *fdflags,
+                };
+                self.reopen_one(fd.fd, &opened, *offset)
+                    .map_err(|e| format!("cannot open {path} again (descriptor {}): {e}", fd.fd))?;
+                self.opened.insert(fd.fd, Some(opened));
+            }
+        }
+        let now = self.guest_fds()?;
+        if now != fds {
+            let show = |fds: &[FdState]| {
+                fds.iter()
+                    .map(|f| match &f.kind {
+                        FdKind::Stdio => format!("{}=stdio", f.fd),
+                        FdKind::Preopen { name } => format!("{}={name}", f.fd),
+                        FdKind::Opened { path, .. } => format!("{}=file {path}", f.fd),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            return Err(format!(
+                "the snapshot's run had the descriptors [{}] and this one has [{}]: give the \
+                 same directories again (e.g. wasmtime run --dir .)",
+                show(fds),
+                show(&now)
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl WasiCtx {
+    /// Calls preview1 function `name` as the guest would, with guest descriptor numbers and
+    /// guest addresses in `memory` (here a scratch buffer of the runtime's).
+    fn call_as_guest(
+        &mut self,
+        name: &str,
+        memory: &mut GuestMemory<'_>,
+        params: &[u64],
+    ) -> Result<u32, Trap> {
+        let func = FUNCTIONS
+            .iter()
+            .find(|f| f.name == name)
+            .ok_or_else(|| host_trap(format!("wasi: no function {name}")))?;
+        match self.fd_map() {
+            None => (func.imp)(self, memory, params),
+            Some(map) => call_hiding(
+                &map,
+                fd_params(name),
+                fd_result(name),
+                func.imp,
+                self,
+                memory,
+                params,
+            ),
+        }
+    }
+
+    /// The file offset of guest descriptor `fd` (0 where it has none, as a directory), by
+    /// `fd_seek(fd, 0, CUR)`: some hosts (bun, wasi-js) answer `fd_tell` with 0.
+    fn offset_of(&mut self, fd: u32) -> u64 {
+        let mut scratch = [0u8; 8];
+        let mut memory = GuestMemory::new(&mut scratch);
+        let whence_cur = 1;
+        match self.call_as_guest("fd_seek", &mut memory, &[u64::from(fd), 0, whence_cur, 0]) {
+            Ok(errno::SUCCESS) => memory.read_u64(0).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    /// Opens `opened` again as guest descriptor `fd` and seeks to `offset`. Hosts hand out the
+    /// lowest free number, so lower free numbers are filled with copies of the file first (and
+    /// closed after); a host that hands out a higher one gets `fd_renumber`.
+    fn reopen_one(&mut self, fd: u32, opened: &Opened, offset: u64) -> Result<(), String> {
+        // Rights as the directory on this host passes them on (hosts differ in what they give
+        // a preopen; asking for more is ENOTCAPABLE on some).
+        let inheritable = {
+            let mut stat = [0u8; 24];
+            let mut memory = GuestMemory::new(&mut stat);
+            match self.call_as_guest("fd_fdstat_get", &mut memory, &[u64::from(opened.dir), 0]) {
+                Ok(errno::SUCCESS) => memory.read_u64(16).unwrap_or(u64::MAX),
+                _ => u64::MAX,
+            }
+        };
+        let path = opened.path.as_bytes();
+        let mut scratch = vec![0u8; 8 + path.len()];
+        scratch[8..].copy_from_slice(path);
+        let params = [
+            u64::from(opened.dir),
+            u64::from(opened.lookup),
+            8,
+            path.len() as u64,
+            u64::from(opened.oflags),
+            rights(opened.rights_base, inheritable, opened.oflags),
+            rights(opened.rights_inheriting, inheritable, 0),
+            u64::from(opened.fdflags),
+            0,
+        ];
+        let mut fillers = Vec::new();
+        let result = loop {
+            let mut memory = GuestMemory::new(&mut scratch);
+            match self.call_as_guest("path_open", &mut memory, &params) {
+                Ok(errno::SUCCESS) => {}
+                Ok(e) => break Err(format!("errno {e}")),
+                Err(t) => break Err(t.to_string()),
+            }
+            let got = memory.read_u32(0).map_err(|t| t.to_string())?;
+            if got == fd {
+                break Ok(());
+            }
+            // Under a Wasm host the guest's numbers are the runtime's to give: place it.
+            if let Some(host) = self.fd_map().and_then(|m| m.to_host(got)) {
+                self.placed.remove(&got);
+                self.placed.insert(fd, host);
+                break Ok(());
+            }
+            if got < fd && fillers.len() < 4096 {
+                fillers.push(got);
+                continue;
+            }
+            let mut none = GuestMemory::none();
+            let renumbered =
+                self.call_as_guest("fd_renumber", &mut none, &[u64::from(got), u64::from(fd)]);
+            break match renumbered {
+                Ok(errno::SUCCESS) => Ok(()),
+                _ => Err(format!("the host gave descriptor {got}, not {fd}")),
+            };
+        };
+        for filler in fillers {
+            let mut none = GuestMemory::none();
+            let _ = self.call_as_guest("fd_close", &mut none, &[u64::from(filler)]);
+        }
+        result?;
+        if offset != 0 {
+            let mut scratch = [0u8; 8];
+            let mut memory = GuestMemory::new(&mut scratch);
+            let whence_set = 0;
+            match self.call_as_guest(
+                "fd_seek",
+                &mut memory,
+                &[u64::from(fd), offset, whence_set, 0],
+            ) {
+                Ok(errno::SUCCESS) => {}
+                _ => return Err(format!("cannot seek to {offset}")),
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The most parameters a preview1 function takes (`path_open`).
@@ -286,11 +580,73 @@ fn fd_to_guest(hidden: u32, fd: u32) -> u32 {
     }
 }
 
+/// How guest descriptor numbers map to the host's when they are not the same: the runtime's
+/// hidden descriptor skipped, and a restored run's placed descriptors (see `WasiCtx::placed`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FdMap {
+    hidden: Option<u32>,
+    placed: std::collections::BTreeMap<u32, u32>,
+}
+
+impl FdMap {
+    fn default_host(&self, fd: u32) -> Option<u32> {
+        match self.hidden {
+            Some(hidden) => fd_to_host(hidden, fd),
+            None => Some(fd),
+        }
+    }
+
+    /// Guest descriptor `fd` as the host's; `None` if the host can have no such descriptor. A
+    /// host descriptor placed under another guest number is not this one's: `u32::MAX`, which
+    /// the host has not.
+    pub(crate) fn to_host(&self, fd: u32) -> Option<u32> {
+        if let Some(&host) = self.placed.get(&fd) {
+            return Some(host);
+        }
+        let host = self.default_host(fd)?;
+        Some(if self.placed.values().any(|&p| p == host) {
+            u32::MAX
+        } else {
+            host
+        })
+    }
+
+    /// The guest number of a new host descriptor: its own, unless a placed descriptor has that
+    /// number; then one above every number in use, placed.
+    fn guest_number(&mut self, fd: u32) -> u32 {
+        let guest = match self.hidden {
+            Some(hidden) => fd_to_guest(hidden, fd),
+            None => fd,
+        };
+        if !self.placed.contains_key(&guest) {
+            return guest;
+        }
+        let above = self
+            .placed
+            .keys()
+            .next_back()
+            .map_or(guest, |&k| k.max(guest))
+            + 1;
+        self.placed.insert(above, fd);
+        above
+    }
+}
+
+impl WasiCtx {
+    /// The descriptor map when guest numbers are not the host's, else `None`.
+    fn fd_map(&self) -> Option<FdMap> {
+        (self.hidden_fd.is_some() || !self.placed.is_empty()).then(|| FdMap {
+            hidden: self.hidden_fd,
+            placed: self.placed.clone(),
+        })
+    }
+}
+
 /// A call with descriptor `hidden` hidden: the descriptor parameters `fds` are mapped to the
 /// host's, and the descriptor the call writes through parameter `fd_out`, if any, back to the
 /// guest's.
 fn call_hiding(
-    hidden: u32,
+    map: &FdMap,
     fds: &[usize],
     fd_out: Option<usize>,
     imp: Impl,
@@ -302,7 +658,7 @@ fn call_hiding(
     let host = &mut host[..params.len()];
     host.copy_from_slice(params);
     for &i in fds {
-        match fd_to_host(hidden, params[i] as u32) {
+        match map.to_host(params[i] as u32) {
             Some(fd) => host[i] = u64::from(fd),
             // A guest descriptor past the last host one: the host has no such descriptor
             // either.
@@ -313,7 +669,10 @@ fn call_hiding(
     if let (errno::SUCCESS, Some(i)) = (e, fd_out) {
         let at = params[i] as u32;
         let fd = memory.read_u32(at)?;
-        memory.write_u32(at, fd_to_guest(hidden, fd))?;
+        let mut map = map.clone();
+        let guest = map.guest_number(fd);
+        ctx.placed = map.placed;
+        memory.write_u32(at, guest)?;
     }
     Ok(e)
 }
@@ -329,7 +688,7 @@ fn call_hiding(
 /// the guest then sees exactly the bytes it would see on that host directly, since the host
 /// itself writes the events into the guest's memory.
 fn poll_hiding(
-    hidden: u32,
+    map: &FdMap,
     ctx: &mut WasiCtx,
     memory: &mut GuestMemory<'_>,
     params: &[u64],
@@ -348,7 +707,7 @@ fn poll_hiding(
             let fd_bytes = &mut sub[FD..FD + 4];
             let mut fd = [0; 4];
             fd.copy_from_slice(fd_bytes);
-            let fd = fd_to_host(hidden, u32::from_le_bytes(fd)).unwrap_or(u32::MAX);
+            let fd = map.to_host(u32::from_le_bytes(fd)).unwrap_or(u32::MAX);
             fd_bytes.copy_from_slice(&fd.to_le_bytes());
         }
     }

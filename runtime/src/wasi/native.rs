@@ -498,17 +498,19 @@ pub(super) fn host_monotonic(ctx: &WasiCtx) -> Option<u64> {
 }
 
 /// See [`WasiCtx::guest_fds`].
-pub(super) fn guest_fds(ctx: &WasiCtx) -> std::result::Result<Vec<FdState>, String> {
+pub(super) fn guest_fds(ctx: &mut WasiCtx) -> std::result::Result<Vec<FdState>, String> {
     let mut out = Vec::new();
-    for (fd, entry) in ctx.native.fds.iter().enumerate() {
-        let kind = match entry {
+    for fd in 0..ctx.native.fds.len() {
+        let kind = match &ctx.native.fds[fd] {
             None => continue,
             Some(Entry::Stdin | Entry::Stdout | Entry::Stderr) => FdKind::Stdio,
             Some(Entry::Dir {
                 preopen: Some(name),
                 ..
             }) => FdKind::Preopen { name: name.clone() },
-            Some(_) => return Err(opened_fd(fd as u32)),
+            Some(_) => ctx
+                .opened_kind(fd as u32)?
+                .ok_or_else(|| opened_fd(fd as u32))?,
         };
         out.push(FdState {
             fd: fd as u32,

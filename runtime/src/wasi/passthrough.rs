@@ -353,21 +353,25 @@ pub(super) fn host_monotonic(_: &WasiCtx) -> Option<u64> {
 
 /// See [`WasiCtx::guest_fds`]: the guest's descriptors are the host's (less the hidden one),
 /// found by asking the host about each number, on to 64 past the highest one in use.
-pub(super) fn guest_fds(ctx: &WasiCtx) -> std::result::Result<Vec<FdState>, String> {
+pub(super) fn guest_fds(ctx: &mut WasiCtx) -> std::result::Result<Vec<FdState>, String> {
     let mut out = Vec::new();
     let mut last = 2u32;
     let mut fd = 0u32;
     while fd <= last.saturating_add(64) {
-        let host_fd = match ctx.hidden_fd {
-            Some(hidden) => super::fd_to_host(hidden, fd),
+        let host_fd = match ctx.fd_map() {
+            Some(map) => map.to_host(fd),
             None => Some(fd),
         };
         let Some(host_fd) = host_fd else { break };
         // SAFETY: no guest pointers; the host writes runtime-side results.
         if unsafe { wasi::fd_fdstat_get(host_fd) }.is_ok() {
             last = fd;
+            // What the guest opened first: some hosts (bun, wasi-js) answer fd_prestat_get for
+            // every directory descriptor, not only preopens.
             let kind = if fd < 3 {
                 FdKind::Stdio
+            } else if let Some(kind) = ctx.opened_kind(fd)? {
+                kind
             } else {
                 match preopen_name(host_fd) {
                     Some(name) => FdKind::Preopen { name },

@@ -1,15 +1,17 @@
 /* A program that asks chiwawa for checkpoints (the import chiwawa.checkpoint) at four points of
  * its run, with state in every place a snapshot must carry: the heap and static data (a table
  * of numbers, a linked list), a recursion in progress (the second checkpoint is taken 20 calls
- * deep), a function pointer table (indirect calls), argv and the environment, a file written,
- * closed, re-opened, seeked in and read back across checkpoints, and the monotonic clock, which
- * must never go backwards. Its output and the files it leaves are the same whether it runs
+ * deep), a function pointer table (indirect calls), argv and the environment, files: one
+ * written, closed, re-opened, seeked in and read back across checkpoints, one kept open for
+ * writing and reading across two checkpoints, one open for reading half-way through, a directory
+ * open, and the monotonic clock, which must never go backwards. Its output and the files it leaves are the same whether it runs
  * straight through or stops at each checkpoint and is resumed, on any host. Exit status 5. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
 
 __attribute__((import_module("chiwawa"), import_name("checkpoint"))) int chiwawa_checkpoint(void);
 
@@ -74,13 +76,37 @@ int main(int argc, char **argv) {
   uint64_t sum = 0;
   for (struct node *n = list; n; n = n->next) sum += n->value;
   printf("list sum %llu\n", (unsigned long long)sum);
+
+  /* Open across the next two checkpoints: a log written and read back, the data file read
+     half-way, a directory. */
+  FILE *log = fopen("ckpt-log.txt", "w+");
+  fprintf(log, "opened before checkpoint 2\n");
+  fflush(log);
+  FILE *in = fopen("ckpt-data.txt", "r");
+  char first[64];
+  if (fgets(first, sizeof first, in)) printf("data file, line 1: %s", first);
+  DIR *dir = opendir(".");
+
   printf("down %llu\n", (unsigned long long)down(20, 7));
+
+  fprintf(log, "written after checkpoint 2, at offset %ld\n", ftell(log));
 
   f = fopen("ckpt-data.txt", "a");
   fprintf(f, "second line, sum %llu\n", (unsigned long long)(sum % 100000));
   fclose(f);
 
   checkpoint("file appended");
+
+  fseek(log, 0, SEEK_SET);
+  char logline[96];
+  while (fgets(logline, sizeof logline, log)) printf("log: %s", logline);
+  fclose(log);
+  printf("data file at offset %ld after the checkpoints\n", ftell(in));
+  fclose(in);
+  int entries = 0;
+  for (struct dirent *e; (e = readdir(dir));) entries += e->d_name[0] != '.';
+  closedir(dir);
+  printf("directory read: %s\n", entries > 0 ? "entries" : "none");
 
   f = fopen("ckpt-data.txt", "r");
   char line[128];
