@@ -816,6 +816,7 @@ pub(crate) mod errno {
     pub const NOSYS: u32 = 52;
     pub const NOTDIR: u32 = 54;
     pub const NOTEMPTY: u32 = 55;
+    pub const NOTSOCK: u32 = 57;
     pub const NOTSUP: u32 = 58;
     pub const OVERFLOW: u32 = 61;
     pub const PERM: u32 = 63;

@@ -893,15 +893,18 @@ pub(super) fn random_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64
 /// it would stop chiwawa-rt.wasm from starting on them even for guests that never accept. So the
 /// runtime answers itself. For a descriptor that is not a socket (or no descriptor at all) it
 /// gives the host's own answer: what the host's `sock_shutdown` says of that descriptor, which
-/// fails there without an effect and which every host tried answers with the same errno as its
+/// fails there without an effect and which the hosts tried answer with the same errno as their
 /// `sock_accept` (EBADF for a bad descriptor; for a file ENOTSOCK on wasmtime, ENOTCAPABLE on
-/// node, EBADF on wasmi). On a socket (a host's preopened listener, such as
-/// `wasmtime run --tcplisten`) accepting is not supported: ENOTSUP.
+/// node, EBADF on wasmi). A host without sockets at all (ENOSYS, as deno) gets the POSIX answer:
+/// EBADF for a bad descriptor, else ENOTSOCK, as deno's `sock_accept` says. On a socket (a
+/// host's preopened listener, such as `wasmtime run --tcplisten`) accepting is not supported:
+/// ENOTSUP.
 pub(super) fn sock_accept(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     let (fd, out) = (arg32(p, 0), arg32(p, 2));
     check(memory, out, U32)?;
     // SAFETY: no guest pointers; the host writes the runtime-side result.
-    if let Ok(stat) = unsafe { wasi::fd_fdstat_get(fd) } {
+    let stat = unsafe { wasi::fd_fdstat_get(fd) };
+    if let Ok(stat) = &stat {
         let socket = [wasi::FILETYPE_SOCKET_STREAM, wasi::FILETYPE_SOCKET_DGRAM];
         if socket.contains(&stat.fs_filetype) {
             return Ok(codes::NOTSUP);
@@ -909,7 +912,12 @@ pub(super) fn sock_accept(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u6
     }
     // SAFETY: no pointers; `fd` is not a socket, so this fails without an effect.
     let e = unsafe { host::sock_shutdown(fd as i32, wasi::SDFLAGS_WR.into()) };
-    Ok(if e == 0 { codes::NOTSUP } else { e as u32 })
+    Ok(match (e as u32, stat) {
+        (0, _) => codes::NOTSUP,
+        (codes::NOSYS, Err(e)) => u32::from(e.raw()),
+        (codes::NOSYS, Ok(_)) => codes::NOTSOCK,
+        (e, _) => e,
+    })
 }
 
 pub(super) fn sock_recv(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
