@@ -137,26 +137,34 @@ pub enum FdKind {
         /// The guest's name of the directory.
         name: String,
     },
-    /// A file or directory the guest opened: re-opened relative to a preopen.
+    /// A file or directory the guest opened: opened again under a preopen, at `offset`.
     Opened {
-        /// The guest descriptor of the preopen it is under.
-        dir: u32,
-        /// Its path relative to that preopen.
-        path: String,
-        /// `path_open`'s lookup flags.
-        lookup: u32,
-        /// `path_open`'s open flags to re-open with: without create, exclusive and truncate,
-        /// which must not happen twice.
-        oflags: u16,
-        /// Base rights.
-        rights_base: u64,
-        /// Inheriting rights.
-        rights_inheriting: u64,
-        /// Descriptor flags (append, sync, ...).
-        fdflags: u16,
+        /// How to open it again.
+        file: OpenedFile,
         /// The file offset to seek to.
         offset: u64,
     },
+}
+
+/// How a file or directory the guest opened is opened again: `path_open`'s arguments, the
+/// directory being a preopen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OpenedFile {
+    /// The guest descriptor of the preopen it is under.
+    pub dir: u32,
+    /// Its path relative to that preopen.
+    pub path: String,
+    /// `path_open`'s lookup flags.
+    pub lookup: u32,
+    /// `path_open`'s open flags to open it again with: without create, exclusive and truncate,
+    /// which must not happen twice.
+    pub oflags: u16,
+    /// Base rights.
+    pub rights_base: u64,
+    /// Inheriting rights.
+    pub rights_inheriting: u64,
+    /// Descriptor flags (append, sync, ...).
+    pub fdflags: u16,
 }
 
 /// One descriptor of the guest's table.
@@ -401,24 +409,15 @@ fn encode_section(s: &Snapshot, section: Section, w: &mut Vec<u8>) {
                         w.push(1);
                         put_str(w, name);
                     }
-                    FdKind::Opened {
-                        dir,
-                        path,
-                        lookup,
-                        oflags,
-                        rights_base,
-                        rights_inheriting,
-                        fdflags,
-                        offset,
-                    } => {
+                    FdKind::Opened { file, offset } => {
                         w.push(2);
-                        put_u32(w, *dir);
-                        put_str(w, path);
-                        put_u32(w, *lookup);
-                        w.extend_from_slice(&oflags.to_le_bytes());
-                        put_u64(w, *rights_base);
-                        put_u64(w, *rights_inheriting);
-                        w.extend_from_slice(&fdflags.to_le_bytes());
+                        put_u32(w, file.dir);
+                        put_str(w, &file.path);
+                        put_u32(w, file.lookup);
+                        w.extend_from_slice(&file.oflags.to_le_bytes());
+                        put_u64(w, file.rights_base);
+                        put_u64(w, file.rights_inheriting);
+                        w.extend_from_slice(&file.fdflags.to_le_bytes());
                         put_u64(w, *offset);
                     }
                 }
@@ -701,7 +700,7 @@ fn decode_section(
                     2 => {
                         let dir = r.u32()?;
                         let path = r.string()?;
-                        FdKind::Opened {
+                        let file = OpenedFile {
                             dir,
                             path,
                             lookup: r.u32()?,
@@ -709,6 +708,9 @@ fn decode_section(
                             rights_base: r.u64()?,
                             rights_inheriting: r.u64()?,
                             fdflags: r.u16()?,
+                        };
+                        FdKind::Opened {
+                            file,
                             offset: r.u64()?,
                         }
                     }

@@ -57,13 +57,15 @@ fn sample() -> Snapshot {
             FdState {
                 fd: 5,
                 kind: FdKind::Opened {
-                    dir: 3,
-                    path: "out/data.bin".into(),
-                    lookup: 1,
-                    oflags: 0,
-                    rights_base: 0x1fff_ffff,
-                    rights_inheriting: 0,
-                    fdflags: 1,
+                    file: OpenedFile {
+                        dir: 3,
+                        path: "out/data.bin".into(),
+                        lookup: 1,
+                        oflags: 0,
+                        rights_base: 0x1fff_ffff,
+                        rights_inheriting: 0,
+                        fdflags: 1,
+                    },
                     offset: 4096,
                 },
             },

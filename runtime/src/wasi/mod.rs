@@ -34,7 +34,7 @@ use passthrough as sys;
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use chiwawa_format::snapshot::{FdKind, FdState};
+use chiwawa_format::snapshot::{FdKind, FdState, OpenedFile};
 use chiwawa_format::FuncType;
 
 pub use memory::GuestMemory;
@@ -62,7 +62,7 @@ pub struct WasiCtx {
     /// The files and directories the guest opened and has not closed, by guest descriptor: how
     /// to open each again (a preopen and a path under it, the flags), for a snapshot. `None`
     /// for one that cannot be described (opened under a directory that was not).
-    opened: std::collections::BTreeMap<u32, Option<Opened>>,
+    opened: std::collections::BTreeMap<u32, Option<OpenedFile>>,
     #[cfg(not(target_os = "wasi"))]
     pub(crate) native: native::State,
 }
@@ -253,19 +253,6 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
     Some((ty, call))
 }
 
-/// How a file or directory the guest opened can be opened again: `path_open`'s arguments, the
-/// directory being a preopen.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Opened {
-    dir: u32,
-    path: String,
-    lookup: u32,
-    oflags: u16,
-    rights_base: u64,
-    rights_inheriting: u64,
-    fdflags: u16,
-}
-
 /// Rights to open a file again with: as recorded, as far as the directory passes them on. A
 /// guest of a host that ignores rights (browser-wasi-shim, whose preopens pass on none) records
 /// none, and had every right in effect: it gets all the directory passes on.
@@ -306,7 +293,7 @@ impl WasiCtx {
                     Some(None) => None,
                     None => Some((dir, String::new())),
                 };
-                let opened = base.zip(path).map(|((dir, prefix), path)| Opened {
+                let opened = base.zip(path).map(|((dir, prefix), path)| OpenedFile {
                     dir,
                     path: format!("{prefix}{path}"),
                     lookup: arg32(params, 1),
@@ -347,14 +334,8 @@ impl WasiCtx {
         match self.opened.get(&fd) {
             None => Ok(None),
             Some(None) => Err(opened_fd(fd)),
-            Some(Some(o)) => Ok(Some(FdKind::Opened {
-                dir: o.dir,
-                path: o.path.clone(),
-                lookup: o.lookup,
-                oflags: o.oflags,
-                rights_base: o.rights_base,
-                rights_inheriting: o.rights_inheriting,
-                fdflags: o.fdflags,
+            Some(Some(file)) => Ok(Some(FdKind::Opened {
+                file: file.clone(),
                 offset,
             })),
         }
@@ -365,29 +346,18 @@ impl WasiCtx {
     /// exactly the snapshot's. An error names what could not be opened or differs.
     pub fn reopen(&mut self, fds: &[FdState]) -> Result<(), String> {
         for fd in fds {
-            if let FdKind::Opened {
-                dir,
-                path,
-                lookup,
-                oflags,
-                rights_base,
-                rights_inheriting,
-                fdflags,
-                offset,
-            } = &fd.kind
-            {
-                let opened = Opened {
-                    dir: *dir,
-                    path: path.clone(),
-                    lookup: *lookup,
-                    oflags: *oflags & !OFLAGS_ONCE,
-                    rights_base: *rights_base,
-                    rights_inheriting: *rights_inheriting,
-                    fdflags: *fdflags,
+            if let FdKind::Opened { file, offset } = &fd.kind {
+                let file = OpenedFile {
+                    oflags: file.oflags & !OFLAGS_ONCE,
+                    ..file.clone()
                 };
-                self.reopen_one(fd.fd, &opened, *offset)
-                    .map_err(|e| format!("cannot open {path} again (descriptor {}): {e}", fd.fd))?;
-                self.opened.insert(fd.fd, Some(opened));
+                self.reopen_one(fd.fd, &file, *offset).map_err(|e| {
+                    format!(
+                        "cannot open {} again (descriptor {}): {e}",
+                        file.path, fd.fd
+                    )
+                })?;
+                self.opened.insert(fd.fd, Some(file));
             }
         }
         let now = self.guest_fds()?;
@@ -397,7 +367,7 @@ impl WasiCtx {
                     .map(|f| match &f.kind {
                         FdKind::Stdio => format!("{}=stdio", f.fd),
                         FdKind::Preopen { name } => format!("{}={name}", f.fd),
-                        FdKind::Opened { path, .. } => format!("{}=file {path}", f.fd),
+                        FdKind::Opened { file, .. } => format!("{}=file {}", f.fd, file.path),
                     })
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -455,7 +425,7 @@ impl WasiCtx {
     /// Opens `opened` again as guest descriptor `fd` and seeks to `offset`. Hosts hand out the
     /// lowest free number, so lower free numbers are filled with copies of the file first (and
     /// closed after); a host that hands out a higher one gets `fd_renumber`.
-    fn reopen_one(&mut self, fd: u32, opened: &Opened, offset: u64) -> Result<(), String> {
+    fn reopen_one(&mut self, fd: u32, opened: &OpenedFile, offset: u64) -> Result<(), String> {
         // Rights as the directory on this host passes them on (hosts differ in what they give
         // a preopen; asking for more is ENOTCAPABLE on some).
         let inheritable = {
