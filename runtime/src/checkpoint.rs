@@ -2,9 +2,11 @@
 //! format of `chiwawa_format::snapshot`), and a fresh instance of the same image brought back
 //! to that state to go on.
 //!
-//! A checkpoint is taken between two instructions, at a safe point of the executor: today when
-//! the guest calls the import `chiwawa.checkpoint` (type `() -> i32`; it returns 0, and a run
-//! restored from that snapshot goes on from the same return, with the same 0). The executor
+//! A checkpoint is taken between two instructions, at a safe point of the executor: when the
+//! guest calls the import `chiwawa.checkpoint` (type `() -> i32`; it returns 0, and a run
+//! restored from that snapshot goes on from the same return, with the same 0), or when a meter
+//! event asks for one ([`crate::meter::Action::Checkpoint`]: after a taken branch, a call or a
+//! return, at the executed-instruction count the snapshot records). The executor
 //! hands the state to the store's sink ([`set_sink`]), which adds what the embedder owns (argv,
 //! environment, clocks, descriptors) and writes it; the guest then goes on.
 //!
@@ -14,9 +16,10 @@
 //!
 //! Restoring ([`restore`]) instantiates the image without its start function, checks every
 //! part of the snapshot against the module before writing any of it (counts, value types,
-//! limits, function indices, each frame's function verified and its program counter just after
-//! a call instruction of that function, each callee frame where that call put it, every frame's
-//! slots inside the value stack), then [`resume`] goes on.
+//! limits, function indices, each frame's function verified, each caller's program counter just
+//! after a call instruction of that function and the running one's at an instruction of its
+//! function, each callee frame where that call put it, every frame's slots inside the value
+//! stack), then [`resume`] goes on.
 
 use chiwawa_format::snapshot::{FrameState, ImageId, MemoryState, Snapshot, NULL_REF};
 use chiwawa_format::{valtype, Flow, Op, Operand};
@@ -343,8 +346,18 @@ fn check_stack(store: &Store, snapshot: &Snapshot) -> Result<Suspended, RestoreE
         // SAFETY: `WasmEntry`'s invariant; the function is verified (above), so its code is
         // in place and never written again.
         let code = unsafe { std::slice::from_raw_parts(entry.code, entry.code_len as usize) };
-        let call_base = call_before(code, f.pc as usize)
-            .ok_or_else(|| here(format!("{} is not just after a call instruction", f.pc)))?;
+        let last = k + 1 == snapshot.frames.len();
+        // A caller resumes just after its call; the activation that runs next at any
+        // instruction (a safe point of the metered loop, or just after a call).
+        let call_base = if last {
+            if !at_instruction(code, f.pc as usize) {
+                return Err(here(format!("{} is not the start of an instruction", f.pc)));
+            }
+            0
+        } else {
+            call_before(code, f.pc as usize)
+                .ok_or_else(|| here(format!("{} is not just after a call instruction", f.pc)))?
+        };
         let end = f.base as usize + entry.frame_size as usize;
         if end > snapshot.stack.len() {
             return Err(here(format!(
@@ -373,6 +386,18 @@ fn check_stack(store: &Store, snapshot: &Snapshot) -> Result<Suspended, RestoreE
         frames,
         top,
     })
+}
+
+/// Whether the instructions of `code` from its start reach `pc` exactly, inside the code.
+fn at_instruction(code: &[chiwawa_format::CodeUnit], pc: usize) -> bool {
+    let mut at = 0;
+    while at < pc {
+        match chiwawa_format::instr_len(code, at) {
+            Ok(len) => at += len,
+            Err(_) => return false,
+        }
+    }
+    at == pc && pc < code.len()
 }
 
 /// If the instructions of `code` from its start reach `pc` exactly and the one ending there

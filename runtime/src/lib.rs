@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod driver;
 pub mod exec;
 pub mod instance;
+pub mod meter;
 #[cfg(feature = "op-stats")]
 mod opstats;
 pub mod store;

@@ -26,7 +26,7 @@
 
 mod abi;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
@@ -34,8 +34,8 @@ use std::time::{Duration, Instant};
 use chiwawa_cache::{Cache, Inputs, Lookup};
 use chiwawa_format::snapshot::{self, Snapshot};
 use chiwawa_format::{ImageBuf, LoadedImage};
-use chiwawa_runtime::checkpoint;
 use chiwawa_runtime::wasi::{self, WasiCtx};
+use chiwawa_runtime::{checkpoint, meter};
 use chiwawa_runtime::{
     CheckedImage, Engine, Error, ErrorKind, Extern, FileCode, Func, Instance, Linker, LoadError,
     Module, Store, Trap, TrapKind, Val, ValType, VerifyMode,
@@ -44,8 +44,9 @@ use chiwawa_runtime::{
 const NAME: &str = "chiwawa-rt";
 const USAGE: &str = "usage: chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOST[::GUEST]] \
                      [--cache DIR] [--verify=eager|lazy] [--startup-report] \
-                     [--checkpoint PATH] IMAGE [ARGS...]\n       \
-                     chiwawa-rt --restore PATH [--checkpoint PATH] [OPTIONS] IMAGE";
+                     [--checkpoint PATH [--checkpoint-after N] [--checkpoint-every N] \
+                     [--checkpoint-trigger FILE]] IMAGE [ARGS...]\n       \
+                     chiwawa-rt --restore PATH [--checkpoint PATH ...] [OPTIONS] IMAGE";
 const HELP: &str = "\
 Runs a chiwawa image (.cwi, written by chiwawa-translate).
 
@@ -67,11 +68,23 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
                        its whole state to PATH (a .cws snapshot, atomically: a temporary file,
                        then a rename) and stop, exit status 75; --restore goes on from there,
                        the call returning 0. Without --checkpoint the call returns 1
+  --checkpoint-after N checkpoint to PATH and stop once the guest has executed N instructions
+                       (chiwawa's instructions, counted exactly: the snapshot is taken at the
+                       first taken branch, call or return from there, the same on every host;
+                       counts go on across --restore, so N is the total since the run began)
+  --checkpoint-every N checkpoint to PATH, replacing it, at every multiple of N instructions, and
+                       go on
+  --checkpoint-trigger FILE
+                       checkpoint to PATH and stop once FILE exists (looked for every 2^22
+                       instructions; FILE is removed once the snapshot is written)
   --restore PATH       resume the run saved in the snapshot PATH, of this IMAGE, on any host:
                        argv and environment come from the snapshot, the host must give the same
                        directories again, in which the guest's open files are opened again at
                        their offsets; a snapshot of another image, damaged or crafted, is an
                        error naming PATH
+  --stats-out FILE     once the guest stops (however it stops), write the run's statistics to
+                       FILE as JSON: {\"instructions\": N}, the instructions executed (the unit of
+                       --checkpoint-after; a restored run counts on from its snapshot's count)
   -h, --help           print this help
   -V, --version        print the version
 
@@ -103,6 +116,10 @@ struct Cli {
     verify: VerifyMode,
     /// `--checkpoint PATH`: where the guest's checkpoints go.
     checkpoint: Option<String>,
+    /// `--checkpoint-after N`, `--checkpoint-every N`, `--checkpoint-trigger FILE`.
+    triggers: Triggers,
+    /// `--stats-out FILE`.
+    stats_out: Option<String>,
     /// `--restore PATH`: the snapshot to resume.
     restore: Option<String>,
     image: String,
@@ -124,6 +141,71 @@ enum Stop {
     Exit(u32),
     /// The run stopped at a checkpoint it wrote (`--checkpoint`).
     Checkpointed,
+}
+
+/// How often `--checkpoint-trigger` looks for its file, in executed instructions.
+const TRIGGER_POLL: u64 = 1 << 22;
+
+/// The checkpoints taken at instruction counts (`--checkpoint-after`, `--checkpoint-every`) or
+/// when a file appears (`--checkpoint-trigger`).
+#[derive(Default)]
+struct Triggers {
+    after: Option<u64>,
+    every: Option<u64>,
+    file: Option<String>,
+}
+
+impl Triggers {
+    fn any(&self) -> bool {
+        self.after.is_some() || self.every.is_some() || self.file.is_some()
+    }
+
+    /// The meter that takes these checkpoints, counting on from `executed` instructions;
+    /// `stop_after` tells the sink whether a checkpoint stops the run.
+    fn meter(&self, executed: u64, stop_after: Rc<Cell<bool>>) -> meter::Meter {
+        let (after, every, file) = (self.after, self.every, self.file.clone());
+        // The next multiple of `every` above `n`.
+        let every_after =
+            move |n: u64| every.map_or(u64::MAX, |e| (n / e).saturating_add(1).saturating_mul(e));
+        let mut next_every = every_after(executed);
+        let mut next_poll = if file.is_some() { executed } else { u64::MAX };
+        let next = move |next_every: u64, next_poll: u64| {
+            after.unwrap_or(u64::MAX).min(next_every).min(next_poll)
+        };
+        let first = next(next_every, next_poll);
+        let hook = move |executed: u64| {
+            let mut fired = after.is_some_and(|a| executed >= a);
+            if next_poll <= executed {
+                next_poll = executed.saturating_add(TRIGGER_POLL);
+                if let Some(file) = file.as_deref().filter(|f| std::path::Path::new(f).exists()) {
+                    // Gone once acted on, so that touching it again asks for the next one.
+                    let _ = std::fs::remove_file(file);
+                    fired = true;
+                }
+            }
+            if fired {
+                stop_after.set(true);
+                return meter::Action::Checkpoint(None);
+            }
+            if next_every <= executed {
+                next_every = every_after(executed);
+                stop_after.set(false);
+                return meter::Action::Checkpoint(Some(next(next_every, next_poll)));
+            }
+            meter::Action::Continue(next(next_every, next_poll))
+        };
+        meter::Meter::new(executed, first, Box::new(hook))
+    }
+}
+
+/// An instruction count given to `opt`.
+fn count(opt: &str, value: &str) -> Result<u64, Stop> {
+    match value.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(Stop::Usage(format!(
+            "{opt} {value}: expected a count of instructions above 0"
+        ))),
+    }
 }
 
 /// Exit status of a run that stopped at a checkpoint: `EX_TEMPFAIL` of sysexits.h ("try again
@@ -325,8 +407,20 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     match &cli.checkpoint {
         Some(path) => {
             checkpoint::add_to_linker(&mut linker).map_err(|e| fail(&cli.image, e))?;
-            let sink = checkpoint_sink(path.clone(), Rc::clone(&ctx), Rc::clone(&checkpoint_done));
+            // Whether the next checkpoint stops the run (all do, but --checkpoint-every's).
+            let stop_after = Rc::new(Cell::new(true));
+            let sink = checkpoint_sink(
+                path.clone(),
+                Rc::clone(&ctx),
+                Rc::clone(&checkpoint_done),
+                Rc::clone(&stop_after),
+            );
             checkpoint::set_store_sink(&mut store, sink);
+            if cli.triggers.any() {
+                let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
+                let meter = cli.triggers.meter(executed, stop_after);
+                meter::set_store_meter(&mut store, meter);
+            }
         }
         None => {
             // Without --checkpoint a guest's request is answered "not taken" and it goes on.
@@ -336,14 +430,20 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 .map_err(|e| fail(&cli.image, e))?;
         }
     }
+    if cli.stats_out.is_some() && !cli.triggers.any() {
+        let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
+        let hook = Box::new(|_| meter::Action::Continue(u64::MAX));
+        meter::set_store_meter(&mut store, meter::Meter::new(executed, u64::MAX, hook));
+    }
     let failed = |stop: Stop| match checkpoint_done.borrow_mut().take() {
         Some(Ok(())) => Stop::Checkpointed,
         Some(Err(problem)) => fail(cli.checkpoint.as_deref().unwrap_or_default(), problem),
         None => stop,
     };
     if let (Some(snap), Some(path)) = (&snapshot, &cli.restore) {
-        return restore_and_run(cli, path, snap, &ctx, &linker, &mut store, &module)
-            .map_err(failed);
+        let result =
+            restore_and_run(cli, path, snap, &ctx, &linker, &mut store, &module).map_err(failed);
+        return write_stats(cli, &store, result);
     }
     let instance = linker
         .instantiate(&mut store, &module)
@@ -371,6 +471,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 None => Ok(()),
             }
             .map_err(failed);
+            let result = write_stats(cli, &store, result);
             if cli.startup_report {
                 // How much of the code the whole run read (lazy mode reads it as it is entered).
                 let _ = io::stdout().flush();
@@ -402,6 +503,20 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     }
 }
 
+/// `--stats-out FILE`: once the guest has stopped, however it stopped, writes the run's
+/// statistics to FILE (atomically) and passes `result` on; a file that cannot be written is
+/// the error then.
+fn write_stats(cli: &Cli, store: &Store<()>, result: Result<(), Stop>) -> Result<(), Stop> {
+    let Some(path) = &cli.stats_out else {
+        return result;
+    };
+    let instructions = meter::store_instructions(store).unwrap_or(0);
+    let json = format!("{{\"instructions\":{instructions}}}\n");
+    write_atomically(path, json.as_bytes())
+        .map_err(|e| fail(path, format!("cannot write the statistics: {e}")))?;
+    result
+}
+
 /// Reads and checks the snapshot at `path` (everything but what needs the image).
 fn read_snapshot(path: &str) -> Result<Snapshot, Stop> {
     let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
@@ -410,21 +525,26 @@ fn read_snapshot(path: &str) -> Result<Snapshot, Stop> {
 
 /// The CLI's checkpoint sink: completes the runtime's part of the snapshot with what the WASI
 /// context knows (argv, environment, monotonic clock, descriptors), writes it to `path`
-/// atomically, and stops the guest; `done` says how it went.
+/// atomically, and stops the guest (`done` says how it went), unless `stop_after` is false:
+/// then the guest goes on, once the snapshot is written.
 fn checkpoint_sink(
     path: String,
     ctx: Rc<RefCell<WasiCtx>>,
     done: Rc<RefCell<Option<Result<(), String>>>>,
+    stop_after: Rc<Cell<bool>>,
 ) -> checkpoint::Sink {
     Box::new(move |mut snap: Snapshot| {
         let result = (|| -> Result<(), String> {
             let mut ctx = ctx.borrow_mut();
             snap.args = ctx.args.clone();
             snap.env = ctx.guest_env()?;
-            snap.monotonic_ns = ctx.monotonic_now()?;
+            snap.monotonic_ns = ctx.monotonic_seen();
             snap.fds = ctx.guest_fds()?;
             write_atomically(&path, &snapshot::encode(&snap))
         })();
+        if !stop_after.replace(true) && result.is_ok() {
+            return Ok(());
+        }
         *done.borrow_mut() =
             Some(result.map_err(|problem| format!("cannot write the checkpoint: {problem}")));
         Err(Trap::new(TrapKind::Host("stopped at a checkpoint".into())))
@@ -602,6 +722,8 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         startup_report: false,
         verify: VerifyMode::default(),
         checkpoint: None,
+        triggers: Triggers::default(),
+        stats_out: None,
         restore: None,
         image: String::new(),
         args: Vec::new(),
@@ -636,6 +758,16 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             "--argv0" => cli.argv0 = Some(value("--argv0")?),
             "--cache" => cli.cache = Some(value("--cache")?),
             "--checkpoint" => cli.checkpoint = Some(value("--checkpoint")?),
+            "--checkpoint-after" => {
+                cli.triggers.after =
+                    Some(count("--checkpoint-after", &value("--checkpoint-after")?)?)
+            }
+            "--checkpoint-every" => {
+                cli.triggers.every =
+                    Some(count("--checkpoint-every", &value("--checkpoint-every")?)?)
+            }
+            "--checkpoint-trigger" => cli.triggers.file = Some(value("--checkpoint-trigger")?),
+            "--stats-out" => cli.stats_out = Some(value("--stats-out")?),
             "--restore" => cli.restore = Some(value("--restore")?),
             "--startup-report" if inline.is_none() => cli.startup_report = true,
             "--verify" => {
@@ -696,6 +828,12 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
                 "--restore resumes the snapshot's run: no --invoke or --argv0".into(),
             ));
         }
+    }
+    if cli.triggers.any() && cli.checkpoint.is_none() {
+        return Err(Stop::Usage(
+            "--checkpoint-after, --checkpoint-every and --checkpoint-trigger need --checkpoint PATH"
+                .into(),
+        ));
     }
     if cli.invoke.is_some() && cli.checkpoint.is_some() {
         return Err(Stop::Usage(

@@ -494,6 +494,8 @@ pub struct Store {
     pub(crate) data: Box<dyn Any>,
     /// Where checkpoints go ([`crate::checkpoint`]); none: a guest's request is a trap.
     pub(crate) checkpoint_sink: Option<crate::checkpoint::Sink>,
+    /// The instruction counter ([`crate::meter`]); none: runs count nothing.
+    pub(crate) meter: Option<crate::meter::Meter>,
 }
 
 impl Default for Store {
@@ -515,6 +517,7 @@ impl Store {
             max_stack_bytes: DEFAULT_MAX_STACK_BYTES,
             data: Box::new(()),
             checkpoint_sink: None,
+            meter: None,
         }
     }
 
@@ -595,6 +598,11 @@ impl Store {
     /// recursion past it is the trap "call stack exhausted".
     pub fn max_stack_bytes(&self) -> usize {
         self.max_stack_bytes
+    }
+
+    /// The store's instruction meter, if it has one ([`crate::meter::set_meter`]).
+    pub fn meter(&self) -> Option<&crate::meter::Meter> {
+        self.meter.as_ref()
     }
 
     /// Sets the bound [`Store::max_stack_bytes`] returns.

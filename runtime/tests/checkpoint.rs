@@ -203,7 +203,7 @@ fn crafted_states_are_refused_by_restore() {
         refused(&snap, |s| s.frames[last].func = 0), // an import
         refused(&snap, |s| s.frames[last].func = 99),
         refused(&snap, |s| s.frames[last].pc += 1), // not after a call
-        refused(&snap, |s| s.frames[last].pc = 0),
+        refused(&snap, |s| s.frames[last - 1].pc = 0), // a caller not after a call
         refused(&snap, |s| s.frames[last].base += 1), // not where the call put it
         refused(&snap, |s| s.stack.truncate(s.stack.len() - 1)),
     ];

@@ -1293,3 +1293,187 @@ fn rt_checkpoint_into_a_missing_directory_is_an_error() {
         "{out:?}"
     );
 }
+
+/// A guest that prints ten lines, "0" to "9", with a busy loop before each, and returns.
+const COUNTING_GUEST: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (global $sink (mut i32) (i32.const 0))
+  (func (export "_start")
+    (local $i i32) (local $j i32)
+    (loop $line
+      (local.set $j (i32.const 0))
+      (loop $busy
+        (global.set $sink (i32.add (global.get $sink) (i32.mul (local.get $j) (local.get $i))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br_if $busy (i32.lt_u (local.get $j) (i32.const 500))))
+      (i32.store8 (i32.const 32) (i32.add (i32.const 48) (local.get $i)))
+      (i32.store8 (i32.const 33) (i32.const 10))
+      (i32.store (i32.const 0) (i32.const 32)) (i32.store (i32.const 4) (i32.const 2))
+      (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $line (i32.lt_u (local.get $i) (i32.const 10))))))"#;
+
+/// `--stats-out`'s instruction count of a run in `dir` with `args` (the run must succeed).
+fn stats_instructions(dir: &TempDir, args: &[&OsStr]) -> (Output, u64) {
+    let mut all: Vec<&OsStr> = vec!["--stats-out".as_ref(), "stats.json".as_ref()];
+    all.extend_from_slice(args);
+    let out = rt_in(dir.path(), &all);
+    let json = std::fs::read_to_string(dir.path().join("stats.json")).expect("stats.json");
+    let n = json
+        .trim()
+        .strip_prefix("{\"instructions\":")
+        .and_then(|s| s.strip_suffix('}'))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not a stats object: {json}"));
+    (out, n)
+}
+
+#[test]
+fn rt_checkpoint_after_counts_resume_across_a_chain() {
+    let dir = TempDir::new("rt-checkpoint-after");
+    let image = translate_wat(&dir, "count", COUNTING_GUEST);
+    let (whole, total) = stats_instructions(&dir, &[image.as_os_str()]);
+    assert_eq!(
+        (whole.status, whole.stdout.as_str()),
+        (Some(0), "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n")
+    );
+    assert!(total > 10 * 500, "{total} instructions");
+    // Stopped at 1/7, 2/7, ... of the count, each leg restoring the last one's snapshot.
+    let mut stdout = String::new();
+    let mut legs = 0;
+    for k in 1..=7u64 {
+        let at = (total * k / 8).to_string();
+        let args: Vec<&OsStr> = if k == 1 {
+            vec![
+                "--checkpoint".as_ref(),
+                "snap.cws".as_ref(),
+                "--checkpoint-after".as_ref(),
+                at.as_ref(),
+                image.as_os_str(),
+            ]
+        } else {
+            vec![
+                "--restore".as_ref(),
+                "snap.cws".as_ref(),
+                "--checkpoint".as_ref(),
+                "snap.cws".as_ref(),
+                "--checkpoint-after".as_ref(),
+                at.as_ref(),
+                image.as_os_str(),
+            ]
+        };
+        let out = rt_in(dir.path(), &args);
+        assert_eq!(out.status, Some(75), "leg {k}: {out:?}");
+        stdout += &out.stdout;
+        legs += 1;
+    }
+    let (last, count) = stats_instructions(
+        &dir,
+        &["--restore".as_ref(), "snap.cws".as_ref(), image.as_os_str()],
+    );
+    assert_eq!(last.status, Some(0), "{last:?}");
+    stdout += &last.stdout;
+    assert_eq!(stdout, whole.stdout, "{legs} legs");
+    assert_eq!(count, total, "the count goes on across restores");
+}
+
+#[test]
+fn rt_checkpoint_every_keeps_the_latest_and_goes_on() {
+    let dir = TempDir::new("rt-checkpoint-every");
+    let image = translate_wat(&dir, "count", COUNTING_GUEST);
+    let (whole, total) = stats_instructions(&dir, &[image.as_os_str()]);
+    // Snapshots at 2/7, 4/7 and 6/7 of the run.
+    let every = (total * 2 / 7).to_string();
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--checkpoint".as_ref(),
+            "snap.cws".as_ref(),
+            "--checkpoint-every".as_ref(),
+            every.as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_eq!(
+        (out.status, &out.stdout),
+        (Some(0), &whole.stdout),
+        "{out:?}"
+    );
+    // The latest snapshot is the one at 6/7 of the run: its restore prints the last line(s).
+    let out = rt_in(
+        dir.path(),
+        &["--restore".as_ref(), "snap.cws".as_ref(), image.as_os_str()],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    assert!(
+        !out.stdout.is_empty() && whole.stdout.ends_with(&out.stdout) && out.stdout.len() < 10,
+        "{out:?}"
+    );
+}
+
+#[test]
+fn rt_checkpoint_trigger_file_stops_the_run_and_is_removed() {
+    let dir = TempDir::new("rt-checkpoint-trigger");
+    let image = translate_wat(&dir, "count", COUNTING_GUEST);
+    dir.write("stop", b"");
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--checkpoint".as_ref(),
+            "snap.cws".as_ref(),
+            "--checkpoint-trigger".as_ref(),
+            "stop".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    // The file is looked for from the start: the run stops before its first line.
+    assert_eq!((out.status, out.stdout.as_str()), (Some(75), ""), "{out:?}");
+    assert!(!dir.path().join("stop").exists(), "the trigger is removed");
+    // Without the file the trigger never fires.
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--restore".as_ref(),
+            "snap.cws".as_ref(),
+            "--checkpoint".as_ref(),
+            "again.cws".as_ref(),
+            "--checkpoint-trigger".as_ref(),
+            "stop".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(0), "0\n1\n2\n3\n4\n5\n6\n7\n8\n9\n"),
+        "{out:?}"
+    );
+    assert!(!dir.path().join("again.cws").exists());
+}
+
+#[test]
+fn rt_checkpoint_trigger_usage_errors() {
+    let dir = TempDir::new("rt-checkpoint-usage");
+    let image = translate_wat(&dir, "count", COUNTING_GUEST);
+    for (args, message) in [
+        (vec!["--checkpoint-after", "100"], "need --checkpoint PATH"),
+        (
+            vec!["--checkpoint", "s.cws", "--checkpoint-after", "0"],
+            "expected a count of instructions above 0",
+        ),
+        (
+            vec!["--checkpoint", "s.cws", "--checkpoint-every", "lots"],
+            "expected a count of instructions above 0",
+        ),
+        (
+            vec!["--checkpoint-trigger", "stop"],
+            "need --checkpoint PATH",
+        ),
+    ] {
+        let mut all: Vec<&OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        all.push(image.as_os_str());
+        let out = rt_in(dir.path(), &all);
+        assert_eq!(out.status, Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains(message), "{args:?}: {out:?}");
+    }
+}

@@ -183,7 +183,8 @@ pub struct Snapshot {
     pub image: ImageId,
     /// Instructions executed when it was taken (the unit of `--checkpoint-after`).
     pub instructions: u64,
-    /// The guest's monotonic clock then, in nanoseconds: it goes on from there after a restore.
+    /// The latest monotonic clock reading the guest was given, in nanoseconds (0 if none): the
+    /// restored clock goes on from there.
     pub monotonic_ns: u64,
     /// The guest's argv.
     pub args: Vec<String>,

@@ -4,6 +4,17 @@
 use super::*;
 
 pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>, Trap> {
+    // The metered loop's counter (see `hot`), kept here between its runs; the count goes back
+    // into the meter however the run ends.
+    let mut fuel = store.meter.as_mut().map_or(0, crate::meter::Meter::fuel);
+    let result = run_body(store, start, &mut fuel);
+    if let Some(meter) = &mut store.meter {
+        meter.executed = meter.executed_at(fuel);
+    }
+    result
+}
+
+fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u64>, Trap> {
     let max_bytes = store.max_stack_bytes;
     let Store {
         types,
@@ -14,8 +25,10 @@ pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>,
         instances,
         data,
         checkpoint_sink,
+        meter,
         ..
     } = store;
+    let metered = meter.is_some();
     let (mut stack, mut frames, mut cur, mut base, mut pc, mut entering) = match start {
         Start::Call { func, args } => {
             let nresults = types[funcs[func as usize].type_id() as usize].results.len();
@@ -258,11 +271,60 @@ pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>,
                 num_imported: inst.num_imported_funcs,
                 fault: None,
                 cold_op: None,
+                fuel: *fuel,
+                meter_stop: false,
                 #[cfg(feature = "op-stats")]
                 prev_word: u32::MAX,
             })
         };
         loop {
+            // A meter event (`crate::meter`), at the instruction about to run: after the safe
+            // point where the metered loop stopped, or after an instruction run here.
+            if metered && *fuel <= 0 {
+                let m = meter.as_mut().expect("a metered run has a meter");
+                let executed = m.executed_at(*fuel);
+                m.executed = executed;
+                let then = match (m.hook)(executed) {
+                    crate::meter::Action::Continue(next) => Some(next),
+                    crate::meter::Action::Stop(mut t) => {
+                        if t.func.is_none() {
+                            t.func = Some(store_name(instances, funcs, cur));
+                        }
+                        return Err(t);
+                    }
+                    crate::meter::Action::Checkpoint(then) => {
+                        let top = Frame {
+                            func: cur,
+                            pc: pc_now!() as u32,
+                            base: base as u32,
+                        };
+                        let state = crate::checkpoint::capture(
+                            instances, funcs, globals, memories, tables, &stack, &frames, top,
+                        )
+                        .and_then(|mut snapshot| {
+                            snapshot.instructions = executed;
+                            match checkpoint_sink {
+                                Some(sink) => sink(snapshot),
+                                None => Err(TrapKind::Checkpoint.into()),
+                            }
+                        });
+                        if let Err(mut t) = state {
+                            if t.func.is_none() {
+                                t.func = Some(store_name(instances, funcs, cur));
+                            }
+                            return Err(t);
+                        }
+                        match then {
+                            Some(next) => Some(next),
+                            None => trap!(TrapKind::Checkpoint),
+                        }
+                    }
+                };
+                if let Some(next) = then {
+                    m.next = next;
+                    *fuel = m.fuel();
+                }
+            }
             // SAFETY: as above.
             let hr = unsafe { &mut *h };
             hr.ip = ip;
@@ -280,9 +342,17 @@ pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>,
             // SAFETY: `Hot`'s invariant: the registers are this activation's (see above), the
             // memory pointers were refreshed after anything that could move the memory, and
             // nothing else touches the stacks, `globals` or `inst` while `hot` runs.
-            unsafe { hot(h) };
+            if metered {
+                hr.fuel = *fuel;
+                unsafe { hot::<true>(h) };
+            } else {
+                unsafe { hot::<false>(h) };
+            }
             // SAFETY: as above (`hot` has returned).
             let hr = unsafe { &mut *h };
+            if metered {
+                *fuel = hr.fuel;
+            }
             // Calls and returns inside `hot` may have moved to another function.
             ip = hr.ip;
             sp = hr.sp;
@@ -294,6 +364,11 @@ pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>,
             }
             if let Some(fault) = hr.fault.take() {
                 trap!(TrapKind::from(fault));
+            }
+            if hr.meter_stop {
+                // Stopped at a safe point for the event above.
+                hr.meter_stop = false;
+                continue;
             }
             let op = match hr.cold_op.take() {
                 Some(op) => op,
@@ -447,7 +522,10 @@ pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>,
                                     instances, funcs, globals, memories, tables, &stack, &frames,
                                     top,
                                 )
-                                .and_then(|snapshot| {
+                                .and_then(|mut snapshot| {
+                                    if let Some(m) = meter.as_ref() {
+                                        snapshot.instructions = m.executed_at(*fuel);
+                                    }
                                     match checkpoint_sink {
                                         Some(sink) => sink(snapshot),
                                         None => Err(TrapKind::Checkpoint.into()),

@@ -12,14 +12,22 @@ use super::*;
 /// registers is read through `h` (a raw pointer, so that those reads are not hoisted into
 /// registers either).
 ///
+/// With `METER`, it counts every instruction it dispatches in [`Hot::fuel`] (one for each,
+/// a fused instruction once) and stops at a safe point once that reaches zero: just after a
+/// taken branch, a call or a return that it made itself, with `ip` at the next instruction to
+/// run and [`Hot::meter_stop`] set. Without `METER` (the default loop) none of this is
+/// compiled in.
+///
 /// # Safety
 /// `h` is valid and `Hot`'s invariant holds.
 #[inline(never)]
 // Each handler states its arithmetic as a closure that the handler macros call in place.
 #[allow(clippy::redundant_closure_call)]
-pub(super) unsafe fn hot(h: *mut Hot) {
+pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
     // SAFETY: the caller's guarantee.
     let (mut ip, mut sp, mut code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
+    // The instructions left before the next safe point stops (only with `METER`).
+    let mut fuel: i64 = if METER { unsafe { (*h).fuel } } else { 0 };
     // In a Wasm build the memory is read through `h` at each access, not kept in locals: as
     // locals, LLVM derives `len - 8`, `len - 4`, ... for the bounds checks and keeps them all
     // live through the loop, which costs the host registers for `ip` and `sp`. Natively there
@@ -93,7 +101,8 @@ pub(super) unsafe fn hot(h: *mut Hot) {
             let target: usize = $target;
             // SAFETY: the verifier proved that every target is an instruction start in
             // the code.
-            ip = unsafe { code.add(target) }
+            ip = unsafe { code.add(target) };
+            safe_point!();
         }};
     }
     macro_rules! s {
@@ -114,9 +123,23 @@ pub(super) unsafe fn hot(h: *mut Hot) {
                 (*h).ip = ip;
                 (*h).sp = sp;
                 (*h).code = code;
+                if METER {
+                    (*h).fuel = fuel;
+                }
             }
             return;
         }};
+    }
+    // A safe point: between two instructions, with every frame complete. With `METER`, stops
+    // here once the fuel is spent.
+    macro_rules! safe_point {
+        () => {
+            if METER && fuel <= 0 {
+                // SAFETY: `Hot`'s invariant.
+                unsafe { (*h).meter_stop = true };
+                leave!()
+            }
+        };
     }
     // Stops at the current instruction with a trap.
     macro_rules! trap {
@@ -340,6 +363,7 @@ pub(super) unsafe fn hot(h: *mut Hot) {
                 cold_call!(Op::Call)
             }
             resume!();
+            safe_point!();
         }};
         // The same for an indirect call that finds such a function of the right type in the
         // table (`enter_indirect`); traps and the rest go to `run_inner`.
@@ -351,6 +375,7 @@ pub(super) unsafe fn hot(h: *mut Hot) {
                 cold_call!(Op::CallIndirect)
             }
             resume!();
+            safe_point!();
         }};
         // A return into a caller of this instance: done here (`back`); the last return, and
         // returns into other instances, go to `run_inner`.
@@ -361,6 +386,7 @@ pub(super) unsafe fn hot(h: *mut Hot) {
                 cold_call!(Op::Return)
             }
             resume!();
+            safe_point!();
         }};
         (Copy) => {{
             s!(1) = s!(2);
@@ -597,6 +623,9 @@ pub(super) unsafe fn hot(h: *mut Hot) {
             (*h).prev_word = word;
         }
         let op = unsafe { Op::from_word_unchecked(word) };
+        if METER {
+            fuel -= 1;
+        }
         #[cfg(debug_assertions)]
         {
             expected = straight_len(op).map(|n| (ip.wrapping_add(n), op));

@@ -165,7 +165,8 @@ pub(crate) fn run(store: &mut Store, func: u32, args: &[u64]) -> Result<Vec<u64>
 ///
 /// The caller has checked `state` as [`crate::checkpoint`] does: every frame's function is a
 /// verified Wasm function of the store, its `pc` the start of an instruction of that function
-/// (the one after a call) and its frame's slots inside `state.stack`; the executor's unchecked
+/// (for a caller, the one after a call) and its frame's slots inside `state.stack`; the
+/// executor's unchecked
 /// accesses rely on exactly what a run it suspended itself would hold.
 pub(crate) fn resume(store: &mut Store, state: Suspended) -> Result<Vec<u64>, Trap> {
     let result = run_inner(store, Start::Resume(state));

@@ -53,6 +53,11 @@ pub(super) struct Hot {
     /// Set by `hot` when it leaves a call to `run_inner`: the call's instruction, which `ip`
     /// (at the call's part of a pair) may not name (`run_inner` clears it).
     pub(super) cold_op: Option<Op>,
+    /// For the metered loop (`hot::<true>`): the instructions left before it stops at a safe
+    /// point (it counts below zero until it reaches one), and whether it stopped there
+    /// (`run_inner` clears it).
+    pub(super) fuel: i64,
+    pub(super) meter_stop: bool,
     #[cfg(feature = "op-stats")]
     pub(super) prev_word: u32,
 }

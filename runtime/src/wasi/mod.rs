@@ -59,6 +59,8 @@ pub struct WasiCtx {
     env: Option<Vec<String>>,
     /// Added to the host's monotonic clock: a restored run's clock goes on from the snapshot's.
     monotonic_offset: i64,
+    /// The latest monotonic reading given to the guest ([`WasiCtx::monotonic_seen`]).
+    monotonic_seen: std::cell::Cell<u64>,
     /// The files and directories the guest opened and has not closed, by guest descriptor: how
     /// to open each again (a preopen and a path under it, the flags), for a snapshot. `None`
     /// for one that cannot be described (opened under a directory that was not).
@@ -78,6 +80,7 @@ impl WasiCtx {
             placed: std::collections::BTreeMap::new(),
             env: None,
             monotonic_offset: 0,
+            monotonic_seen: std::cell::Cell::new(0),
             opened: std::collections::BTreeMap::new(),
             #[cfg(not(target_os = "wasi"))]
             native: native::State::new(),
@@ -109,10 +112,11 @@ impl WasiCtx {
         Ok(out)
     }
 
-    /// The guest's monotonic clock now, in nanoseconds (the host's plus the offset).
-    pub fn monotonic_now(&self) -> Result<u64, String> {
-        let host = sys::host_monotonic(self).ok_or("the host has no monotonic clock")?;
-        Ok(host.saturating_add_signed(self.monotonic_offset))
+    /// The latest reading of the monotonic clock the guest has been given, in nanoseconds (0
+    /// if none): what a snapshot records, so that the restored clock goes on from there. Not
+    /// the clock now: a run that never reads the clock gives the same snapshot on every host.
+    pub fn monotonic_seen(&self) -> u64 {
+        self.monotonic_seen.get()
     }
 
     /// Makes the guest's monotonic clock read `now` at this moment and go on from there (a
@@ -122,12 +126,15 @@ impl WasiCtx {
         self.monotonic_offset = (i128::from(now) - i128::from(host))
             .clamp(i128::from(i64::MIN), i128::from(i64::MAX))
             as i64;
+        self.monotonic_seen.set(now);
         Ok(())
     }
 
-    /// The guest's monotonic clock from the host's reading `t`.
+    /// The guest's monotonic clock from the host's reading `t`, as given to the guest.
     pub(crate) fn guest_monotonic(&self, t: u64) -> u64 {
-        t.saturating_add_signed(self.monotonic_offset)
+        let now = t.saturating_add_signed(self.monotonic_offset);
+        self.monotonic_seen.set(self.monotonic_seen.get().max(now));
+        now
     }
 
     /// The guest's descriptors as a snapshot records them: standard streams, preopened
