@@ -174,13 +174,17 @@ programs-matrix: programs setup dist $(WASMI)
 
 # Checkpoint and migration (issue 16): tests/programs/checkpoint/ckpt.c stops at four
 # checkpoints and is resumed on wasmtime, node, wasmi and natively, in a chain and in every
-# pair; each must match the run straight through. The native runtime is the debug build that
-# `make spec` builds.
+# pair; each must match the run straight through. Then SQLite, Lua, CoreMark, the WASI
+# conformance programs and ckpt.c are stopped at 20 instruction counts each on wasmtime and
+# every snapshot is resumed on node, wasmi and natively (checkpoint-points.sh). The native
+# runtime is the debug build that `make spec` builds.
 .PHONY: checkpoint-smoke
 checkpoint-smoke: programs setup dist $(WASMI)
 	$(CARGO) build --workspace --bins --tests
 	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" \
 		$(PROGRAMS_SRC)/checkpoint.sh $(PROGRAMS_DIR)
+	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" \
+		$(PROGRAMS_SRC)/checkpoint-points.sh $(PROGRAMS_DIR)
 
 # The host matrix (hosts/README.md, docs/hosts.md): every host behind one wrapper interface in
 # hosts/bin/, pinned and installed from the registries into $(HOSTS_OUT) by hosts/HOST/install.sh.

@@ -60,7 +60,10 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
                        function on its first entry (lazy, the default; a function that fails
                        is never run and the image is refused then, exit status 1)
   --startup-report     print one line on stderr before the guest's first instruction: the
-                       start-up phases in microseconds (JSON after \"chiwawa-rt: startup-report \")
+                       start-up phases in microseconds (JSON after \"chiwawa-rt: startup-report \");
+                       with --restore, the snapshot's size and the time to restore it
+                       (\"restore-report\"); for each checkpoint written, its count, size and
+                       the time from the safe point to the file written (\"checkpoint-report\")
   --cache DIR          IMAGE is a WebAssembly module: run its image from the cache DIR (filled by
                        chiwawa-translate --cache-dir DIR MODULE.wasm), after the same checks as any
                        image; a missing or damaged entry is an error (the runtime never translates)
@@ -162,7 +165,13 @@ impl Triggers {
 
     /// The meter that takes these checkpoints, counting on from `executed` instructions;
     /// `stop_after` tells the sink whether a checkpoint stops the run.
-    fn meter(&self, executed: u64, stop_after: Rc<Cell<bool>>) -> meter::Meter {
+    /// `fired` gets the time of each checkpoint asked for.
+    fn meter(
+        &self,
+        executed: u64,
+        stop_after: Rc<Cell<bool>>,
+        fired: Rc<Cell<Option<Instant>>>,
+    ) -> meter::Meter {
         let (after, every, file) = (self.after, self.every, self.file.clone());
         // The next multiple of `every` above `n`.
         let every_after =
@@ -173,6 +182,7 @@ impl Triggers {
             after.unwrap_or(u64::MAX).min(next_every).min(next_poll)
         };
         let first = next(next_every, next_poll);
+        let at = fired;
         let hook = move |executed: u64| {
             let mut fired = after.is_some_and(|a| executed >= a);
             if next_poll <= executed {
@@ -185,11 +195,13 @@ impl Triggers {
             }
             if fired {
                 stop_after.set(true);
+                at.set(Some(Instant::now()));
                 return meter::Action::Checkpoint(None);
             }
             if next_every <= executed {
                 next_every = every_after(executed);
                 stop_after.set(false);
+                at.set(Some(Instant::now()));
                 return meter::Action::Checkpoint(Some(next(next_every, next_poll)));
             }
             meter::Action::Continue(next(next_every, next_poll))
@@ -373,9 +385,11 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     startup.mark("verify");
 
     let snapshot = match &cli.restore {
-        Some(path) => Some(read_snapshot(path)?),
+        Some(path) => Some((Instant::now(), read_snapshot(path)?)),
         None => None,
     };
+    let snapshot_read = snapshot.as_ref().map(|(at, (_, bytes))| (*at, *bytes));
+    let snapshot = snapshot.map(|(_, (snap, _))| snap);
     let guest_args = match &snapshot {
         Some(snap) => snap.args.clone(),
         None => {
@@ -409,16 +423,19 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             checkpoint::add_to_linker(&mut linker).map_err(|e| fail(&cli.image, e))?;
             // Whether the next checkpoint stops the run (all do, but --checkpoint-every's).
             let stop_after = Rc::new(Cell::new(true));
+            // When the meter asked for the checkpoint being written (`--startup-report`).
+            let fired: Rc<Cell<Option<Instant>>> = Rc::default();
             let sink = checkpoint_sink(
                 path.clone(),
                 Rc::clone(&ctx),
                 Rc::clone(&checkpoint_done),
                 Rc::clone(&stop_after),
+                cli.startup_report.then(|| Rc::clone(&fired)),
             );
             checkpoint::set_store_sink(&mut store, sink);
             if cli.triggers.any() {
                 let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
-                let meter = cli.triggers.meter(executed, stop_after);
+                let meter = cli.triggers.meter(executed, stop_after, fired);
                 meter::set_store_meter(&mut store, meter);
             }
         }
@@ -441,8 +458,9 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         None => stop,
     };
     if let (Some(snap), Some(path)) = (&snapshot, &cli.restore) {
-        let result =
-            restore_and_run(cli, path, snap, &ctx, &linker, &mut store, &module).map_err(failed);
+        let read = snapshot_read.filter(|_| cli.startup_report);
+        let result = restore_and_run(cli, path, snap, read, &ctx, &linker, &mut store, &module)
+            .map_err(failed);
         return write_stats(cli, &store, result);
     }
     let instance = linker
@@ -517,10 +535,14 @@ fn write_stats(cli: &Cli, store: &Store<()>, result: Result<(), Stop>) -> Result
     result
 }
 
-/// Reads and checks the snapshot at `path` (everything but what needs the image).
-fn read_snapshot(path: &str) -> Result<Snapshot, Stop> {
+/// Reads and checks the snapshot at `path` (everything but what needs the image); returns it
+/// and the file's size.
+fn read_snapshot(path: &str) -> Result<(Snapshot, usize), Stop> {
     let bytes = std::fs::read(path).map_err(|e| cannot_read(path, &e))?;
-    snapshot::decode(&bytes).map_err(|e| fail(path, e))
+    Ok((
+        snapshot::decode(&bytes).map_err(|e| fail(path, e))?,
+        bytes.len(),
+    ))
 }
 
 /// The CLI's checkpoint sink: completes the runtime's part of the snapshot with what the WASI
@@ -532,15 +554,31 @@ fn checkpoint_sink(
     ctx: Rc<RefCell<WasiCtx>>,
     done: Rc<RefCell<Option<Result<(), String>>>>,
     stop_after: Rc<Cell<bool>>,
+    report: Option<Rc<Cell<Option<Instant>>>>,
 ) -> checkpoint::Sink {
     Box::new(move |mut snap: Snapshot| {
+        let started = report
+            .as_ref()
+            .map(|fired| fired.take().unwrap_or_else(Instant::now));
         let result = (|| -> Result<(), String> {
             let mut ctx = ctx.borrow_mut();
             snap.args = ctx.args.clone();
             snap.env = ctx.guest_env()?;
             snap.monotonic_ns = ctx.monotonic_seen();
             snap.fds = ctx.guest_fds()?;
-            write_atomically(&path, &snapshot::encode(&snap))
+            let bytes = snapshot::encode(&snap);
+            write_atomically(&path, &bytes)?;
+            if let Some(started) = started {
+                // From the safe point (or, for a guest's request, from the sink) to the file
+                // written: capture, encode, write.
+                eprintln!(
+                    "{NAME}: checkpoint-report {{\"instructions\":{},\"snapshot_bytes\":{},\"write_us\":{}}}",
+                    snap.instructions,
+                    bytes.len(),
+                    started.elapsed().as_micros()
+                );
+            }
+            Ok(())
         })();
         if !stop_after.replace(true) && result.is_ok() {
             return Ok(());
@@ -570,10 +608,12 @@ fn write_atomically(path: &str, bytes: &[u8]) -> Result<(), String> {
 /// `--restore`: instantiates the image without its start function, restores the snapshot into
 /// it after checking that it is of this image, opens the guest's files again (the host must give
 /// the same directories), and goes on until the guest ends.
+#[allow(clippy::too_many_arguments)] // the run's parts, as run_image holds them
 fn restore_and_run(
     cli: &Cli,
     path: &str,
     snap: &Snapshot,
+    report: Option<(Instant, usize)>,
     ctx: &Rc<RefCell<WasiCtx>>,
     linker: &Linker<()>,
     store: &mut Store<()>,
@@ -601,6 +641,14 @@ fn restore_and_run(
     ctx.borrow_mut()
         .continue_monotonic_from(snap.monotonic_ns)
         .map_err(|e| fail(path, e))?;
+    if let Some((started, bytes)) = report {
+        // From reading the snapshot to the first instruction: read, decode and check it,
+        // instantiate, restore, open the guest's files again.
+        eprintln!(
+            "{NAME}: restore-report {{\"snapshot_bytes\":{bytes},\"restore_us\":{}}}",
+            started.elapsed().as_micros()
+        );
+    }
     checkpoint::resume_store(store, restored)
         .map(drop)
         .map_err(|e| stop(&cli.image, e))

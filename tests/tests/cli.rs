@@ -1477,3 +1477,53 @@ fn rt_checkpoint_trigger_usage_errors() {
         assert!(out.stderr.contains(message), "{args:?}: {out:?}");
     }
 }
+
+#[test]
+fn rt_checkpoint_and_restore_reports_give_sizes_and_times() {
+    let dir = TempDir::new("rt-checkpoint-report");
+    let image = translate_wat(&dir, "count", COUNTING_GUEST);
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--startup-report".as_ref(),
+            "--checkpoint".as_ref(),
+            "snap.cws".as_ref(),
+            "--checkpoint-after".as_ref(),
+            "2000".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status, Some(75), "{out:?}");
+    let size = std::fs::metadata(dir.path().join("snap.cws"))
+        .unwrap()
+        .len();
+    let line = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("chiwawa-rt: checkpoint-report "))
+        .unwrap_or_else(|| panic!("no checkpoint report: {out:?}"));
+    assert!(line.starts_with("{\"instructions\":20"), "{line}");
+    assert!(
+        line.contains(&format!("\"snapshot_bytes\":{size},\"write_us\":")),
+        "{line}"
+    );
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--startup-report".as_ref(),
+            "--restore".as_ref(),
+            "snap.cws".as_ref(),
+            image.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let line = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("chiwawa-rt: restore-report "))
+        .unwrap_or_else(|| panic!("no restore report: {out:?}"));
+    assert!(
+        line.starts_with(&format!("{{\"snapshot_bytes\":{size},\"restore_us\":")),
+        "{line}"
+    );
+}

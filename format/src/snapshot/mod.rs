@@ -29,6 +29,7 @@
 //! the value stack. The runtime checks the rest against the image before it uses any of it
 //! (functions, program counters, value types, memory and table limits).
 
+mod lz4;
 #[cfg(test)]
 mod tests;
 
@@ -37,7 +38,7 @@ use std::fmt;
 /// The first bytes of every snapshot.
 pub const SNAPSHOT_MAGIC: [u8; 8] = *b"CWSNAPSH";
 /// The snapshot format this build writes and reads.
-pub const SNAPSHOT_VERSION: u32 = 1;
+pub const SNAPSHOT_VERSION: u32 = 2;
 /// Length of the fixed header.
 pub const SNAPSHOT_HEADER_LEN: usize = 64;
 /// Bytes in a Wasm page.
@@ -98,7 +99,7 @@ impl MemoryState {
             .chunks(PAGE)
             .enumerate()
             .filter(|(_, page)| page.iter().any(|&b| b != 0))
-            .map(|(index, page)| (index as u32, lz4_flex::block::compress(page)))
+            .map(|(index, page)| (index as u32, lz4::compress(page)))
             .collect();
         MemoryState {
             pages: (bytes.len() / PAGE) as u32,
@@ -174,6 +175,9 @@ pub struct FdState {
     pub fd: u32,
     /// What it is.
     pub kind: FdKind,
+    /// The rights the guest narrowed it to with `fd_fdstat_set_rights` (base, inheriting), set
+    /// again on restore; `None` if it did not.
+    pub rights: Option<(u64, u64)>,
 }
 
 /// The whole state of a guest at a safe point.
@@ -420,6 +424,14 @@ fn encode_section(s: &Snapshot, section: Section, w: &mut Vec<u8>) {
                         put_u64(w, file.rights_inheriting);
                         w.extend_from_slice(&file.fdflags.to_le_bytes());
                         put_u64(w, *offset);
+                    }
+                }
+                match fd.rights {
+                    None => w.push(0),
+                    Some((base, inheriting)) => {
+                        w.push(1);
+                        put_u64(w, base);
+                        put_u64(w, inheriting);
                     }
                 }
             }
@@ -717,7 +729,12 @@ fn decode_section(
                     }
                     k => return Err(r.err(format!("descriptor {fd} of unknown kind {k}"))),
                 };
-                s.fds.push(FdState { fd, kind });
+                let rights = match r.u8()? {
+                    0 => None,
+                    1 => Some((r.u64()?, r.u64()?)),
+                    k => return Err(r.err(format!("descriptor {fd}: rights marker {k}"))),
+                };
+                s.fds.push(FdState { fd, kind, rights });
             }
         }
     }

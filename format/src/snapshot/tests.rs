@@ -45,14 +45,17 @@ fn sample() -> Snapshot {
             FdState {
                 fd: 0,
                 kind: FdKind::Stdio,
+                rights: None,
             },
             FdState {
                 fd: 1,
                 kind: FdKind::Stdio,
+                rights: None,
             },
             FdState {
                 fd: 3,
                 kind: FdKind::Preopen { name: ".".into() },
+                rights: None,
             },
             FdState {
                 fd: 5,
@@ -68,6 +71,7 @@ fn sample() -> Snapshot {
                     },
                     offset: 4096,
                 },
+                rights: Some((0x1f, 0)),
             },
         ],
     }
@@ -211,15 +215,19 @@ fn resealed_mutations_of_every_field_class_are_refused() {
     let mut bad = good.clone();
     bad[at + 4 + 40 * 8..at + 4 + 40 * 8 + 4].copy_from_slice(&0u32.to_le_bytes());
     check("no frames", bad);
-    // Descriptors: out of order, an unknown kind.
+    // Descriptors (number, kind, rights marker: 6 bytes for stdio): out of order, an unknown
+    // kind, an unknown rights marker.
     let (at, _) = secs[7];
     let mut bad = good.clone();
-    bad[at + 4 + 5..at + 4 + 5 + 4].copy_from_slice(&0u32.to_le_bytes()); // fd 1 -> 0
+    bad[at + 4 + 6..at + 4 + 6 + 4].copy_from_slice(&0u32.to_le_bytes()); // fd 1 -> 0
     check("descriptor order", bad);
     let mut bad = good.clone();
     bad[at + 4 + 4] = 7;
     check("descriptor kind", bad);
-    assert_eq!(refused, 15, "every mutation above was checked");
+    let mut bad = good.clone();
+    bad[at + 4 + 5] = 7;
+    check("rights marker", bad);
+    assert_eq!(refused, 16, "every mutation above was checked");
 }
 
 #[test]
@@ -229,8 +237,8 @@ fn header_errors_name_the_problem() {
     bad[0] = b'X';
     assert_eq!(decode(&bad), Err(SnapshotError::BadMagic));
     let mut bad = good.clone();
-    bad[8] = 2;
-    assert_eq!(decode(&bad), Err(SnapshotError::Version(2)));
+    bad[8] = 9;
+    assert_eq!(decode(&bad), Err(SnapshotError::Version(9)));
     let mut bad = good.clone();
     bad[20] ^= 1; // the image checksum, header not resealed
     assert_eq!(decode(&bad), Err(SnapshotError::HeaderChecksum));

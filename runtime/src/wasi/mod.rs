@@ -54,6 +54,9 @@ pub struct WasiCtx {
     /// Guest descriptors placed at host descriptors of other numbers (a restored run's files,
     /// opened again where the host put them): guest number -> host number. Empty otherwise.
     placed: std::collections::BTreeMap<u32, u32>,
+    /// Guest descriptors whose rights the guest narrowed (`fd_fdstat_set_rights`): base and
+    /// inheriting rights, which a snapshot carries.
+    pub(crate) narrowed: std::collections::BTreeMap<u32, (u64, u64)>,
     /// The guest's environment (`NAME=VALUE` each) when it is not the host's: a restored run
     /// sees the environment of the run it was checkpointed from.
     env: Option<Vec<String>>,
@@ -78,6 +81,7 @@ impl WasiCtx {
             args,
             hidden_fd: None,
             placed: std::collections::BTreeMap::new(),
+            narrowed: std::collections::BTreeMap::new(),
             env: None,
             monotonic_offset: 0,
             monotonic_seen: std::cell::Cell::new(0),
@@ -223,7 +227,10 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
     let func = FUNCTIONS.iter().find(|f| f.name == name)?;
     let (imp, arity) = (func.imp, func.params.len());
     let (fds, fd_out, poll) = (fd_params(name), fd_result(name), name == "poll_oneoff");
-    let track = matches!(name, "path_open" | "fd_close" | "fd_renumber");
+    let track = matches!(
+        name,
+        "path_open" | "fd_close" | "fd_renumber" | "fd_fdstat_set_rights"
+    );
     let name = func.name;
     let ctx = Rc::clone(ctx);
     let call: Bound = Box::new(move |memory, params, results| {
@@ -280,10 +287,15 @@ fn rights(recorded: u64, inheritable: u64, oflags: u16) -> u64 {
 const OFLAGS_ONCE: u16 = 0b1101;
 
 impl WasiCtx {
-    /// Follows the guest's descriptors after a successful `path_open`, `fd_close` or
-    /// `fd_renumber` (guest numbers in `params`), for [`WasiCtx::guest_fds`].
+    /// Follows the guest's descriptors after a successful `path_open`, `fd_close`,
+    /// `fd_renumber` or `fd_fdstat_set_rights` (guest numbers in `params`), for
+    /// [`WasiCtx::guest_fds`].
     fn track(&mut self, name: &str, memory: &GuestMemory<'_>, params: &[u64]) {
         match name {
+            "fd_fdstat_set_rights" => {
+                self.narrowed
+                    .insert(arg32(params, 0), (arg64(params, 1), arg64(params, 2)));
+            }
             "path_open" => {
                 let Ok(fd) = memory.read_u32(arg32(params, 8)) else {
                     return;
@@ -314,6 +326,7 @@ impl WasiCtx {
             "fd_close" => {
                 self.opened.remove(&arg32(params, 0));
                 self.placed.remove(&arg32(params, 0));
+                self.narrowed.remove(&arg32(params, 0));
             }
             _ => {
                 // fd_renumber(from, to): `to` is closed, `from` takes its number (on the host,
@@ -326,6 +339,11 @@ impl WasiCtx {
                 self.opened.remove(&to);
                 if let Some(moved) = moved {
                     self.opened.insert(to, moved);
+                }
+                let rights = self.narrowed.remove(&from);
+                self.narrowed.remove(&to);
+                if let Some(rights) = rights {
+                    self.narrowed.insert(to, rights);
                 }
             }
         }
@@ -365,6 +383,24 @@ impl WasiCtx {
                     )
                 })?;
                 self.opened.insert(fd.fd, Some(file));
+            }
+        }
+        // Rights the guest narrowed, narrowed again (a host may give more now).
+        for fd in fds {
+            if let Some((base, inheriting)) = fd.rights {
+                let mut none = GuestMemory::none();
+                let params = [u64::from(fd.fd), base, inheriting];
+                match self.call_as_guest("fd_fdstat_set_rights", &mut none, &params) {
+                    Ok(errno::SUCCESS) => {
+                        self.narrowed.insert(fd.fd, (base, inheriting));
+                    }
+                    _ => {
+                        return Err(format!(
+                            "cannot narrow the rights of descriptor {} again",
+                            fd.fd
+                        ))
+                    }
+                }
             }
         }
         let now = self.guest_fds()?;

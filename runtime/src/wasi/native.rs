@@ -431,8 +431,6 @@ nosys!(
     fd_allocate,
     fd_fdstat_set_flags,
     fd_fdstat_set_rights,
-    fd_filestat_set_times,
-    path_filestat_set_times,
     proc_raise,
     sock_accept,
     sock_recv,
@@ -515,6 +513,7 @@ pub(super) fn guest_fds(ctx: &mut WasiCtx) -> std::result::Result<Vec<FdState>, 
         out.push(FdState {
             fd: fd as u32,
             kind,
+            rights: ctx.narrowed.get(&(fd as u32)).copied(),
         });
     }
     Ok(out)
@@ -616,6 +615,69 @@ pub(super) fn fd_filestat_set_size(
     p: &[u64],
 ) -> Result {
     run(|| Ok(ctx.native.file(arg32(p, 0))?.set_len(arg64(p, 1))?))
+}
+
+/// The times `fst_flags` asks to set: each of access and modification to the value given, to
+/// now, or left as it is; both for one of them is EINVAL.
+fn file_times(atim: u64, mtim: u64, flags: u32) -> std::result::Result<std::fs::FileTimes, Fail> {
+    const ATIM: u32 = 1;
+    const ATIM_NOW: u32 = 2;
+    const MTIM: u32 = 4;
+    const MTIM_NOW: u32 = 8;
+    if flags & (ATIM | ATIM_NOW) == ATIM | ATIM_NOW || flags & (MTIM | MTIM_NOW) == MTIM | MTIM_NOW
+    {
+        return fail(INVAL);
+    }
+    let at = |ns: u64| std::time::UNIX_EPOCH + std::time::Duration::from_nanos(ns);
+    let now = std::time::SystemTime::now();
+    let mut times = std::fs::FileTimes::new();
+    if flags & ATIM != 0 {
+        times = times.set_accessed(at(atim));
+    } else if flags & ATIM_NOW != 0 {
+        times = times.set_accessed(now);
+    }
+    if flags & MTIM != 0 {
+        times = times.set_modified(at(mtim));
+    } else if flags & MTIM_NOW != 0 {
+        times = times.set_modified(now);
+    }
+    Ok(times)
+}
+
+pub(super) fn fd_filestat_set_times(
+    ctx: &mut WasiCtx,
+    _: &mut GuestMemory<'_>,
+    p: &[u64],
+) -> Result {
+    run(|| {
+        let times = file_times(arg64(p, 1), arg64(p, 2), arg32(p, 3))?;
+        // (A duplicate of the descriptor: std sets the times, cap-std holds the file.)
+        Ok(ctx
+            .native
+            .file(arg32(p, 0))?
+            .try_clone()?
+            .into_std()
+            .set_times(times)?)
+    })
+}
+
+pub(super) fn path_filestat_set_times(
+    ctx: &mut WasiCtx,
+    memory: &mut GuestMemory<'_>,
+    p: &[u64],
+) -> Result {
+    let (fd, path, len) = (arg32(p, 0), arg32(p, 2), arg32(p, 3));
+    run(|| {
+        let times = file_times(arg64(p, 4), arg64(p, 5), arg32(p, 6))?;
+        let dir = ctx.native.dir(fd)?;
+        let path = guest_path(memory, path, len)?;
+        let file = if dir.metadata(path)?.is_dir() {
+            dir.open_dir(path)?.into_std_file()
+        } else {
+            dir.open(path)?.into_std()
+        };
+        Ok(file.set_times(times)?)
+    })
 }
 
 /// `pread`/`pwrite` by seeking there and back (the runtime is single-threaded).

@@ -328,7 +328,9 @@ pub(super) fn clock_res_get(_: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[
 pub(super) fn clock_time_get(ctx: &mut WasiCtx, memory: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     let (id, precision, out) = (arg32(p, 0), arg64(p, 1), arg32(p, 2));
     check(memory, out, U64)?;
-    if id == wasi::CLOCKID_MONOTONIC.raw() && ctx.monotonic_offset != 0 {
+    // The monotonic clock through the runtime: a restored run's offset, and the last reading
+    // given to the guest, which a snapshot records.
+    if id == wasi::CLOCKID_MONOTONIC.raw() {
         // SAFETY: no guest pointers; the host writes the runtime-side result.
         return Ok(
             match unsafe { wasi::clock_time_get(wasi::CLOCKID_MONOTONIC, precision) } {
@@ -378,7 +380,8 @@ pub(super) fn guest_fds(ctx: &mut WasiCtx) -> std::result::Result<Vec<FdState>, 
                     None => return Err(super::opened_fd(fd)),
                 }
             };
-            out.push(FdState { fd, kind });
+            let rights = ctx.narrowed.get(&fd).copied();
+            out.push(FdState { fd, kind, rights });
         }
         fd += 1;
     }
