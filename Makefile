@@ -6,10 +6,12 @@
 #   make run      translate hello.wasm and run it under chiwawa-rt.wasm, then directly
 #   make spec     the spec-testsuite runner
 #   make bench    benchmark suite (BENCH_ARGS="--runs 7 --only fib,sort"); report in target/bench/
+#   make bench-compare BASE=rev  this tree's chiwawa-rt.wasm against commit rev's, and the cost
+#                 of counting instructions (benches/compare.sh)
 #   make test     fmt, clippy, rustdoc, cargo test, spec, programs matrix
 #   make programs        SQLite, Lua, CoreMark and WASI conformance programs, from crates' sources
 #   make programs-matrix each program directly and through chiwawa on wasmtime, node, wasmi
-#   make checkpoint-smoke a program stopped at checkpoints and resumed across hosts
+#   make checkpoint-smoke programs stopped at checkpoints and resumed across hosts
 #   make hosts    install 12 pinned WASI hosts (hosts/) and run the programs matrix on all
 #   make hosts-timings   direct vs through chiwawa on each host (docs/hosts.md)
 #   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
@@ -43,7 +45,7 @@ WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VEN
 # CHIWAWA_REQUIRE_ARTIFACTS a test whose artifact is missing fails instead of skipping.
 TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1
 
-.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-workloads fuzz
+.PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-compare bench-workloads fuzz
 
 all: dist example
 
@@ -104,6 +106,13 @@ bench-workloads: toolchain
 # real programs of `programs` (CoreMark, SQLite, Lua). Writes target/bench/report.{json,svg}.
 bench: dist bench-workloads programs
 	$(CARGO) run --profile bench-run -p chiwawa-benches --bin bench -- $(BENCH_ARGS)
+
+# The same suite for this tree's chiwawa-rt.wasm and BASE's (a commit, built in a worktree),
+# each over wasmtime direct in its own run; then counting instructions on and off.
+bench-compare: dist bench-workloads programs setup
+	@[ -n "$(BASE)" ] || { echo "usage: make bench-compare BASE=<commit>" >&2; exit 2; }
+	$(CARGO) build --workspace --bin wasm-canon
+	WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" benches/compare.sh $(BASE) $(or $(RUNS),5)
 
 # Bounded campaigns of fuzz/ (its README): stable Rust, no cargo-fuzz needed. The dev profile
 # (dependencies optimised, panic=unwind so that a panic is reported, not an abort) is the one
