@@ -43,7 +43,7 @@ WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VEN
 
 # What integration tests need to find the wasm artifacts and the wasmtime CLI. With
 # CHIWAWA_REQUIRE_ARTIFACTS a test whose artifact is missing fails instead of skipping.
-TEST_ENV = WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1
+TEST_ENV = WASMTIME="$(WASMTIME)" WASMI="$(WASMI)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1
 
 .PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-compare bench-workloads fuzz
 
@@ -138,6 +138,7 @@ test: fmt-check setup dist bench-workloads programs hosts-smoke
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p chiwawa-runtime --features op-stats -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
+	$(MAKE) $(WASMI)
 	$(TEST_ENV) $(CARGO) test --workspace
 	$(MAKE) spec
 	$(MAKE) programs-matrix

@@ -88,6 +88,18 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --stats-out FILE     once the guest stops (however it stops), write the run's statistics to
                        FILE as JSON: {\"instructions\": N}, the instructions executed (the unit of
                        --checkpoint-after; a restored run counts on from its snapshot's count)
+  --fuel N             stop the guest once it has executed N instructions (the unit of
+                       --checkpoint-after, counted in this run), as a trap naming the limit
+  --timeout DURATION   stop the guest once DURATION (500ms, 2s, 5m, 1h) of wall-clock time has
+                       passed, as a trap naming the limit (the clock is looked at every 2^20
+                       instructions; a guest blocked in a host call is stopped after it returns)
+  --max-memory BYTES   memory.grow beyond BYTES (K, M, G: KiB, MiB, GiB) returns -1, as
+                       wasmtime's memory limit does
+  --max-stack BYTES    the interpreter's value and call stacks together (default 16M): a deeper
+                       recursion traps with \"call stack exhausted\"
+  --strace[=FILE]      a line for every WASI call of the guest on stderr (or FILE): the
+                       function, its arguments (paths and up to 32 bytes of a read or write
+                       shown), the errno and what it returned (bytes, descriptor, offset)
   -h, --help           print this help
   -V, --version        print the version
 
@@ -123,6 +135,10 @@ struct Cli {
     triggers: Triggers,
     /// `--stats-out FILE`.
     stats_out: Option<String>,
+    /// `--fuel`, `--timeout`, `--max-memory`, `--max-stack`.
+    limits: Limits,
+    /// `--strace` (`Some(None)`: on stderr) or `--strace=FILE`.
+    strace: Option<Option<String>>,
     /// `--restore PATH`: the snapshot to resume.
     restore: Option<String>,
     image: String,
@@ -163,27 +179,62 @@ impl Triggers {
         self.after.is_some() || self.every.is_some() || self.file.is_some()
     }
 
-    /// The meter that takes these checkpoints, counting on from `executed` instructions;
-    /// `stop_after` tells the sink whether a checkpoint stops the run.
-    /// `fired` gets the time of each checkpoint asked for.
+    /// The meter that takes these checkpoints and enforces `limits`' fuel and timeout,
+    /// counting on from `executed` instructions; `stop_after` tells the sink whether a
+    /// checkpoint stops the run, `fired` gets the time of each checkpoint asked for.
     fn meter(
         &self,
+        limits: &Limits,
         executed: u64,
         stop_after: Rc<Cell<bool>>,
         fired: Rc<Cell<Option<Instant>>>,
     ) -> meter::Meter {
         let (after, every, file) = (self.after, self.every, self.file.clone());
+        // Fuel counts this run's instructions; the clock is looked at every TIMEOUT_POLL.
+        let start = executed;
+        let fuel_end = limits.fuel.map(|f| executed.saturating_add(f));
+        let fuel = limits.fuel;
+        let timeout = limits.timeout.clone();
+        let deadline = timeout.as_ref().map(|(d, _)| Instant::now() + *d);
+        let mut next_clock = if deadline.is_some() {
+            executed
+        } else {
+            u64::MAX
+        };
         // The next multiple of `every` above `n`.
         let every_after =
             move |n: u64| every.map_or(u64::MAX, |e| (n / e).saturating_add(1).saturating_mul(e));
         let mut next_every = every_after(executed);
         let mut next_poll = if file.is_some() { executed } else { u64::MAX };
-        let next = move |next_every: u64, next_poll: u64| {
-            after.unwrap_or(u64::MAX).min(next_every).min(next_poll)
+        let next = move |next_every: u64, next_poll: u64, next_clock: u64| {
+            after
+                .unwrap_or(u64::MAX)
+                .min(next_every)
+                .min(next_poll)
+                .min(next_clock)
+                .min(fuel_end.unwrap_or(u64::MAX))
         };
-        let first = next(next_every, next_poll);
+        let first = next(next_every, next_poll, next_clock);
         let at = fired;
         let hook = move |executed: u64| {
+            if let (Some(end), Some(fuel)) = (fuel_end, fuel) {
+                if executed >= end {
+                    return meter::Action::Stop(Trap::new(TrapKind::Limit(format!(
+                        "fuel exhausted: {} instructions executed (--fuel {fuel})",
+                        executed - start
+                    ))));
+                }
+            }
+            if next_clock <= executed {
+                next_clock = executed.saturating_add(TIMEOUT_POLL);
+                if let (Some(deadline), Some((_, given))) = (deadline, &timeout) {
+                    if Instant::now() >= deadline {
+                        return meter::Action::Stop(Trap::new(TrapKind::Limit(format!(
+                            "timeout: {given} elapsed (--timeout {given})"
+                        ))));
+                    }
+                }
+            }
             let mut fired = after.is_some_and(|a| executed >= a);
             if next_poll <= executed {
                 next_poll = executed.saturating_add(TRIGGER_POLL);
@@ -202,12 +253,77 @@ impl Triggers {
                 next_every = every_after(executed);
                 stop_after.set(false);
                 at.set(Some(Instant::now()));
-                return meter::Action::Checkpoint(Some(next(next_every, next_poll)));
+                return meter::Action::Checkpoint(Some(next(next_every, next_poll, next_clock)));
             }
-            meter::Action::Continue(next(next_every, next_poll))
+            meter::Action::Continue(next(next_every, next_poll, next_clock))
         };
         meter::Meter::new(executed, first, Box::new(hook))
     }
+}
+
+/// How often `--timeout` looks at the clock, in executed instructions.
+const TIMEOUT_POLL: u64 = 1 << 20;
+
+/// The guest's limits: `--fuel N`, `--timeout DURATION` (the duration and its text),
+/// `--max-memory BYTES`, `--max-stack BYTES`.
+#[derive(Default)]
+struct Limits {
+    fuel: Option<u64>,
+    timeout: Option<(Duration, String)>,
+    max_memory: Option<u64>,
+    max_stack: Option<usize>,
+}
+
+impl Limits {
+    /// Whether a limit needs instructions counted.
+    fn counted(&self) -> bool {
+        self.fuel.is_some() || self.timeout.is_some()
+    }
+}
+
+/// A duration given to `opt`: a number and a unit, `ms`, `s`, `m` or `h` (`500ms`, `2s`).
+fn duration(opt: &str, value: &str) -> Result<(Duration, String), Stop> {
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
+    let (number, unit) = value.split_at(split);
+    let n: Option<u64> = number.parse().ok().filter(|&n| n > 0);
+    let ms = match (n, unit) {
+        (Some(n), "ms") => Some(n),
+        (Some(n), "s") => n.checked_mul(1_000),
+        (Some(n), "m") => n.checked_mul(60_000),
+        (Some(n), "h") => n.checked_mul(3_600_000),
+        _ => None,
+    };
+    match ms {
+        Some(ms) => Ok((Duration::from_millis(ms), value.to_string())),
+        None => Err(Stop::Usage(format!(
+            "{opt} {value}: expected a duration above 0 such as 500ms, 2s, 5m or 1h"
+        ))),
+    }
+}
+
+/// A size in bytes given to `opt`: a number, optionally with K, M or G (powers of 1024).
+fn bytes(opt: &str, value: &str) -> Result<u64, Stop> {
+    let (number, shift) = match value.strip_suffix(['K', 'k']) {
+        Some(n) => (n, 10),
+        None => match value.strip_suffix(['M', 'm']) {
+            Some(n) => (n, 20),
+            None => match value.strip_suffix(['G', 'g']) {
+                Some(n) => (n, 30),
+                None => (value, 0),
+            },
+        },
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1u64 << shift))
+        .ok_or_else(|| {
+            Stop::Usage(format!(
+                "{opt} {value}: expected a number of bytes, with K, M or G for KiB, MiB, GiB"
+            ))
+        })
 }
 
 /// An instruction count given to `opt`.
@@ -408,6 +524,16 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     if let Some(fd) = hidden_fd {
         ctx.borrow_mut().hide_fd(fd);
     }
+    match &cli.strace {
+        Some(None) => ctx.borrow_mut().set_strace(Box::new(io::stderr())),
+        Some(Some(path)) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| fail(path, format!("cannot write the trace: {e}")))?;
+            ctx.borrow_mut()
+                .set_strace(Box::new(io::LineWriter::new(file)));
+        }
+        None => {}
+    }
     preopen_dirs(&ctx, &cli.dirs)?;
 
     let module = Module::from_checked(image);
@@ -418,13 +544,13 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     // What the checkpoint sink did (it stops the run either way): wrote the snapshot, or failed
     // (the error names the file).
     let checkpoint_done: Rc<RefCell<Option<Result<(), String>>>> = Rc::default();
+    // Whether the next checkpoint stops the run (all do, but --checkpoint-every's).
+    let stop_after = Rc::new(Cell::new(true));
+    // When the meter asked for the checkpoint being written (`--startup-report`).
+    let fired: Rc<Cell<Option<Instant>>> = Rc::default();
     match &cli.checkpoint {
         Some(path) => {
             checkpoint::add_to_linker(&mut linker).map_err(|e| fail(&cli.image, e))?;
-            // Whether the next checkpoint stops the run (all do, but --checkpoint-every's).
-            let stop_after = Rc::new(Cell::new(true));
-            // When the meter asked for the checkpoint being written (`--startup-report`).
-            let fired: Rc<Cell<Option<Instant>>> = Rc::default();
             let sink = checkpoint_sink(
                 path.clone(),
                 Rc::clone(&ctx),
@@ -433,11 +559,6 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 cli.startup_report.then(|| Rc::clone(&fired)),
             );
             checkpoint::set_store_sink(&mut store, sink);
-            if cli.triggers.any() {
-                let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
-                let meter = cli.triggers.meter(executed, stop_after, fired);
-                meter::set_store_meter(&mut store, meter);
-            }
         }
         None => {
             // Without --checkpoint a guest's request is answered "not taken" and it goes on.
@@ -447,10 +568,17 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 .map_err(|e| fail(&cli.image, e))?;
         }
     }
-    if cli.stats_out.is_some() && !cli.triggers.any() {
+    // Counting instructions only when something needs the count.
+    if cli.triggers.any() || cli.limits.counted() || cli.stats_out.is_some() {
         let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
-        let hook = Box::new(|_| meter::Action::Continue(u64::MAX));
-        meter::set_store_meter(&mut store, meter::Meter::new(executed, u64::MAX, hook));
+        let meter = cli.triggers.meter(&cli.limits, executed, stop_after, fired);
+        meter::set_store_meter(&mut store, meter);
+    }
+    if let Some(bytes) = cli.limits.max_stack {
+        store.set_max_stack_bytes(bytes);
+    }
+    if let Some(bytes) = cli.limits.max_memory {
+        store.set_max_memory_bytes(Some(bytes));
     }
     let failed = |stop: Stop| match checkpoint_done.borrow_mut().take() {
         Some(Ok(())) => Stop::Checkpointed,
@@ -772,6 +900,8 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         checkpoint: None,
         triggers: Triggers::default(),
         stats_out: None,
+        limits: Limits::default(),
+        strace: None,
         restore: None,
         image: String::new(),
         args: Vec::new(),
@@ -816,6 +946,16 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             }
             "--checkpoint-trigger" => cli.triggers.file = Some(value("--checkpoint-trigger")?),
             "--stats-out" => cli.stats_out = Some(value("--stats-out")?),
+            "--strace" => cli.strace = Some(inline.clone()),
+            "--fuel" => cli.limits.fuel = Some(count("--fuel", &value("--fuel")?)?),
+            "--timeout" => cli.limits.timeout = Some(duration("--timeout", &value("--timeout")?)?),
+            "--max-memory" => {
+                cli.limits.max_memory = Some(bytes("--max-memory", &value("--max-memory")?)?)
+            }
+            "--max-stack" => {
+                let n = bytes("--max-stack", &value("--max-stack")?)?;
+                cli.limits.max_stack = Some(usize::try_from(n).unwrap_or(usize::MAX));
+            }
             "--restore" => cli.restore = Some(value("--restore")?),
             "--startup-report" if inline.is_none() => cli.startup_report = true,
             "--verify" => {

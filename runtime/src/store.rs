@@ -496,6 +496,8 @@ pub struct Store {
     pub(crate) checkpoint_sink: Option<crate::checkpoint::Sink>,
     /// The instruction counter ([`crate::meter`]); none: runs count nothing.
     pub(crate) meter: Option<crate::meter::Meter>,
+    /// Bound on a memory's size that `memory.grow` respects (it returns -1 beyond it).
+    pub(crate) max_memory_bytes: Option<u64>,
 }
 
 impl Default for Store {
@@ -518,6 +520,7 @@ impl Store {
             data: Box::new(()),
             checkpoint_sink: None,
             meter: None,
+            max_memory_bytes: None,
         }
     }
 
@@ -598,6 +601,12 @@ impl Store {
     /// recursion past it is the trap "call stack exhausted".
     pub fn max_stack_bytes(&self) -> usize {
         self.max_stack_bytes
+    }
+
+    /// Makes the guest's `memory.grow` return -1 (failure, as the module sees it) for a size
+    /// beyond `bytes`; `None`: only the module's own limits.
+    pub fn set_max_memory_bytes(&mut self, bytes: Option<u64>) {
+        self.max_memory_bytes = bytes;
     }
 
     /// The store's instruction meter, if it has one ([`crate::meter::set_meter`]).

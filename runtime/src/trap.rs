@@ -36,6 +36,8 @@ pub enum TrapKind {
     /// store has nowhere to write one. (With a checkpoint sink set, the request is taken and
     /// the guest goes on; this is never seen.)
     Checkpoint,
+    /// A limit the embedder set was reached (fuel, time); the message names it.
+    Limit(String),
 }
 
 impl fmt::Display for TrapKind {
@@ -55,6 +57,7 @@ impl fmt::Display for TrapKind {
             TrapKind::Host(msg) => write!(f, "{msg}"),
             TrapKind::InvalidCode(msg) => write!(f, "invalid image code: {msg}"),
             TrapKind::Checkpoint => write!(f, "checkpoint asked for, with no checkpoint set up"),
+            TrapKind::Limit(msg) => write!(f, "{msg}"),
         }
     }
 }

@@ -1527,3 +1527,283 @@ fn rt_checkpoint_and_restore_reports_give_sizes_and_times() {
         "{line}"
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// chiwawa-rt: limits (issue 17)
+
+/// Prints "start", then loops forever.
+const RUNAWAY_LOOP: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "start\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (loop $l (br $l))))"#;
+
+/// Recurses without end.
+const RUNAWAY_RECURSION: &str = r#"(module
+  (func $f (param i64) (result i64) (i64.add (call $f (i64.add (local.get 0) (i64.const 1))) (i64.const 1)))
+  (func (export "_start") (drop (call $f (i64.const 0)))))"#;
+
+/// Grows its memory a page at a time until memory.grow fails; exits with the pages it has.
+const RUNAWAY_GROWTH: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1 100)
+  (func (export "_start")
+    (loop $l (br_if $l (i32.ne (memory.grow (i32.const 1)) (i32.const -1))))
+    (call $exit (memory.size))))"#;
+
+#[test]
+fn rt_limits_stop_runaway_guests() {
+    let dir = TempDir::new("rt-limits");
+    let looping = translate_wat(&dir, "loop", RUNAWAY_LOOP);
+    let out = rt_in(
+        dir.path(),
+        &["--fuel".as_ref(), "100000".as_ref(), looping.as_os_str()],
+    );
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(134), "start\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr.starts_with("error: trap: fuel exhausted: 1000")
+            && out.stderr.contains("instructions executed (--fuel 100000)"),
+        "{out:?}"
+    );
+    let out = rt_in(
+        dir.path(),
+        &["--timeout".as_ref(), "200ms".as_ref(), looping.as_os_str()],
+    );
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(134), "start\n"),
+        "{out:?}"
+    );
+    assert!(
+        out.stderr
+            .contains("error: trap: timeout: 200ms elapsed (--timeout 200ms)"),
+        "{out:?}"
+    );
+    let recursing = translate_wat(&dir, "recurse", RUNAWAY_RECURSION);
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--max-stack".as_ref(),
+            "64K".as_ref(),
+            recursing.as_os_str(),
+        ],
+    );
+    assert_eq!(out.status, Some(134), "{out:?}");
+    assert!(out.stderr.contains("call stack exhausted"), "{out:?}");
+    let growing = translate_wat(&dir, "grow", RUNAWAY_GROWTH);
+    let out = rt_in(dir.path(), &[growing.as_os_str()]);
+    assert_eq!(out.status, Some(100), "the module's own maximum; {out:?}");
+    let out = rt_in(
+        dir.path(),
+        &["--max-memory".as_ref(), "1M".as_ref(), growing.as_os_str()],
+    );
+    assert_eq!(out.status, Some(16), "1 MiB is 16 pages; {out:?}");
+    // Fuel is exact: the same budget stops at the same count.
+    let count = |fuel: &str| {
+        let out = rt_in(
+            dir.path(),
+            &["--fuel".as_ref(), fuel.as_ref(), looping.as_os_str()],
+        );
+        out.stderr.clone()
+    };
+    assert_eq!(count("5000"), count("5000"));
+    for (args, message) in [
+        (
+            vec!["--fuel", "0"],
+            "expected a count of instructions above 0",
+        ),
+        (vec!["--timeout", "5"], "expected a duration above 0"),
+        (vec!["--timeout", "2days"], "expected a duration above 0"),
+        (vec!["--max-memory", "lots"], "expected a number of bytes"),
+    ] {
+        let mut all: Vec<&OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        all.push(looping.as_os_str());
+        let out = rt_in(dir.path(), &all);
+        assert_eq!(out.status, Some(2), "{args:?}: {out:?}");
+        assert!(out.stderr.contains(message), "{args:?}: {out:?}");
+    }
+}
+
+#[test]
+fn wasm_rt_limits_stop_runaway_guests_on_wasmtime() {
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("wasm_rt_limits_stop_runaway_guests_on_wasmtime")
+    else {
+        return;
+    };
+    let dir = TempDir::new("wasm-rt-limits");
+    translate_wat(&dir, "loop", RUNAWAY_LOOP);
+    translate_wat(&dir, "grow", RUNAWAY_GROWTH);
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let mut all: Vec<&OsStr> = vec!["chiwawa-rt.wasm".as_ref()];
+        all.extend(args.iter().map(|a| OsStr::new(*a)));
+        wasmtime_in(&wasmtime, dir.path(), &all)
+    };
+    let native = rt_in(dir.path(), &["--fuel", "100000", "loop.cwi"]);
+    let out = run(&["--fuel", "100000", "loop.cwi"]);
+    // Ended as wasmtime ends a trapping module, after the same output and the same count.
+    assert_eq!(
+        (out.status, out.stdout.as_str()),
+        (Some(134), "start\n"),
+        "{out:?}"
+    );
+    let first = |s: &str| s.lines().next().unwrap_or_default().to_string();
+    assert_eq!(first(&out.stderr), first(&native.stderr), "{out:?}");
+    let out = run(&["--timeout", "300ms", "loop.cwi"]);
+    assert_eq!(out.status, Some(134), "{out:?}");
+    assert!(out.stderr.contains("timeout: 300ms elapsed"), "{out:?}");
+    let out = run(&["--max-memory", "1M", "grow.cwi"]);
+    assert_eq!(out.status, Some(16), "{out:?}");
+}
+
+#[test]
+fn hosts_limits_stop_runaway_guests_at_the_same_count_on_node_and_wasmi() {
+    let Some((_, dist)) =
+        wasmtime_and_dist("hosts_limits_stop_runaway_guests_at_the_same_count_on_node_and_wasmi")
+    else {
+        return;
+    };
+    let wasmi = std::env::var_os("WASMI").filter(|w| !w.is_empty());
+    if wasmi.is_none() {
+        assert!(
+            std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+            "WASMI (the wasmi CLI) is missing"
+        );
+        eprintln!("note: skipped: set WASMI (make test does)");
+        return;
+    }
+    let dir = TempDir::new("hosts-limits");
+    translate_wat(&dir, "loop", RUNAWAY_LOOP);
+    translate_wat(&dir, "recurse", RUNAWAY_RECURSION);
+    translate_wat(&dir, "grow", RUNAWAY_GROWTH);
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    let hosts = workspace().join("hosts/bin");
+    let native = rt_in(dir.path(), &["--fuel", "100000", "loop.cwi"]);
+    let fuel_line = native.stderr.lines().next().unwrap_or_default().to_string();
+    assert!(fuel_line.contains("fuel exhausted"), "{native:?}");
+    for host in ["node", "wasmi"] {
+        let run = |args: &[&str]| {
+            let mut all: Vec<&OsStr> = vec![
+                "run".as_ref(),
+                "--dir".as_ref(),
+                ".".as_ref(),
+                "chiwawa-rt.wasm".as_ref(),
+            ];
+            all.extend(args.iter().map(|a| OsStr::new(*a)));
+            run_in(dir.path(), &hosts.join(host), &all)
+        };
+        // Each stops the guest as a trap (the host's own status), its output intact; fuel at
+        // exactly the native count.
+        let out = run(&["--fuel", "100000", "loop.cwi"]);
+        assert!(
+            out.status != Some(0) && out.stdout == "start\n",
+            "{host}: {out:?}"
+        );
+        assert_eq!(
+            out.stderr.lines().next(),
+            Some(fuel_line.as_str()),
+            "{host}: {out:?}"
+        );
+        let out = run(&["--timeout", "300ms", "loop.cwi"]);
+        assert!(out.status != Some(0), "{host}: {out:?}");
+        assert!(
+            out.stderr.contains("timeout: 300ms elapsed"),
+            "{host}: {out:?}"
+        );
+        let out = run(&["--max-stack", "64K", "recurse.cwi"]);
+        assert!(
+            out.stderr.contains("call stack exhausted"),
+            "{host}: {out:?}"
+        );
+        let out = run(&["--max-memory", "1M", "grow.cwi"]);
+        assert_eq!(out.status, Some(16), "{host}: {out:?}");
+    }
+}
+
+/// Writes "hello", opens a file that is not there, exits 3.
+const STRACED_GUEST: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "path_open" (func $open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello\n")
+  (data (i32.const 64) "missing.txt")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16)) (i32.store (i32.const 4) (i32.const 6))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (drop (call $open (i32.const 3) (i32.const 0) (i32.const 64) (i32.const 11) (i32.const 0)
+      (i64.const 2) (i64.const 0) (i32.const 0) (i32.const 40)))
+    (call $exit (i32.const 3))))"#;
+
+#[test]
+fn rt_strace_decodes_every_call_the_same_on_every_host() {
+    let dir = TempDir::new("rt-strace");
+    translate_wat(&dir, "app", STRACED_GUEST);
+    let want = "[strace] fd_write(1, \"hello\\n\", 1 iovecs, 8) = 0 (6 bytes)\n\
+                [strace] path_open(3, 0, \"missing.txt\", 0, 2, 0, 0, 40) = ENOENT\n\
+                [strace] proc_exit(3)\n";
+    let out = rt_in(dir.path(), &["--dir", ".", "--strace", "app.cwi"]);
+    assert_eq!(
+        (out.status, out.stdout.as_str(), out.stderr.as_str()),
+        (Some(3), "hello\n", want)
+    );
+    let out = rt_in(dir.path(), &["--dir", ".", "--strace=trace.txt", "app.cwi"]);
+    assert_eq!((out.status, out.stderr.as_str()), (Some(3), ""), "{out:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("trace.txt")).unwrap(),
+        want
+    );
+    // chiwawa-rt.wasm on wasmtime, node and wasmi: the same lines.
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("rt_strace_decodes_every_call_the_same_on_every_host")
+    else {
+        return;
+    };
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    let args: [&OsStr; 3] = [
+        "chiwawa-rt.wasm".as_ref(),
+        "--strace".as_ref(),
+        "app.cwi".as_ref(),
+    ];
+    let out = wasmtime_in(&wasmtime, dir.path(), &args);
+    assert_eq!(
+        (out.status, out.stderr.as_str()),
+        (Some(3), want),
+        "wasmtime: {out:?}"
+    );
+    let hosts = workspace().join("hosts/bin");
+    let mut hosts_run = vec!["node"];
+    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
+        hosts_run.push("wasmi");
+    }
+    for host in hosts_run {
+        let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+        all.extend_from_slice(&args);
+        let out = run_in(dir.path(), &hosts.join(host), &all);
+        assert_eq!(
+            (out.status, out.stderr.as_str()),
+            (Some(3), want),
+            "{host}: {out:?}"
+        );
+    }
+}

@@ -51,6 +51,18 @@ impl<T: 'static> Store<T> {
         }
     }
 
+    /// Bounds the interpreter's value and call stacks, in bytes: a deeper recursion traps
+    /// with "call stack exhausted".
+    pub fn set_max_stack_bytes(&mut self, bytes: usize) {
+        self.raw.set_max_stack_bytes(bytes);
+    }
+
+    /// Makes the guest's `memory.grow` return -1 beyond `bytes` (`None`: the module's limits
+    /// only), as wasmtime's memory limiter does.
+    pub fn set_max_memory_bytes(&mut self, bytes: Option<u64>) {
+        self.raw.set_max_memory_bytes(bytes);
+    }
+
     /// The engine the store was made with.
     pub fn engine(&self) -> &Engine {
         &self.engine

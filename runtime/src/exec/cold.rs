@@ -26,8 +26,10 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
         data,
         checkpoint_sink,
         meter,
+        max_memory_bytes,
         ..
     } = store;
+    let max_pages = max_memory_bytes.map(|b| b / 65_536);
     let metered = meter.is_some();
     let (mut stack, mut frames, mut cur, mut base, mut pc, mut entering) = match start {
         Start::Call { func, args } => {
@@ -573,7 +575,11 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                 }
                 Some(Cold::MemoryGrow) => {
                     let delta = s!(4) as u32;
-                    let old = mem!().grow(delta);
+                    let memory = mem!();
+                    let old = match max_pages {
+                        Some(max) if u64::from(memory.pages()) + u64::from(delta) > max => None,
+                        _ => memory.grow(delta),
+                    };
                     refresh_mem!();
                     s!(1) = old.unwrap_or(u32::MAX) as u64;
                     adv!(5);

@@ -17,6 +17,7 @@
 //! without the runtime, whatever numbers the host hands out.
 
 mod memory;
+mod strace;
 
 #[cfg(not(target_os = "wasi"))]
 mod native;
@@ -32,6 +33,7 @@ use native as sys;
 use passthrough as sys;
 
 use std::cell::RefCell;
+use std::io::Write as _;
 use std::rc::Rc;
 
 use chiwawa_format::snapshot::{FdKind, FdState, OpenedFile};
@@ -57,6 +59,8 @@ pub struct WasiCtx {
     /// Guest descriptors whose rights the guest narrowed (`fd_fdstat_set_rights`): base and
     /// inheriting rights, which a snapshot carries.
     pub(crate) narrowed: std::collections::BTreeMap<u32, (u64, u64)>,
+    /// Where `--strace` lines go ([`WasiCtx::set_strace`]), if anywhere.
+    strace: Option<Box<dyn std::io::Write>>,
     /// The guest's environment (`NAME=VALUE` each) when it is not the host's: a restored run
     /// sees the environment of the run it was checkpointed from.
     env: Option<Vec<String>>,
@@ -82,6 +86,7 @@ impl WasiCtx {
             hidden_fd: None,
             placed: std::collections::BTreeMap::new(),
             narrowed: std::collections::BTreeMap::new(),
+            strace: None,
             env: None,
             monotonic_offset: 0,
             monotonic_seen: std::cell::Cell::new(0),
@@ -146,6 +151,12 @@ impl WasiCtx {
     /// again, and its offset). One that cannot be described is an error naming it.
     pub fn guest_fds(&mut self) -> Result<Vec<FdState>, String> {
         sys::guest_fds(self)
+    }
+
+    /// Writes a line for every preview1 call the guest makes to `out` (see `strace.rs`: the
+    /// function, its decoded arguments, the errno and what it returned).
+    pub fn set_strace(&mut self, out: Box<dyn std::io::Write>) {
+        self.strace = Some(out);
     }
 
     /// Hides host descriptor `fd`, a descriptor of the runtime's own, from the guest (see the
@@ -232,6 +243,7 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
         "path_open" | "fd_close" | "fd_renumber" | "fd_fdstat_set_rights"
     );
     let name = func.name;
+    let types = func.params;
     let ctx = Rc::clone(ctx);
     let call: Bound = Box::new(move |memory, params, results| {
         if params.len() != arity {
@@ -247,11 +259,25 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
             Some(bytes) => GuestMemory::new(bytes),
             None => GuestMemory::none(),
         };
+        if ctx.strace.is_some() && name == "proc_exit" {
+            ctx.strace_line(strace::line(name, &memory, params, types, None));
+        }
         let errno = match ctx.fd_map() {
-            None => imp(&mut ctx, &mut memory, params)?,
-            Some(map) if poll => poll_hiding(&map, &mut ctx, &mut memory, params)?,
-            Some(map) => call_hiding(&map, fds, fd_out, imp, &mut ctx, &mut memory, params)?,
+            None => imp(&mut ctx, &mut memory, params),
+            Some(map) if poll => poll_hiding(&map, &mut ctx, &mut memory, params),
+            Some(map) => call_hiding(&map, fds, fd_out, imp, &mut ctx, &mut memory, params),
         };
+        if ctx.strace.is_some() && name != "proc_exit" {
+            let line = match &errno {
+                Ok(e) => strace::line(name, &memory, params, types, Some(*e)),
+                Err(t) => format!(
+                    "{} = trap: {t}",
+                    strace::line(name, &memory, params, types, None)
+                ),
+            };
+            ctx.strace_line(line);
+        }
+        let errno = errno?;
         if errno == errno::SUCCESS && track {
             ctx.track(name, &memory, params);
         }
@@ -646,6 +672,13 @@ impl FdMap {
 }
 
 impl WasiCtx {
+    /// Writes one `--strace` line (a failure to write it is not the guest's: it is dropped).
+    fn strace_line(&mut self, line: String) {
+        if let Some(out) = self.strace.as_mut() {
+            let _ = writeln!(out, "[strace] {line}");
+        }
+    }
+
     /// The descriptor map when guest numbers are not the host's, else `None`.
     fn fd_map(&self) -> Option<FdMap> {
         (self.hidden_fd.is_some() || !self.placed.is_empty()).then(|| FdMap {
