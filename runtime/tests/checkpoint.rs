@@ -10,9 +10,8 @@ use std::rc::Rc;
 
 use chiwawa_format::snapshot::{self, Snapshot};
 use chiwawa_runtime::checkpoint;
-use chiwawa_runtime::store::{Extern, HostFn, Store};
-use chiwawa_runtime::{CheckedImage, Trap, Val, VerifyMode};
-use chiwawa_translator::{translate, Options};
+use chiwawa_runtime::store::{Extern, Store};
+use chiwawa_runtime::{CheckedImage, Trap, Val};
 
 const GUEST: &str = r#"(module
   (import "chiwawa" "checkpoint" (func $checkpoint (result i32)))
@@ -64,50 +63,16 @@ const GUEST: &str = r#"(module
     (i64.add (local.get $sum) (global.get $g))))"#;
 
 fn image() -> CheckedImage {
-    let wasm = common::wat(GUEST);
-    let bytes = translate(&wasm, &Options::default()).expect("translate");
-    chiwawa_runtime::load_image(&bytes, VerifyMode::Lazy).expect("load")
+    common::image(GUEST)
 }
 
-/// A store with the guest's imports: `env.log` appends to `log`; `chiwawa.checkpoint` asks.
+/// A store with the guest's imports (`env.log` appending to `log`, `chiwawa.checkpoint` asking).
 fn instantiate(
     image: &CheckedImage,
     log: &Rc<RefCell<Vec<i64>>>,
     for_restore: bool,
 ) -> (Store, u32) {
-    let mut store = Store::new();
-    let log = Rc::clone(log);
-    let log_fn: HostFn = Rc::new(move |_, params: &[u64], _: &mut [u64]| {
-        log.borrow_mut().push(params[0] as i64);
-        Ok(())
-    });
-    let log_addr = store.add_host_func(
-        chiwawa_format::FuncType {
-            params: vec![0x7e],
-            results: vec![],
-        },
-        log_fn,
-    );
-    let cp: HostFn = Rc::new(checkpoint::request);
-    let cp_addr = store.add_host_func(
-        chiwawa_format::FuncType {
-            params: vec![],
-            results: vec![0x7f],
-        },
-        cp,
-    );
-    let mut imports = |_: &mut Store, module: &str, name: &str| match (module, name) {
-        ("env", "log") => Some(Extern::Func(log_addr)),
-        ("chiwawa", "checkpoint") => Some(Extern::Func(cp_addr)),
-        _ => None,
-    };
-    let inst = if for_restore {
-        store.instantiate_for_restore(image, &mut imports)
-    } else {
-        store.instantiate(image, &mut imports)
-    }
-    .expect("instantiate");
-    (store, inst)
+    common::store_with_log(image, log, true, for_restore)
 }
 
 fn run_export(store: &mut Store, inst: u32) -> Result<Vec<Val>, Trap> {

@@ -62,6 +62,33 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
             false,
         ),
     };
+    // Takes a checkpoint with the current activation resuming at `$pc` and `$instructions`
+    // executed, and hands it to the store's sink; a failure (or no sink) ends the run.
+    macro_rules! checkpoint {
+        ($pc:expr, $instructions:expr) => {{
+            let top = Frame {
+                func: cur,
+                pc: $pc as u32,
+                base: base as u32,
+            };
+            let state = crate::checkpoint::capture(
+                instances, funcs, globals, memories, tables, &stack, &frames, top,
+            )
+            .and_then(|mut snapshot| {
+                snapshot.instructions = $instructions;
+                match checkpoint_sink {
+                    Some(sink) => sink(snapshot),
+                    None => Err(TrapKind::Checkpoint.into()),
+                }
+            });
+            if let Err(mut t) = state {
+                if t.func.is_none() {
+                    t.func = Some(store_name(instances, funcs, cur));
+                }
+                return Err(t);
+            }
+        }};
+    }
     // Where `hot`'s registers live while this run lasts (rewritten for each function entered
     // here). Used only through `h`, a raw pointer, and only by this run.
     let mut home = HotHome::claim();
@@ -295,27 +322,7 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                         return Err(t);
                     }
                     crate::meter::Action::Checkpoint(then) => {
-                        let top = Frame {
-                            func: cur,
-                            pc: pc_now!() as u32,
-                            base: base as u32,
-                        };
-                        let state = crate::checkpoint::capture(
-                            instances, funcs, globals, memories, tables, &stack, &frames, top,
-                        )
-                        .and_then(|mut snapshot| {
-                            snapshot.instructions = executed;
-                            match checkpoint_sink {
-                                Some(sink) => sink(snapshot),
-                                None => Err(TrapKind::Checkpoint.into()),
-                            }
-                        });
-                        if let Err(mut t) = state {
-                            if t.func.is_none() {
-                                t.func = Some(store_name(instances, funcs, cur));
-                            }
-                            return Err(t);
-                        }
+                        checkpoint!(pc_now!(), executed);
                         match then {
                             Some(next) => Some(next),
                             None => trap!(TrapKind::Checkpoint),
@@ -515,30 +522,8 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                             if checkpoint {
                                 // The state at the instruction after the call: the callers,
                                 // this activation resuming at `next`, its frame's slots.
-                                let top = Frame {
-                                    func: cur,
-                                    pc: next as u32,
-                                    base: base as u32,
-                                };
-                                let state = crate::checkpoint::capture(
-                                    instances, funcs, globals, memories, tables, &stack, &frames,
-                                    top,
-                                )
-                                .and_then(|mut snapshot| {
-                                    if let Some(m) = meter.as_ref() {
-                                        snapshot.instructions = m.executed_at(*fuel);
-                                    }
-                                    match checkpoint_sink {
-                                        Some(sink) => sink(snapshot),
-                                        None => Err(TrapKind::Checkpoint.into()),
-                                    }
-                                });
-                                if let Err(mut t) = state {
-                                    if t.func.is_none() {
-                                        t.func = Some(store_name(instances, funcs, cur));
-                                    }
-                                    return Err(t);
-                                }
+                                let executed = meter.as_ref().map_or(0, |m| m.executed_at(*fuel));
+                                checkpoint!(next, executed);
                             }
                             if tail {
                                 match frames.pop() {

@@ -75,3 +75,54 @@ pub fn ops_of(text: &str) -> Vec<Op> {
 pub fn mix(a: u32, b: u32) -> u32 {
     a.wrapping_mul(3).wrapping_sub(b)
 }
+
+/// `text` translated and loaded, functions verified on first entry.
+pub fn image(text: &str) -> chiwawa_runtime::CheckedImage {
+    let bytes = translate(&wat(text), &Options::default()).expect("translate");
+    chiwawa_runtime::load_image(&bytes, chiwawa_runtime::VerifyMode::Lazy).expect("load")
+}
+
+/// A raw store with `image` instantiated (`for_restore`: without its start function, for a
+/// restore) and its imports: `env.log` (an i64) appending to `log`, and, with `checkpoint`,
+/// `chiwawa.checkpoint` asking for one.
+pub fn store_with_log(
+    image: &chiwawa_runtime::CheckedImage,
+    log: &std::rc::Rc<std::cell::RefCell<Vec<i64>>>,
+    checkpoint: bool,
+    for_restore: bool,
+) -> (chiwawa_runtime::store::Store, u32) {
+    use chiwawa_runtime::store::{Extern, HostFn, Store};
+    let mut store = Store::new();
+    let log = std::rc::Rc::clone(log);
+    let log_fn: HostFn = std::rc::Rc::new(move |_, params: &[u64], _: &mut [u64]| {
+        log.borrow_mut().push(params[0] as i64);
+        Ok(())
+    });
+    let log_addr = store.add_host_func(
+        chiwawa_format::FuncType {
+            params: vec![0x7e],
+            results: vec![],
+        },
+        log_fn,
+    );
+    let cp: HostFn = std::rc::Rc::new(chiwawa_runtime::checkpoint::request);
+    let cp_addr = store.add_host_func(
+        chiwawa_format::FuncType {
+            params: vec![],
+            results: vec![0x7f],
+        },
+        cp,
+    );
+    let mut imports = |_: &mut Store, module: &str, name: &str| match (module, name) {
+        ("env", "log") => Some(Extern::Func(log_addr)),
+        ("chiwawa", "checkpoint") if checkpoint => Some(Extern::Func(cp_addr)),
+        _ => None,
+    };
+    let inst = if for_restore {
+        store.instantiate_for_restore(image, &mut imports)
+    } else {
+        store.instantiate(image, &mut imports)
+    }
+    .expect("instantiate");
+    (store, inst)
+}
