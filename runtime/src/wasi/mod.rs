@@ -263,6 +263,10 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
             ctx.strace_line(strace::line(name, &memory, params, types, None));
         }
         let errno = match ctx.fd_map() {
+            // A restored run's clock: absolute monotonic timeouts shifted to the host's.
+            None if poll && ctx.monotonic_offset != 0 => {
+                poll_hiding(&FdMap::default(), &mut ctx, &mut memory, params)
+            }
             None => imp(&mut ctx, &mut memory, params),
             Some(map) if poll => poll_hiding(&map, &mut ctx, &mut memory, params),
             Some(map) => call_hiding(&map, fds, fd_out, imp, &mut ctx, &mut memory, params),
@@ -724,8 +728,9 @@ fn call_hiding(
 }
 
 /// `poll_oneoff` with descriptor `hidden` hidden: the call reads a copy of the guest's
-/// subscriptions with their descriptors rewritten to the host's, never the guest's memory, so
-/// the guest's subscriptions are never changed (events carry no descriptors).
+/// subscriptions with their descriptors rewritten to the host's (and, in a restored run,
+/// absolute monotonic timeouts to the host's clock), never the guest's memory, so the guest's
+/// subscriptions are never changed (events carry no descriptors).
 ///
 /// The event array may overlap the subscriptions (the guest may even pass the same buffer for
 /// both). Every host measured (wasmtime 49, node 20, the wasmi CLI 2.0) reads all the
@@ -742,12 +747,28 @@ fn poll_hiding(
     const SIZE: u32 = 48;
     const TAG: usize = 8;
     const FD: usize = 16;
+    // A clock subscription: clock id, timeout, flags (bit 0: absolute).
+    const CLOCK_ID: usize = 16;
+    const TIMEOUT: usize = 24;
+    const FLAGS: usize = 40;
+    const MONOTONIC: u32 = 1;
     let (subs, count) = (arg32(params, 0), arg32(params, 2));
     // Checked first, as the call itself checks it first.
     let range = memory.array(subs, count, SIZE, 8)?;
     let mut copy = memory.bytes_mut()?[range].to_vec();
+    let offset = ctx.monotonic_offset;
     for sub in copy.chunks_exact_mut(SIZE as usize) {
-        if sub[TAG] == 1 || sub[TAG] == 2 {
+        let u32_at = |sub: &[u8], at: usize| {
+            u32::from_le_bytes(sub[at..at + 4].try_into().expect("4 bytes"))
+        };
+        if sub[TAG] == 0 && u32_at(sub, CLOCK_ID) == MONOTONIC && sub[FLAGS] & 1 != 0 && offset != 0
+        {
+            // An absolute time on the guest's monotonic clock, which runs `offset` from the
+            // host's after a restore: the host's time for it.
+            let at = u64::from_le_bytes(sub[TIMEOUT..TIMEOUT + 8].try_into().expect("8 bytes"));
+            let host = at.saturating_add_signed(offset.saturating_neg());
+            sub[TIMEOUT..TIMEOUT + 8].copy_from_slice(&host.to_le_bytes());
+        } else if sub[TAG] == 1 || sub[TAG] == 2 {
             // fd_read, fd_write: a descriptor. One that cannot exist on the host becomes one
             // that does not (u32::MAX), so the host reports it as it would have.
             let fd_bytes = &mut sub[FD..FD + 4];

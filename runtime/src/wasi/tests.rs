@@ -935,3 +935,30 @@ fn poll_oneoff_events_over_the_subscriptions() {
         }
     }
 }
+
+#[test]
+fn poll_oneoff_absolute_monotonic_timeouts_follow_a_restored_clock() {
+    let mut g = Guest::new(&["prog"]);
+    // The guest's monotonic clock 3 s ahead of the host's, as after a restore.
+    let host_now = g.ctx.borrow().monotonic_seen();
+    assert_eq!(host_now, 0, "nothing read yet");
+    assert_eq!(g.errno("clock_time_get", &[1, 1, 200]), 0);
+    let ahead = g.u64_at(200) + 3_000_000_000;
+    g.ctx.borrow_mut().continue_monotonic_from(ahead).unwrap();
+    assert_eq!(g.errno("clock_time_get", &[1, 1, 200]), 0);
+    let now = g.u64_at(200);
+    assert!(now >= ahead, "the clock goes on from the snapshot's");
+    // Wake at the guest's now + 5 ms, absolute: 5 ms, not 3 s and 5 ms.
+    g.put(0, &7u64.to_le_bytes());
+    g.put(8, &[0]);
+    g.put(16, &1u32.to_le_bytes());
+    g.put(24, &(now + 5_000_000).to_le_bytes());
+    g.put(40, &1u16.to_le_bytes());
+    let start = std::time::Instant::now();
+    assert_eq!(g.errno("poll_oneoff", &[0, 64, 1, 128]), 0);
+    let took = start.elapsed();
+    assert!(took < std::time::Duration::from_secs(2), "{took:?}");
+    assert_eq!((g.u32_at(128), g.u64_at(64)), (1, 7));
+    // The subscription itself is the guest's, unchanged.
+    assert_eq!(g.u64_at(24), now + 5_000_000);
+}
