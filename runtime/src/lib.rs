@@ -9,6 +9,7 @@ pub mod instance;
 pub mod meter;
 #[cfg(feature = "op-stats")]
 mod opstats;
+pub mod profile;
 pub mod store;
 pub mod trap;
 pub mod value;

@@ -100,6 +100,9 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --strace[=FILE]      a line for every WASI call of the guest on stderr (or FILE): the
                        function, its arguments (paths and up to 32 bytes of a read or write
                        shown), the errno and what it returned (bytes, descriptor, offset)
+  --profile FILE       once the guest stops, write the instructions it executed by call stack
+                       to FILE as folded stacks (\"main;foo;bar 123\", what flame graph tools
+                       read): exact counts, adding up to the run's instructions
   -h, --help           print this help
   -V, --version        print the version
 
@@ -139,6 +142,8 @@ struct Cli {
     limits: Limits,
     /// `--strace` (`Some(None)`: on stderr) or `--strace=FILE`.
     strace: Option<Option<String>>,
+    /// `--profile FILE`: folded stacks.
+    profile: Option<String>,
     /// `--restore PATH`: the snapshot to resume.
     restore: Option<String>,
     image: String,
@@ -569,10 +574,17 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         }
     }
     // Counting instructions only when something needs the count.
-    if cli.triggers.any() || cli.limits.counted() || cli.stats_out.is_some() {
+    if cli.triggers.any()
+        || cli.limits.counted()
+        || cli.stats_out.is_some()
+        || cli.profile.is_some()
+    {
         let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
         let meter = cli.triggers.meter(&cli.limits, executed, stop_after, fired);
         meter::set_store_meter(&mut store, meter);
+    }
+    if cli.profile.is_some() {
+        chiwawa_runtime::profile::set_store_profile(&mut store);
     }
     if let Some(bytes) = cli.limits.max_stack {
         store.set_max_stack_bytes(bytes);
@@ -649,10 +661,16 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     }
 }
 
-/// `--stats-out FILE`: once the guest has stopped, however it stopped, writes the run's
-/// statistics to FILE (atomically) and passes `result` on; a file that cannot be written is
-/// the error then.
+/// `--profile FILE` and `--stats-out FILE`: once the guest has stopped, however it stopped,
+/// writes the run's profile and statistics (atomically) and passes `result` on; a file that
+/// cannot be written is the error then.
 fn write_stats(cli: &Cli, store: &Store<()>, result: Result<(), Stop>) -> Result<(), Stop> {
+    if let (Some(path), Some((folded, _))) =
+        (&cli.profile, chiwawa_runtime::profile::store_folded(store))
+    {
+        write_atomically(path, folded.as_bytes())
+            .map_err(|e| fail(path, format!("cannot write the profile: {e}")))?;
+    }
     let Some(path) = &cli.stats_out else {
         return result;
     };
@@ -902,6 +920,7 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         stats_out: None,
         limits: Limits::default(),
         strace: None,
+        profile: None,
         restore: None,
         image: String::new(),
         args: Vec::new(),
@@ -947,6 +966,16 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             "--checkpoint-trigger" => cli.triggers.file = Some(value("--checkpoint-trigger")?),
             "--stats-out" => cli.stats_out = Some(value("--stats-out")?),
             "--strace" => cli.strace = Some(inline.clone()),
+            "--profile" => {
+                let path = value("--profile")?;
+                if path.ends_with(".svg") {
+                    return Err(Stop::Usage(format!(
+                        "--profile {path}: SVG flame graphs are not built yet; write folded \
+                         stacks (e.g. out.folded) and draw them with a flame graph tool"
+                    )));
+                }
+                cli.profile = Some(path);
+            }
             "--fuel" => cli.limits.fuel = Some(count("--fuel", &value("--fuel")?)?),
             "--timeout" => cli.limits.timeout = Some(duration("--timeout", &value("--timeout")?)?),
             "--max-memory" => {

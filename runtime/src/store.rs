@@ -498,6 +498,8 @@ pub struct Store {
     pub(crate) meter: Option<crate::meter::Meter>,
     /// Bound on a memory's size that `memory.grow` respects (it returns -1 beyond it).
     pub(crate) max_memory_bytes: Option<u64>,
+    /// The instructions by call stack ([`crate::profile`]); none: not profiled.
+    pub(crate) profile: Option<Box<crate::profile::Profile>>,
 }
 
 impl Default for Store {
@@ -521,6 +523,7 @@ impl Store {
             checkpoint_sink: None,
             meter: None,
             max_memory_bytes: None,
+            profile: None,
         }
     }
 
@@ -607,6 +610,11 @@ impl Store {
     /// beyond `bytes`; `None`: only the module's own limits.
     pub fn set_max_memory_bytes(&mut self, bytes: Option<u64>) {
         self.max_memory_bytes = bytes;
+    }
+
+    /// The store's profile, if it has one ([`crate::profile::set_profile`]).
+    pub fn profile(&self) -> Option<&crate::profile::Profile> {
+        self.profile.as_deref()
     }
 
     /// The store's instruction meter, if it has one ([`crate::meter::set_meter`]).

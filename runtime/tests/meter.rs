@@ -287,3 +287,40 @@ fn a_running_frame_must_resume_at_an_instruction() {
         assert!(e.0.contains("after a call"), "{e}");
     }
 }
+
+#[test]
+fn a_profile_counts_every_instruction_in_one_stack() {
+    let (result, _, total) = counted(6);
+    let image = image();
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let (mut store, inst) = instantiate(&image, &log, false);
+    meter::set_meter(&mut store, counter());
+    chiwawa_runtime::profile::set_profile(&mut store);
+    assert_eq!(run(&mut store, inst, 6).unwrap(), result);
+    let profile = store.profile().expect("a profile");
+    assert_eq!(profile.total(), total);
+    let folded = profile.folded(|f| store.func_name(f));
+    let sum: u64 = folded
+        .lines()
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(sum, total, "{folded}");
+    // The recursion from 9 down to 0 (through call_indirect to $sq and $inc at each level) and the
+    // loop's own function are stacks of their own.
+    let deepest = folded
+        .lines()
+        .map(|l| l.matches(";down").count())
+        .max()
+        .unwrap();
+    assert_eq!(deepest, 10, "{folded}");
+    assert!(
+        folded
+            .lines()
+            .any(|l| l.starts_with("func[") && l.contains(";sum ")),
+        "{folded}"
+    );
+    assert!(
+        folded.contains(";down;inc ") && folded.contains(";down;sq "),
+        "{folded}"
+    );
+}

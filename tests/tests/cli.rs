@@ -1807,3 +1807,86 @@ fn rt_strace_decodes_every_call_the_same_on_every_host() {
         );
     }
 }
+
+/// `_start` calls `$a` three times, `$a` calls `$b` twice; each does a little arithmetic.
+const PROFILED_GUEST: &str = r#"(module
+  (global $g (mut i32) (i32.const 0))
+  (func $b (global.set $g (i32.add (global.get $g) (i32.const 2))))
+  (func $a (global.set $g (i32.mul (global.get $g) (i32.const 3))) (call $b) (call $b))
+  (func $_start (export "_start")
+    (local $i i32)
+    (loop $l
+      (call $a)
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 3))))))"#;
+
+#[test]
+fn rt_profile_counts_every_instruction_by_stack_the_same_on_every_host() {
+    let dir = TempDir::new("rt-profile");
+    translate_wat(&dir, "app", PROFILED_GUEST);
+    let (out, total) = stats_instructions(
+        &dir,
+        &[
+            "--profile".as_ref(),
+            "p.folded".as_ref(),
+            "app.cwi".as_ref(),
+        ],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let folded = std::fs::read_to_string(dir.path().join("p.folded")).unwrap();
+    let lines: Vec<(&str, u64)> = folded
+        .lines()
+        .map(|l| {
+            let (stack, n) = l.rsplit_once(' ').expect("stack count");
+            (stack, n.parse().expect("a count"))
+        })
+        .collect();
+    let stacks: Vec<&str> = lines.iter().map(|l| l.0).collect();
+    assert_eq!(stacks, ["_start", "_start;a", "_start;a;b"], "{folded}");
+    // Every instruction in exactly one stack; each of the 3 calls of a, 6 of b, the same.
+    assert_eq!(lines.iter().map(|l| l.1).sum::<u64>(), total, "{folded}");
+    assert_eq!(lines[1].1 % 3, 0, "{folded}");
+    assert_eq!(lines[2].1 % 6, 0, "{folded}");
+    let out = rt_in(dir.path(), &["--profile", "p.svg", "app.cwi"]);
+    assert_eq!(out.status, Some(2), "{out:?}");
+    // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file.
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("rt_profile_counts_every_instruction_by_stack_the_same_on_every_host")
+    else {
+        return;
+    };
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    let args: [&OsStr; 4] = [
+        "chiwawa-rt.wasm".as_ref(),
+        "--profile".as_ref(),
+        "h.folded".as_ref(),
+        "app.cwi".as_ref(),
+    ];
+    let out = wasmtime_in(&wasmtime, dir.path(), &args);
+    assert_eq!(out.status, Some(0), "wasmtime: {out:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("h.folded")).unwrap(),
+        folded
+    );
+    let hosts = workspace().join("hosts/bin");
+    let mut hosts_run = vec!["node"];
+    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
+        hosts_run.push("wasmi");
+    }
+    for host in hosts_run {
+        std::fs::remove_file(dir.path().join("h.folded")).unwrap();
+        let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+        all.extend_from_slice(&args);
+        let out = run_in(dir.path(), &hosts.join(host), &all);
+        assert_eq!(out.status, Some(0), "{host}: {out:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("h.folded")).unwrap(),
+            folded,
+            "{host}"
+        );
+    }
+}

@@ -16,6 +16,21 @@ pub(super) unsafe fn raise_unreachable(h: *mut Hot) {
     unsafe { (*h).fault = Some(Fault::Unreachable) };
 }
 
+/// For the metered [`hot`] of a profiled store: a call or return it made (see
+/// [`crate::profile`]).
+///
+/// # Safety
+/// As for `hot`, and `h.profile` is the store's live profile.
+#[inline(never)]
+pub(super) unsafe fn profile_event(h: *mut Hot, fuel: i64) {
+    // SAFETY: the caller's guarantee; `frames` is the run's, which nothing else touches while
+    // `hot` runs.
+    unsafe {
+        let h = &mut *h;
+        (*h.profile).event(&*h.frames, h.cur, fuel);
+    }
+}
+
 /// For [`hot`]: enters function `func` (an index of the instance's function space) with its
 /// frame at slot `arg_base` of the current one, when it is a verified Wasm function of this
 /// instance and neither stack needs to grow; then `h` holds the callee's registers (`ip` at its

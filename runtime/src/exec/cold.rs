@@ -7,9 +7,16 @@ pub(super) fn run_inner(store: &mut Store, start: Start<'_>) -> Result<Vec<u64>,
     // The metered loop's counter (see `hot`), kept here between its runs; the count goes back
     // into the meter however the run ends.
     let mut fuel = store.meter.as_mut().map_or(0, crate::meter::Meter::fuel);
+    if let Some(profile) = &mut store.profile {
+        profile.last_fuel = fuel;
+    }
     let result = run_body(store, start, &mut fuel);
     if let Some(meter) = &mut store.meter {
         meter.executed = meter.executed_at(fuel);
+    }
+    // The instructions since the last event, to the stack as it was.
+    if let Some(profile) = &mut store.profile {
+        profile.flush(fuel);
     }
     result
 }
@@ -27,8 +34,14 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
         checkpoint_sink,
         meter,
         max_memory_bytes,
+        profile,
         ..
     } = store;
+    // Profiled only when counted.
+    let profile: *mut crate::profile::Profile = match (meter.is_some(), profile) {
+        (true, Some(p)) => &mut **p,
+        _ => std::ptr::null_mut(),
+    };
     let max_pages = max_memory_bytes.map(|b| b / 65_536);
     let metered = meter.is_some();
     let (mut stack, mut frames, mut cur, mut base, mut pc, mut entering) = match start {
@@ -302,11 +315,17 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                 cold_op: None,
                 fuel: *fuel,
                 meter_stop: false,
+                profile,
                 #[cfg(feature = "op-stats")]
                 prev_word: u32::MAX,
             })
         };
         loop {
+            // The profile's event (a call or return made here may have changed the stack).
+            if !profile.is_null() {
+                // SAFETY: the store's profile, which nothing else touches during the run.
+                unsafe { (*profile).event(&frames, cur, *fuel) };
+            }
             // A meter event (`crate::meter`), at the instruction about to run: after the safe
             // point where the metered loop stopped, or after an instruction run here.
             if metered && *fuel <= 0 {
@@ -332,6 +351,10 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                 if let Some(next) = then {
                     m.next = next;
                     *fuel = m.fuel();
+                    if !profile.is_null() {
+                        // SAFETY: as above; the counter starts again from here.
+                        unsafe { (*profile).last_fuel = *fuel };
+                    }
                 }
             }
             // SAFETY: as above.

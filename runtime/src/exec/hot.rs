@@ -130,6 +130,15 @@ pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
             return;
         }};
     }
+    // After a call or return made here: the profile's event, if the store is profiled.
+    macro_rules! profile_event {
+        () => {
+            // SAFETY: `Hot`'s invariant; a non-null `profile` is the store's.
+            if METER && unsafe { !(*h).profile.is_null() } {
+                unsafe { profile_event(h, fuel) };
+            }
+        };
+    }
     // A safe point: between two instructions, with every frame complete. With `METER`, stops
     // here once the fuel is spent.
     macro_rules! safe_point {
@@ -363,6 +372,7 @@ pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
                 cold_call!(Op::Call)
             }
             resume!();
+            profile_event!();
             safe_point!();
         }};
         // The same for an indirect call that finds such a function of the right type in the
@@ -375,6 +385,7 @@ pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
                 cold_call!(Op::CallIndirect)
             }
             resume!();
+            profile_event!();
             safe_point!();
         }};
         // A return into a caller of this instance: done here (`back`); the last return, and
@@ -386,6 +397,7 @@ pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
                 cold_call!(Op::Return)
             }
             resume!();
+            profile_event!();
             safe_point!();
         }};
         (Copy) => {{

@@ -58,6 +58,8 @@ pub(super) struct Hot {
     /// (`run_inner` clears it).
     pub(super) fuel: i64,
     pub(super) meter_stop: bool,
+    /// The store's profile, or null: the metered loop reports its calls and returns to it.
+    pub(super) profile: *mut crate::profile::Profile,
     #[cfg(feature = "op-stats")]
     pub(super) prev_word: u32,
 }
