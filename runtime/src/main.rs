@@ -100,6 +100,14 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --strace[=FILE]      a line for every WASI call of the guest on stderr (or FILE): the
                        function, its arguments (paths and up to 32 bytes of a read or write
                        shown), the errno and what it returned (bytes, descriptor, offset)
+  --trace-out FILE     once the guest stops, write its calls to FILE as Chrome trace-event JSON
+                       (Perfetto, chrome://tracing): a slice per call, named from the name
+                       section, timed in executed instructions (shown as microseconds), the
+                       same on every host; at most 1,000,000 calls (a note says how many more)
+  --trace calls        what is traced: calls (the only kind yet; WASI calls: --strace)
+  --trace-clock instructions
+                       the trace's clock: executed instructions (the only one yet)
+  --trace-depth N      trace calls down to N deep only
   --profile FILE       once the guest stops, write the instructions it executed by call stack
                        to FILE as folded stacks (\"main;foo;bar 123\", what flame graph tools
                        read): exact counts, adding up to the run's instructions
@@ -144,6 +152,9 @@ struct Cli {
     strace: Option<Option<String>>,
     /// `--profile FILE`: folded stacks.
     profile: Option<String>,
+    /// `--trace-out FILE`: the calls as Chrome trace-event JSON; `--trace-depth N`.
+    trace_out: Option<String>,
+    trace_depth: u32,
     /// `--restore PATH`: the snapshot to resume.
     restore: Option<String>,
     image: String,
@@ -265,6 +276,9 @@ impl Triggers {
         meter::Meter::new(executed, first, Box::new(hook))
     }
 }
+
+/// The most calls `--trace-out` records.
+const MAX_SLICES: usize = 1_000_000;
 
 /// How often `--timeout` looks at the clock, in executed instructions.
 const TIMEOUT_POLL: u64 = 1 << 20;
@@ -578,13 +592,18 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         || cli.limits.counted()
         || cli.stats_out.is_some()
         || cli.profile.is_some()
+        || cli.trace_out.is_some()
     {
         let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
         let meter = cli.triggers.meter(&cli.limits, executed, stop_after, fired);
         meter::set_store_meter(&mut store, meter);
     }
-    if cli.profile.is_some() {
-        chiwawa_runtime::profile::set_store_profile(&mut store);
+    if cli.trace_out.is_some() {
+        let traced = chiwawa_runtime::profile::Profile::traced(cli.trace_depth, MAX_SLICES);
+        chiwawa_runtime::profile::set_store_profile(&mut store, traced);
+    } else if cli.profile.is_some() {
+        let profile = chiwawa_runtime::profile::Profile::new();
+        chiwawa_runtime::profile::set_store_profile(&mut store, profile);
     }
     if let Some(bytes) = cli.limits.max_stack {
         store.set_max_stack_bytes(bytes);
@@ -670,6 +689,18 @@ fn write_stats(cli: &Cli, store: &Store<()>, result: Result<(), Stop>) -> Result
     {
         write_atomically(path, folded.as_bytes())
             .map_err(|e| fail(path, format!("cannot write the profile: {e}")))?;
+    }
+    if let (Some(path), Some((json, dropped))) =
+        (&cli.trace_out, chiwawa_runtime::profile::store_trace(store))
+    {
+        write_atomically(path, json.as_bytes())
+            .map_err(|e| fail(path, format!("cannot write the trace: {e}")))?;
+        if dropped > 0 {
+            eprintln!(
+                "{NAME}: note: {path} holds the first {MAX_SLICES} calls to end; {dropped} more \
+                 were left out (--trace-depth keeps it shallower)"
+            );
+        }
     }
     let Some(path) = &cli.stats_out else {
         return result;
@@ -921,6 +952,8 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         limits: Limits::default(),
         strace: None,
         profile: None,
+        trace_out: None,
+        trace_depth: u32::MAX,
         restore: None,
         image: String::new(),
         args: Vec::new(),
@@ -966,6 +999,27 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             "--checkpoint-trigger" => cli.triggers.file = Some(value("--checkpoint-trigger")?),
             "--stats-out" => cli.stats_out = Some(value("--stats-out")?),
             "--strace" => cli.strace = Some(inline.clone()),
+            "--trace-out" => cli.trace_out = Some(value("--trace-out")?),
+            "--trace" => {
+                let what = value("--trace")?;
+                if what.split(',').any(|w| w != "calls") {
+                    return Err(Stop::Usage(format!(
+                        "--trace {what}: only calls are traced yet (WASI calls: --strace)"
+                    )));
+                }
+            }
+            "--trace-clock" => {
+                let clock = value("--trace-clock")?;
+                if clock != "instructions" {
+                    return Err(Stop::Usage(format!(
+                        "--trace-clock {clock}: only the instruction clock is built yet"
+                    )));
+                }
+            }
+            "--trace-depth" => {
+                let n = count("--trace-depth", &value("--trace-depth")?)?;
+                cli.trace_depth = u32::try_from(n).unwrap_or(u32::MAX);
+            }
             "--profile" => {
                 let path = value("--profile")?;
                 if path.ends_with(".svg") {

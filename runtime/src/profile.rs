@@ -25,10 +25,31 @@ pub struct Profile {
     /// Node 0 is the root (no function).
     nodes: Vec<Node>,
     children: HashMap<(u32, u32), u32>,
-    /// The call stack as of the last event: (function, node), outermost first.
-    path: Vec<(u32, u32)>,
+    /// The call stack as of the last event, outermost first.
+    path: Vec<Level>,
     /// The executor's instruction counter at the last event.
     pub(crate) last_fuel: i64,
+    /// The instructions counted so far: the trace's clock.
+    clock: u64,
+    /// The calls as slices, when traced ([`Profile::trace`]).
+    trace: Option<Trace>,
+}
+
+/// One activation of the profile's stack: its function, node and when it began.
+#[derive(Clone, Copy)]
+struct Level {
+    func: u32,
+    node: u32,
+    start: u64,
+}
+
+/// The calls of a run as complete slices: function, start, duration (in instructions) and
+/// depth, in the order they ended.
+struct Trace {
+    slices: Vec<(u32, u64, u64, u32)>,
+    max_depth: u32,
+    max_slices: usize,
+    dropped: u64,
 }
 
 impl Default for Profile {
@@ -49,6 +70,61 @@ impl Profile {
             children: HashMap::new(),
             path: Vec::new(),
             last_fuel: 0,
+            clock: 0,
+            trace: None,
+        }
+    }
+
+    /// A profile that also records every call as a slice, down to `max_depth` calls deep and
+    /// `max_slices` slices at most (the rest are counted as dropped).
+    pub fn traced(max_depth: u32, max_slices: usize) -> Profile {
+        let mut profile = Profile::new();
+        profile.trace = Some(Trace {
+            slices: Vec::new(),
+            max_depth,
+            max_slices,
+            dropped: 0,
+        });
+        profile
+    }
+
+    /// The instructions since the last event (the counter went from `last_fuel` down to
+    /// `fuel`) go to the stack as it was.
+    fn attribute(&mut self, fuel: i64) {
+        let n = self.last_fuel.wrapping_sub(fuel) as u64;
+        let top = self.path.last().map_or(0, |l| l.node);
+        self.nodes[top as usize].count += n;
+        self.clock += n;
+        self.last_fuel = fuel;
+    }
+
+    fn push(&mut self, func: u32) {
+        let parent = self.path.last().map_or(0, |l| l.node);
+        let node = self.child(parent, func);
+        self.path.push(Level {
+            func,
+            node,
+            start: self.clock,
+        });
+    }
+
+    /// Ends the activations above the first `len`.
+    fn pop_to(&mut self, len: usize) {
+        while self.path.len() > len {
+            let level = self.path.pop().expect("above len");
+            if let Some(trace) = &mut self.trace {
+                let depth = self.path.len() as u32;
+                if depth < trace.max_depth {
+                    if trace.slices.len() < trace.max_slices {
+                        let duration = self.clock - level.start;
+                        trace
+                            .slices
+                            .push((level.func, level.start, duration, depth));
+                    } else {
+                        trace.dropped += 1;
+                    }
+                }
+            }
         }
     }
 
@@ -70,44 +146,71 @@ impl Profile {
     /// to `fuel`) go to the stack as it was; then the stack becomes the executor's: the
     /// suspended `frames` and the running function `cur`.
     pub(crate) fn event(&mut self, frames: &[Frame], cur: u32, fuel: i64) {
-        let top = self.path.last().map_or(0, |&(_, node)| node);
-        self.nodes[top as usize].count += self.last_fuel.wrapping_sub(fuel) as u64;
-        self.last_fuel = fuel;
+        self.attribute(fuel);
         let want = frames.len() + 1;
         let func_at = |i: usize| frames.get(i).map_or(cur, |f| f.func);
         let have = self.path.len();
         // A call: the old stack with `cur` on top.
-        if have + 1 == want && (have == 0 || self.path[have - 1].0 == func_at(have - 1)) {
-            let node = self.child(top, cur);
-            self.path.push((cur, node));
+        if have + 1 == want && (have == 0 || self.path[have - 1].func == func_at(have - 1)) {
+            self.push(cur);
             return;
         }
         // A return, or the same activation.
-        if have >= want && self.path[want - 1].0 == cur {
-            self.path.truncate(want);
+        if have >= want && self.path[want - 1].func == cur {
+            self.pop_to(want);
             return;
         }
         // Anything else: the common outermost part kept, the rest rebuilt.
         let mut k = 0;
-        while k < have.min(want) && self.path[k].0 == func_at(k) {
+        while k < have.min(want) && self.path[k].func == func_at(k) {
             k += 1;
         }
-        self.path.truncate(k);
+        self.pop_to(k);
         for i in k..want {
-            let parent = self.path.last().map_or(0, |&(_, node)| node);
-            let func = func_at(i);
-            let node = self.child(parent, func);
-            self.path.push((func, node));
+            self.push(func_at(i));
         }
     }
 
     /// The end of a run: the instructions since the last event go to the stack as it was,
     /// and the stack is emptied.
     pub(crate) fn flush(&mut self, fuel: i64) {
-        let top = self.path.last().map_or(0, |&(_, node)| node);
-        self.nodes[top as usize].count += self.last_fuel.wrapping_sub(fuel) as u64;
-        self.last_fuel = fuel;
-        self.path.clear();
+        self.attribute(fuel);
+        self.pop_to(0);
+    }
+
+    /// The trace as Chrome trace-event JSON (what Perfetto and chrome://tracing open): one
+    /// complete slice (`"ph":"X"`) per call, its time and duration in executed instructions
+    /// (shown as microseconds), with process and thread names; `None` if not traced.
+    pub fn trace_json(&self, name: impl Fn(u32) -> String) -> Option<String> {
+        let trace = self.trace.as_ref()?;
+        let mut names: HashMap<u32, String> = HashMap::new();
+        let mut out = String::from("{\"traceEvents\":[\n");
+        out.push_str(
+            "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"chiwawa guest\"}},\n",
+        );
+        out.push_str(
+            "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"main\"}}",
+        );
+        for &(func, start, duration, depth) in &trace.slices {
+            let text = names
+                .entry(func)
+                .or_insert_with(|| json_string(&name(func)));
+            out.push_str(&format!(
+                ",\n{{\"name\":{text},\"cat\":\"call\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":{start},\"dur\":{duration},\"args\":{{\"depth\":{depth}}}}}"
+            ));
+        }
+        out.push_str(&format!(
+            "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{{\"clock\":\"instructions\",\"instructions\":{},\"slices\":{},\"dropped\":{}}}}}\n",
+            self.clock,
+            trace.slices.len(),
+            trace.dropped
+        ));
+        Some(out)
+    }
+
+    /// Slices the trace left out (past its limit), if traced.
+    pub fn trace_dropped(&self) -> Option<u64> {
+        self.trace.as_ref().map(|t| t.dropped)
     }
 
     /// The instructions counted so far.
@@ -147,14 +250,38 @@ impl Profile {
     }
 }
 
+/// `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// Gives `store` a profile (it also needs a meter, [`crate::meter::set_meter`], to count).
 pub fn set_profile(store: &mut crate::store::Store) {
     store.profile = Some(Box::default());
 }
 
-/// The same for an embedding store.
-pub fn set_store_profile<T>(store: &mut crate::Store<T>) {
-    set_profile(&mut store.raw);
+/// The same for an embedding store, with `profile` (e.g. [`Profile::traced`]).
+pub fn set_store_profile<T>(store: &mut crate::Store<T>, profile: Profile) {
+    store.raw.profile = Some(Box::new(profile));
+}
+
+/// An embedding store's trace as Chrome trace-event JSON (see [`Profile::trace_json`]), and
+/// the slices it dropped, if it is traced.
+pub fn store_trace<T>(store: &crate::Store<T>) -> Option<(String, u64)> {
+    let raw = &store.raw;
+    let profile = raw.profile.as_ref()?;
+    let json = profile.trace_json(|f| raw.func_name(f))?;
+    Some((json, profile.trace_dropped().unwrap_or(0)))
 }
 
 /// An embedding store's profile as folded stacks (see [`Profile::folded`]), if it has one;

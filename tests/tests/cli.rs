@@ -1890,3 +1890,119 @@ fn rt_profile_counts_every_instruction_by_stack_the_same_on_every_host() {
         );
     }
 }
+
+#[test]
+fn rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host() {
+    let dir = TempDir::new("rt-trace");
+    translate_wat(&dir, "app", PROFILED_GUEST);
+    let (out, total) = stats_instructions(
+        &dir,
+        &[
+            "--trace-out".as_ref(),
+            "t.json".as_ref(),
+            "app.cwi".as_ref(),
+        ],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let text = std::fs::read_to_string(dir.path().join("t.json")).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    let events = json["traceEvents"].as_array().expect("traceEvents");
+    // Process and thread names, then one complete slice per call.
+    let meta: Vec<&str> = events
+        .iter()
+        .filter(|e| e["ph"] == "M")
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(meta, ["process_name", "thread_name"]);
+    let mut slices: Vec<(String, u64, u64)> = events
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| {
+            assert_eq!((e["pid"].as_u64(), e["tid"].as_u64()), (Some(1), Some(1)));
+            let name = e["name"].as_str().unwrap().to_string();
+            (name, e["ts"].as_u64().unwrap(), e["dur"].as_u64().unwrap())
+        })
+        .collect();
+    let count = |n: &str| slices.iter().filter(|s| s.0 == n).count();
+    assert_eq!(
+        (count("_start"), count("a"), count("b")),
+        (1, 3, 6),
+        "{text}"
+    );
+    // The outermost call spans the whole run: its duration is the instruction count.
+    let start = slices.iter().find(|s| s.0 == "_start").unwrap();
+    assert_eq!((start.1, start.2), (0, total));
+    assert_eq!(json["otherData"]["instructions"].as_u64(), Some(total));
+    assert_eq!(json["otherData"]["dropped"].as_u64(), Some(0));
+    // Slices nest: sorted by start (and longest first), each ends inside the open one.
+    slices.sort_by_key(|s| (s.1, std::cmp::Reverse(s.2)));
+    let mut open: Vec<(u64, u64)> = Vec::new();
+    for (name, ts, dur) in &slices {
+        while open.last().is_some_and(|&(_, end)| end <= *ts) {
+            open.pop();
+        }
+        if let Some(&(_, end)) = open.last() {
+            assert!(
+                ts + dur <= end,
+                "{name} at {ts}+{dur} ends after its caller"
+            );
+        }
+        open.push((*ts, ts + dur));
+    }
+    // A depth limit keeps the outer calls only.
+    let out = rt_in(
+        dir.path(),
+        &["--trace-out", "d.json", "--trace-depth", "2", "app.cwi"],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let shallow = std::fs::read_to_string(dir.path().join("d.json")).unwrap();
+    assert!(
+        shallow.contains("\"a\"") && !shallow.contains("\"b\""),
+        "{shallow}"
+    );
+    let out = rt_in(
+        dir.path(),
+        &["--trace", "wasi", "--trace-out", "x.json", "app.cwi"],
+    );
+    assert_eq!(out.status, Some(2), "{out:?}");
+    // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file.
+    let Some((wasmtime, dist)) = wasmtime_and_dist(
+        "rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host",
+    ) else {
+        return;
+    };
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    let args: [&OsStr; 4] = [
+        "chiwawa-rt.wasm".as_ref(),
+        "--trace-out".as_ref(),
+        "h.json".as_ref(),
+        "app.cwi".as_ref(),
+    ];
+    let out = wasmtime_in(&wasmtime, dir.path(), &args);
+    assert_eq!(out.status, Some(0), "wasmtime: {out:?}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("h.json")).unwrap(),
+        text
+    );
+    let hosts = workspace().join("hosts/bin");
+    let mut hosts_run = vec!["node"];
+    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
+        hosts_run.push("wasmi");
+    }
+    for host in hosts_run {
+        std::fs::remove_file(dir.path().join("h.json")).unwrap();
+        let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+        all.extend_from_slice(&args);
+        let out = run_in(dir.path(), &hosts.join(host), &all);
+        assert_eq!(out.status, Some(0), "{host}: {out:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("h.json")).unwrap(),
+            text,
+            "{host}"
+        );
+    }
+}
