@@ -146,6 +146,8 @@ struct Cli {
     triggers: Triggers,
     /// `--stats-out FILE`.
     stats_out: Option<String>,
+    /// `--stats`: the statistics on stderr.
+    stats: bool,
     /// `--fuel`, `--timeout`, `--max-memory`, `--max-stack`.
     limits: Limits,
     /// `--strace` (`Some(None)`: on stderr) or `--strace=FILE`.
@@ -291,6 +293,13 @@ struct Limits {
     timeout: Option<(Duration, String)>,
     max_memory: Option<u64>,
     max_stack: Option<usize>,
+}
+
+impl Cli {
+    /// Whether the run's statistics are asked for (`--stats`, `--stats-out`).
+    fn wants_stats(&self) -> bool {
+        self.stats || self.stats_out.is_some()
+    }
 }
 
 impl Limits {
@@ -590,7 +599,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     // Counting instructions only when something needs the count.
     if cli.triggers.any()
         || cli.limits.counted()
-        || cli.stats_out.is_some()
+        || cli.wants_stats()
         || cli.profile.is_some()
         || cli.trace_out.is_some()
     {
@@ -601,9 +610,12 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
     if cli.trace_out.is_some() {
         let traced = chiwawa_runtime::profile::Profile::traced(cli.trace_depth, MAX_SLICES);
         chiwawa_runtime::profile::set_store_profile(&mut store, traced);
-    } else if cli.profile.is_some() {
+    } else if cli.profile.is_some() || cli.wants_stats() {
         let profile = chiwawa_runtime::profile::Profile::new();
         chiwawa_runtime::profile::set_store_profile(&mut store, profile);
+    }
+    if cli.wants_stats() {
+        ctx.borrow_mut().count_calls();
     }
     if let Some(bytes) = cli.limits.max_stack {
         store.set_max_stack_bytes(bytes);
@@ -620,7 +632,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         let read = snapshot_read.filter(|_| cli.startup_report);
         let result = restore_and_run(cli, path, snap, read, &ctx, &linker, &mut store, &module)
             .map_err(failed);
-        return write_stats(cli, &store, result);
+        return write_stats(cli, &store, &ctx, result);
     }
     let instance = linker
         .instantiate(&mut store, &module)
@@ -648,7 +660,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 None => Ok(()),
             }
             .map_err(failed);
-            let result = write_stats(cli, &store, result);
+            let result = write_stats(cli, &store, &ctx, result);
             if cli.startup_report {
                 // How much of the code the whole run read (lazy mode reads it as it is entered).
                 let _ = io::stdout().flush();
@@ -683,7 +695,12 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
 /// `--profile FILE` and `--stats-out FILE`: once the guest has stopped, however it stopped,
 /// writes the run's profile and statistics (atomically) and passes `result` on; a file that
 /// cannot be written is the error then.
-fn write_stats(cli: &Cli, store: &Store<()>, result: Result<(), Stop>) -> Result<(), Stop> {
+fn write_stats(
+    cli: &Cli,
+    store: &Store<()>,
+    ctx: &Rc<RefCell<WasiCtx>>,
+    result: Result<(), Stop>,
+) -> Result<(), Stop> {
     if let (Some(path), Some((folded, _))) =
         (&cli.profile, chiwawa_runtime::profile::store_folded(store))
     {
@@ -702,14 +719,76 @@ fn write_stats(cli: &Cli, store: &Store<()>, result: Result<(), Stop>) -> Result
             );
         }
     }
-    let Some(path) = &cli.stats_out else {
+    if !cli.wants_stats() {
         return result;
-    };
-    let instructions = meter::store_instructions(store).unwrap_or(0);
-    let json = format!("{{\"instructions\":{instructions}}}\n");
-    write_atomically(path, json.as_bytes())
-        .map_err(|e| fail(path, format!("cannot write the statistics: {e}")))?;
+    }
+    let json = stats_json(store, &ctx.borrow());
+    if let Some(path) = &cli.stats_out {
+        write_atomically(path, json.as_bytes())
+            .map_err(|e| fail(path, format!("cannot write the statistics: {e}")))?;
+    }
+    if cli.stats {
+        let _ = io::stdout().flush();
+        eprint!("{json}");
+    }
     result
+}
+
+/// How many functions the statistics list.
+const STATS_FUNCTIONS: usize = 20;
+
+/// The statistics as JSON (docs/design.md has the schema): the counts first, every list in a
+/// fixed order, nothing that depends on the host's clock.
+fn stats_json(store: &Store<()>, ctx: &WasiCtx) -> String {
+    fn text(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+    let instructions = meter::store_instructions(store).unwrap_or(0);
+    let functions = chiwawa_runtime::profile::store_functions(store).unwrap_or_default();
+    let calls: u64 = functions.iter().map(|f| f.1).sum();
+    let listed: Vec<String> = functions
+        .iter()
+        .take(STATS_FUNCTIONS)
+        .map(|(name, calls, n)| {
+            format!(
+                "    {{\"name\": {}, \"calls\": {calls}, \"instructions\": {n}}}",
+                text(name)
+            )
+        })
+        .collect();
+    let counts = ctx.counts().cloned().unwrap_or_default();
+    let wasi: Vec<String> = counts
+        .calls
+        .iter()
+        .map(|(name, n)| format!("    \"{name}\": {n}"))
+        .collect();
+    let list = |items: &[String]| {
+        if items.is_empty() {
+            String::new()
+        } else {
+            format!("\n{}\n  ", items.join(",\n"))
+        }
+    };
+    format!(
+        "{{\n  \"instructions\": {instructions},\n  \"calls\": {calls},\n  \"functions\": [{}],\n  \
+         \"memory_bytes\": {},\n  \"wasi_calls\": {{{}}},\n  \"wasi_bytes_read\": {},\n  \
+         \"wasi_bytes_written\": {}\n}}\n",
+        list(&listed),
+        store.memory_bytes(),
+        list(&wasi),
+        counts.bytes_read,
+        counts.bytes_written
+    )
 }
 
 /// Reads and checks the snapshot at `path` (everything but what needs the image); returns it
@@ -949,6 +1028,7 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         checkpoint: None,
         triggers: Triggers::default(),
         stats_out: None,
+        stats: false,
         limits: Limits::default(),
         strace: None,
         profile: None,
@@ -998,6 +1078,7 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             }
             "--checkpoint-trigger" => cli.triggers.file = Some(value("--checkpoint-trigger")?),
             "--stats-out" => cli.stats_out = Some(value("--stats-out")?),
+            "--stats" if inline.is_none() => cli.stats = true,
             "--strace" => cli.strace = Some(inline.clone()),
             "--trace-out" => cli.trace_out = Some(value("--trace-out")?),
             "--trace" => {

@@ -18,6 +18,8 @@ struct Node {
     func: u32,
     parent: u32,
     count: u64,
+    /// Activations of this stack.
+    calls: u64,
 }
 
 /// A store's profile ([`set_profile`]).
@@ -66,6 +68,7 @@ impl Profile {
                 func: u32::MAX,
                 parent: 0,
                 count: 0,
+                calls: 0,
             }],
             children: HashMap::new(),
             path: Vec::new(),
@@ -101,6 +104,7 @@ impl Profile {
     fn push(&mut self, func: u32) {
         let parent = self.path.last().map_or(0, |l| l.node);
         let node = self.child(parent, func);
+        self.nodes[node as usize].calls += 1;
         self.path.push(Level {
             func,
             node,
@@ -137,6 +141,7 @@ impl Profile {
             func,
             parent,
             count: 0,
+            calls: 0,
         });
         self.children.insert((parent, func), node);
         node
@@ -213,6 +218,21 @@ impl Profile {
         self.trace.as_ref().map(|t| t.dropped)
     }
 
+    /// Each function (a store address) with its activations and the instructions it executed
+    /// itself, most instructions first (then by address).
+    pub fn functions(&self) -> Vec<(u32, u64, u64)> {
+        let mut by_func: HashMap<u32, (u64, u64)> = HashMap::new();
+        for node in self.nodes.iter().skip(1) {
+            let entry = by_func.entry(node.func).or_default();
+            entry.0 += node.calls;
+            entry.1 += node.count;
+        }
+        let mut out: Vec<(u32, u64, u64)> =
+            by_func.into_iter().map(|(f, (c, n))| (f, c, n)).collect();
+        out.sort_by_key(|&(f, _, n)| (std::cmp::Reverse(n), f));
+        out
+    }
+
     /// The instructions counted so far.
     pub fn total(&self) -> u64 {
         self.nodes.iter().map(|n| n.count).sum()
@@ -273,6 +293,20 @@ pub fn set_profile(store: &mut crate::store::Store) {
 /// The same for an embedding store, with `profile` (e.g. [`Profile::traced`]).
 pub fn set_store_profile<T>(store: &mut crate::Store<T>, profile: Profile) {
     store.raw.profile = Some(Box::new(profile));
+}
+
+/// An embedding store's functions by the instructions they executed themselves (name,
+/// activations, instructions; see [`Profile::functions`]), if it is profiled.
+pub fn store_functions<T>(store: &crate::Store<T>) -> Option<Vec<(String, u64, u64)>> {
+    let raw = &store.raw;
+    let profile = raw.profile.as_ref()?;
+    Some(
+        profile
+            .functions()
+            .into_iter()
+            .map(|(f, calls, n)| (raw.func_name(f), calls, n))
+            .collect(),
+    )
 }
 
 /// An embedding store's trace as Chrome trace-event JSON (see [`Profile::trace_json`]), and

@@ -87,7 +87,7 @@ leg() {
     fi
     local status=$?
     local count
-    count=$(sed -n 's/^{"instructions":\([0-9]*\)}$/\1/p' .stats.json 2>/dev/null)
+    count=$(sed -n 's/^  "instructions": \([0-9]*\),$/\1/p' .stats.json 2>/dev/null)
     echo "$status ${count:-none}"
 }
 

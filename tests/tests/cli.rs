@@ -1320,12 +1320,10 @@ fn stats_instructions(dir: &TempDir, args: &[&OsStr]) -> (Output, u64) {
     all.extend_from_slice(args);
     let out = rt_in(dir.path(), &all);
     let json = std::fs::read_to_string(dir.path().join("stats.json")).expect("stats.json");
-    let n = json
-        .trim()
-        .strip_prefix("{\"instructions\":")
-        .and_then(|s| s.strip_suffix('}'))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("not a stats object: {json}"));
+    let stats: serde_json::Value = serde_json::from_str(&json).expect("stats JSON");
+    let n = stats["instructions"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no instruction count: {json}"));
     (out, n)
 }
 
@@ -2004,5 +2002,104 @@ fn rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host() 
             text,
             "{host}"
         );
+    }
+}
+
+#[test]
+fn rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host() {
+    let dir = TempDir::new("rt-stats");
+    translate_wat(&dir, "calls", PROFILED_GUEST);
+    translate_wat(&dir, "wasi", STRACED_GUEST);
+    let read = |name: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join(name)).unwrap()).unwrap()
+    };
+    let out = rt_in(dir.path(), &["--stats-out", "c.json", "calls.cwi"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let stats = read("c.json");
+    // 1 + 3 + 6 activations, each function's own instructions adding up to the total.
+    assert_eq!(stats["calls"].as_u64(), Some(10), "{stats}");
+    let functions = stats["functions"].as_array().unwrap();
+    let by_name = |n: &str| functions.iter().find(|f| f["name"] == n).expect(n).clone();
+    assert_eq!(
+        (
+            by_name("_start")["calls"].as_u64(),
+            by_name("a")["calls"].as_u64(),
+            by_name("b")["calls"].as_u64()
+        ),
+        (Some(1), Some(3), Some(6))
+    );
+    let sum: u64 = functions
+        .iter()
+        .map(|f| f["instructions"].as_u64().unwrap())
+        .sum();
+    assert_eq!(Some(sum), stats["instructions"].as_u64());
+    assert_eq!(stats["memory_bytes"].as_u64(), Some(0));
+    // --stats: the same JSON on stderr.
+    let out = rt_in(dir.path(), &["--stats", "calls.cwi"]);
+    assert_eq!(
+        out.stderr,
+        std::fs::read_to_string(dir.path().join("c.json")).unwrap()
+    );
+    let out = rt_in(
+        dir.path(),
+        &["--dir", ".", "--stats-out", "w.json", "wasi.cwi"],
+    );
+    assert_eq!(out.status, Some(3), "{out:?}");
+    let stats = read("w.json");
+    let wasi = &stats["wasi_calls"];
+    assert_eq!(
+        (
+            wasi["fd_write"].as_u64(),
+            wasi["path_open"].as_u64(),
+            wasi["proc_exit"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{stats}"
+    );
+    assert_eq!(stats["wasi_bytes_written"].as_u64(), Some(6));
+    assert_eq!(stats["memory_bytes"].as_u64(), Some(65_536));
+    let native_calls = std::fs::read_to_string(dir.path().join("c.json")).unwrap();
+    let native_wasi = std::fs::read_to_string(dir.path().join("w.json")).unwrap();
+    // chiwawa-rt.wasm on wasmtime, node and wasmi: the same files.
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host")
+    else {
+        return;
+    };
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    let hosts = workspace().join("hosts/bin");
+    let mut hosts_run = vec!["wasmtime", "node"];
+    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
+        hosts_run.push("wasmi");
+    }
+    for host in hosts_run {
+        for (image, file, want, status) in [
+            ("calls.cwi", "hc.json", &native_calls, 0),
+            ("wasi.cwi", "hw.json", &native_wasi, 3),
+        ] {
+            let args: [&OsStr; 4] = [
+                "chiwawa-rt.wasm".as_ref(),
+                "--stats-out".as_ref(),
+                file.as_ref(),
+                image.as_ref(),
+            ];
+            let out = if host == "wasmtime" {
+                wasmtime_in(&wasmtime, dir.path(), &args)
+            } else {
+                let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+                all.extend_from_slice(&args);
+                run_in(dir.path(), &hosts.join(host), &all)
+            };
+            assert_eq!(out.status, Some(status), "{host}: {out:?}");
+            assert_eq!(
+                &std::fs::read_to_string(dir.path().join(file)).unwrap(),
+                want,
+                "{host}"
+            );
+        }
     }
 }

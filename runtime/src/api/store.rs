@@ -63,6 +63,12 @@ impl<T: 'static> Store<T> {
         self.raw.set_max_memory_bytes(bytes);
     }
 
+    /// The bytes of all the store's memories now (a memory never shrinks, so at the end of a
+    /// run this is their high-water mark).
+    pub fn memory_bytes(&self) -> u64 {
+        self.raw.memories.iter().map(|m| m.len() as u64).sum()
+    }
+
     /// The engine the store was made with.
     pub fn engine(&self) -> &Engine {
         &self.engine

@@ -61,6 +61,8 @@ pub struct WasiCtx {
     pub(crate) narrowed: std::collections::BTreeMap<u32, (u64, u64)>,
     /// Where `--strace` lines go ([`WasiCtx::set_strace`]), if anywhere.
     strace: Option<Box<dyn std::io::Write>>,
+    /// Calls by function and bytes moved, when counted ([`WasiCtx::count_calls`]).
+    counts: Option<WasiCounts>,
     /// The guest's environment (`NAME=VALUE` each) when it is not the host's: a restored run
     /// sees the environment of the run it was checkpointed from.
     env: Option<Vec<String>>,
@@ -87,6 +89,7 @@ impl WasiCtx {
             placed: std::collections::BTreeMap::new(),
             narrowed: std::collections::BTreeMap::new(),
             strace: None,
+            counts: None,
             env: None,
             monotonic_offset: 0,
             monotonic_seen: std::cell::Cell::new(0),
@@ -151,6 +154,17 @@ impl WasiCtx {
     /// again, and its offset). One that cannot be described is an error naming it.
     pub fn guest_fds(&mut self) -> Result<Vec<FdState>, String> {
         sys::guest_fds(self)
+    }
+
+    /// Counts the guest's preview1 calls by function, and the bytes its reads and writes
+    /// moved ([`WasiCtx::counts`]).
+    pub fn count_calls(&mut self) {
+        self.counts = Some(WasiCounts::default());
+    }
+
+    /// What [`WasiCtx::count_calls`] counted so far.
+    pub fn counts(&self) -> Option<&WasiCounts> {
+        self.counts.as_ref()
     }
 
     /// Writes a line for every preview1 call the guest makes to `out` (see `strace.rs`: the
@@ -271,6 +285,17 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
             Some(map) if poll => poll_hiding(&map, &mut ctx, &mut memory, params),
             Some(map) => call_hiding(&map, fds, fd_out, imp, &mut ctx, &mut memory, params),
         };
+        if let Some(counts) = ctx.counts.as_mut() {
+            *counts.calls.entry(name).or_default() += 1;
+            if let (Ok(errno::SUCCESS), Some(out)) = (&errno, moved_out(name)) {
+                let n = u64::from(memory.read_u32(arg32(params, out)).unwrap_or(0));
+                if name.contains("read") {
+                    counts.bytes_read += n;
+                } else {
+                    counts.bytes_written += n;
+                }
+            }
+        }
         if ctx.strace.is_some() && name != "proc_exit" {
             let line = match &errno {
                 Ok(e) => strace::line(name, &memory, params, types, Some(*e)),
@@ -572,6 +597,26 @@ impl WasiCtx {
             }
         }
         Ok(())
+    }
+}
+
+/// What the guest's preview1 calls were, by function, and the bytes they moved.
+#[derive(Clone, Debug, Default)]
+pub struct WasiCounts {
+    /// Calls by function name.
+    pub calls: std::collections::BTreeMap<&'static str, u64>,
+    /// Bytes `fd_read` and `fd_pread` read.
+    pub bytes_read: u64,
+    /// Bytes `fd_write` and `fd_pwrite` wrote.
+    pub bytes_written: u64,
+}
+
+/// The parameter through which a read or write returns the bytes it moved.
+fn moved_out(name: &str) -> Option<usize> {
+    match name {
+        "fd_read" | "fd_write" => Some(3),
+        "fd_pread" | "fd_pwrite" => Some(4),
+        _ => None,
     }
 }
 
