@@ -740,19 +740,7 @@ const STATS_FUNCTIONS: usize = 20;
 /// The statistics as JSON (docs/design.md has the schema): the counts first, every list in a
 /// fixed order, nothing that depends on the host's clock.
 fn stats_json(store: &Store<()>, ctx: &WasiCtx) -> String {
-    fn text(s: &str) -> String {
-        let mut out = String::from("\"");
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-        out
-    }
+    let text = chiwawa_runtime::profile::json_string;
     let instructions = meter::store_instructions(store).unwrap_or(0);
     let functions = chiwawa_runtime::profile::store_functions(store).unwrap_or_default();
     let calls: u64 = functions.iter().map(|f| f.1).sum();

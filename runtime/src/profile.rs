@@ -270,8 +270,8 @@ impl Profile {
     }
 }
 
-/// `text` as a JSON string.
-fn json_string(text: &str) -> String {
+/// `text` as a JSON string (for the runtime's JSON outputs).
+pub fn json_string(text: &str) -> String {
     let mut out = String::from("\"");
     for c in text.chars() {
         match c {

@@ -1858,34 +1858,17 @@ fn rt_profile_counts_every_instruction_by_stack_the_same_on_every_host() {
         dir.path().join("chiwawa-rt.wasm"),
     )
     .unwrap();
-    let args: [&OsStr; 4] = [
-        "chiwawa-rt.wasm".as_ref(),
-        "--profile".as_ref(),
-        "h.folded".as_ref(),
-        "app.cwi".as_ref(),
-    ];
-    let out = wasmtime_in(&wasmtime, dir.path(), &args);
-    assert_eq!(out.status, Some(0), "wasmtime: {out:?}");
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("h.folded")).unwrap(),
-        folded
-    );
-    let hosts = workspace().join("hosts/bin");
-    let mut hosts_run = vec!["node"];
-    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
-        hosts_run.push("wasmi");
-    }
-    for host in hosts_run {
-        std::fs::remove_file(dir.path().join("h.folded")).unwrap();
-        let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
-        all.extend_from_slice(&args);
-        let out = run_in(dir.path(), &hosts.join(host), &all);
-        assert_eq!(out.status, Some(0), "{host}: {out:?}");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("h.folded")).unwrap(),
-            folded,
-            "{host}"
+    for host in wasm_hosts() {
+        let _ = std::fs::remove_file(dir.path().join("h.folded"));
+        let out = rt_wasm_on(
+            host,
+            &wasmtime,
+            dir.path(),
+            &["--profile", "h.folded", "app.cwi"],
         );
+        assert_eq!(out.status, Some(0), "{host}: {out:?}");
+        let got = std::fs::read_to_string(dir.path().join("h.folded")).unwrap();
+        assert_eq!(got, folded, "{host}");
     }
 }
 
@@ -1974,34 +1957,17 @@ fn rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host() 
         dir.path().join("chiwawa-rt.wasm"),
     )
     .unwrap();
-    let args: [&OsStr; 4] = [
-        "chiwawa-rt.wasm".as_ref(),
-        "--trace-out".as_ref(),
-        "h.json".as_ref(),
-        "app.cwi".as_ref(),
-    ];
-    let out = wasmtime_in(&wasmtime, dir.path(), &args);
-    assert_eq!(out.status, Some(0), "wasmtime: {out:?}");
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("h.json")).unwrap(),
-        text
-    );
-    let hosts = workspace().join("hosts/bin");
-    let mut hosts_run = vec!["node"];
-    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
-        hosts_run.push("wasmi");
-    }
-    for host in hosts_run {
-        std::fs::remove_file(dir.path().join("h.json")).unwrap();
-        let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
-        all.extend_from_slice(&args);
-        let out = run_in(dir.path(), &hosts.join(host), &all);
-        assert_eq!(out.status, Some(0), "{host}: {out:?}");
-        assert_eq!(
-            std::fs::read_to_string(dir.path().join("h.json")).unwrap(),
-            text,
-            "{host}"
+    for host in wasm_hosts() {
+        let _ = std::fs::remove_file(dir.path().join("h.json"));
+        let out = rt_wasm_on(
+            host,
+            &wasmtime,
+            dir.path(),
+            &["--trace-out", "h.json", "app.cwi"],
         );
+        assert_eq!(out.status, Some(0), "{host}: {out:?}");
+        let got = std::fs::read_to_string(dir.path().join("h.json")).unwrap();
+        assert_eq!(got, text, "{host}");
     }
 }
 
@@ -2102,4 +2068,27 @@ fn rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host() {
             );
         }
     }
+}
+
+/// The hosts these tests run chiwawa-rt.wasm on: the wasmtime CLI, node, and the wasmi CLI when
+/// `WASMI` is set (make test sets it).
+fn wasm_hosts() -> Vec<&'static str> {
+    let mut hosts = vec!["wasmtime", "node"];
+    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
+        hosts.push("wasmi");
+    }
+    hosts
+}
+
+/// chiwawa-rt.wasm (copied into `dir`) with `args` on `host` (of `wasm_hosts`), in `dir`,
+/// preopened as `.`.
+fn rt_wasm_on(host: &str, wasmtime: &Path, dir: &Path, args: &[&str]) -> Output {
+    let mut all: Vec<&OsStr> = vec!["chiwawa-rt.wasm".as_ref()];
+    all.extend(args.iter().map(OsStr::new));
+    if host == "wasmtime" {
+        return wasmtime_in(wasmtime, dir, &all);
+    }
+    let mut argv: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+    argv.extend_from_slice(&all);
+    run_in(dir, &workspace().join("hosts/bin").join(host), &argv)
 }
