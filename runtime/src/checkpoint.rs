@@ -388,22 +388,9 @@ fn check_stack(store: &Store, snapshot: &Snapshot) -> Result<Suspended, RestoreE
     })
 }
 
-/// Whether the instructions of `code` from its start reach `pc` exactly, inside the code.
-fn at_instruction(code: &[chiwawa_format::CodeUnit], pc: usize) -> bool {
-    let mut at = 0;
-    while at < pc {
-        match chiwawa_format::instr_len(code, at) {
-            Ok(len) => at += len,
-            Err(_) => return false,
-        }
-    }
-    at == pc && pc < code.len()
-}
-
-/// If the instructions of `code` from its start reach `pc` exactly and the one ending there
-/// is a call (a plain call or a pair ending in one), the call's `base` operand: where it puts
-/// the callee's frame, relative to the caller's.
-fn call_before(code: &[chiwawa_format::CodeUnit], pc: usize) -> Option<u32> {
+/// If the instructions of `code` from its start reach `pc` exactly: the start of the one that
+/// ends there (`None` for `pc` 0).
+fn walk_to(code: &[chiwawa_format::CodeUnit], pc: usize) -> Option<Option<usize>> {
     let mut at = 0;
     let mut last = None;
     while at < pc {
@@ -411,7 +398,19 @@ fn call_before(code: &[chiwawa_format::CodeUnit], pc: usize) -> Option<u32> {
         last = Some(at);
         at += len;
     }
-    let start = last.filter(|_| at == pc)?;
+    (at == pc).then_some(last)
+}
+
+/// Whether `pc` is the start of an instruction of `code`.
+fn at_instruction(code: &[chiwawa_format::CodeUnit], pc: usize) -> bool {
+    pc < code.len() && walk_to(code, pc).is_some()
+}
+
+/// If the instructions of `code` from its start reach `pc` exactly and the one ending there
+/// is a call (a plain call or a pair ending in one), the call's `base` operand: where it puts
+/// the callee's frame, relative to the caller's.
+fn call_before(code: &[chiwawa_format::CodeUnit], pc: usize) -> Option<u32> {
+    let start = walk_to(code, pc)??;
     let op = Op::from_word(u32::from(code[start].to_native()))?;
     if op.flow() != Flow::Call {
         return None;

@@ -75,6 +75,16 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
             false,
         ),
     };
+    // Ends the run with trap `$t`, named after the current function unless it names one.
+    macro_rules! fail_here {
+        ($t:expr) => {{
+            let mut t: Trap = $t;
+            if t.func.is_none() {
+                t.func = Some(store_name(instances, funcs, cur));
+            }
+            return Err(t);
+        }};
+    }
     // Takes a checkpoint with the current activation resuming at `$pc` and `$instructions`
     // executed, and hands it to the store's sink; a failure (or no sink) ends the run.
     macro_rules! checkpoint {
@@ -94,11 +104,8 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                     None => Err(TrapKind::Checkpoint.into()),
                 }
             });
-            if let Err(mut t) = state {
-                if t.func.is_none() {
-                    t.func = Some(store_name(instances, funcs, cur));
-                }
-                return Err(t);
+            if let Err(t) = state {
+                fail_here!(t);
             }
         }};
     }
@@ -334,12 +341,7 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                 m.executed = executed;
                 let then = match (m.hook)(executed) {
                     crate::meter::Action::Continue(next) => Some(next),
-                    crate::meter::Action::Stop(mut t) => {
-                        if t.func.is_none() {
-                            t.func = Some(store_name(instances, funcs, cur));
-                        }
-                        return Err(t);
-                    }
+                    crate::meter::Action::Stop(t) => fail_here!(t),
                     crate::meter::Action::Checkpoint(then) => {
                         checkpoint!(pc_now!(), executed);
                         match then {
@@ -515,14 +517,11 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                             // The guest asked for a checkpoint (`chiwawa.checkpoint`): taken
                             // below, once the call has returned (results zero).
                             let mut checkpoint = false;
-                            if let Err(mut t) = host(&mut caller, &params, &mut results) {
+                            if let Err(t) = host(&mut caller, &params, &mut results) {
                                 if t.kind == TrapKind::Checkpoint && !tail {
                                     checkpoint = true;
                                 } else {
-                                    if t.func.is_none() {
-                                        t.func = Some(store_name(instances, funcs, cur));
-                                    }
-                                    return Err(t);
+                                    fail_here!(t);
                                 }
                             }
                             if new_base + nr > stack.len() {

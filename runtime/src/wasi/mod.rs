@@ -612,7 +612,7 @@ pub struct WasiCounts {
 }
 
 /// The parameter through which a read or write returns the bytes it moved.
-fn moved_out(name: &str) -> Option<usize> {
+pub(super) fn moved_out(name: &str) -> Option<usize> {
     match name {
         "fd_read" | "fd_write" => Some(3),
         "fd_pread" | "fd_pwrite" => Some(4),

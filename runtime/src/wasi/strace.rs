@@ -6,7 +6,7 @@
 //! the guest the same.
 
 use super::memory::GuestMemory;
-use super::{arg32, arg64};
+use super::{arg32, arg64, moved_out};
 
 /// Preview1 errno names, by value.
 const ERRNO: [&str; 77] = [
@@ -189,16 +189,14 @@ pub(crate) fn line(
             let bytes = gathered(memory, arg32(params, 1), arg32(params, 2), 32);
             args[1] = quoted(&bytes);
             args[2] = format!("{} iovecs", arg32(params, 2));
-            let out = if name == "fd_write" { 3 } else { 4 };
-            if let (true, Some(n)) = (ok, out_u32(out)) {
+            if let (true, Some(n)) = (ok, moved_out(name).and_then(out_u32)) {
                 returned = format!(" ({n} bytes)");
             }
         }
         "fd_read" | "fd_pread" => {
-            let out = if name == "fd_read" { 3 } else { 4 };
             args[2] = format!("{} iovecs", arg32(params, 2));
             args[1] = "..".into();
-            if let (true, Some(n)) = (ok, out_u32(out)) {
+            if let (true, Some(n)) = (ok, moved_out(name).and_then(out_u32)) {
                 let bytes = gathered(memory, arg32(params, 1), arg32(params, 2), 32);
                 let shown = &bytes[..bytes.len().min(n as usize)];
                 args[1] = quoted(shown);
