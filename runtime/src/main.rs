@@ -85,9 +85,12 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
                        directories again, in which the guest's open files are opened again at
                        their offsets; a snapshot of another image, damaged or crafted, is an
                        error naming PATH
-  --stats-out FILE     once the guest stops (however it stops), write the run's statistics to
-                       FILE as JSON: {\"instructions\": N}, the instructions executed (the unit of
-                       --checkpoint-after; a restored run counts on from its snapshot's count)
+  --stats              once the guest stops (however it stops), print the run's statistics on
+                       stderr as JSON: instructions executed (the unit of --checkpoint-after and
+                       --fuel; a restored run counts on from its snapshot's count), calls, the
+                       20 functions that executed most, the memories' size, WASI calls by
+                       function and the bytes they read and wrote (docs/design.md)
+  --stats-out FILE     the same statistics written to FILE
   --fuel N             stop the guest once it has executed N instructions (the unit of
                        --checkpoint-after, counted in this run), as a trap naming the limit
   --timeout DURATION   stop the guest once DURATION (500ms, 2s, 5m, 1h) of wall-clock time has
@@ -632,7 +635,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         let read = snapshot_read.filter(|_| cli.startup_report);
         let result = restore_and_run(cli, path, snap, read, &ctx, &linker, &mut store, &module)
             .map_err(failed);
-        return write_stats(cli, &store, &ctx, result);
+        return write_outputs(cli, &store, &ctx, result);
     }
     let instance = linker
         .instantiate(&mut store, &module)
@@ -660,7 +663,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 None => Ok(()),
             }
             .map_err(failed);
-            let result = write_stats(cli, &store, &ctx, result);
+            let result = write_outputs(cli, &store, &ctx, result);
             if cli.startup_report {
                 // How much of the code the whole run read (lazy mode reads it as it is entered).
                 let _ = io::stdout().flush();
@@ -695,7 +698,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
 /// `--profile FILE` and `--stats-out FILE`: once the guest has stopped, however it stopped,
 /// writes the run's profile and statistics (atomically) and passes `result` on; a file that
 /// cannot be written is the error then.
-fn write_stats(
+fn write_outputs(
     cli: &Cli,
     store: &Store<()>,
     ctx: &Rc<RefCell<WasiCtx>>,
