@@ -5,6 +5,7 @@ pub mod api;
 pub mod checkpoint;
 pub mod driver;
 pub mod exec;
+pub mod flamegraph;
 pub mod instance;
 pub mod meter;
 #[cfg(feature = "op-stats")]
@@ -25,6 +26,7 @@ pub use api::{
     Global, ImportType, Instance, Limits, Linker, Memory, Module, Store, Table, TypedFunc, ValType,
 };
 pub use instance::InstantiateError;
+pub use store::HostNote;
 pub use trap::{Trap, TrapKind};
 pub use value::Val;
 pub use verify::VerifyError;

@@ -34,6 +34,7 @@ use std::time::{Duration, Instant};
 use chiwawa_cache::{Cache, Inputs, Lookup};
 use chiwawa_format::snapshot::{self, Snapshot};
 use chiwawa_format::{ImageBuf, LoadedImage};
+use chiwawa_runtime::profile::TraceOptions;
 use chiwawa_runtime::wasi::{self, WasiCtx};
 use chiwawa_runtime::{checkpoint, meter};
 use chiwawa_runtime::{
@@ -105,15 +106,17 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
                        shown), the errno and what it returned (bytes, descriptor, offset)
   --trace-out FILE     once the guest stops, write its calls to FILE as Chrome trace-event JSON
                        (Perfetto, chrome://tracing): a slice per call, named from the name
-                       section, timed in executed instructions (shown as microseconds), the
-                       same on every host; at most 1,000,000 calls (a note says how many more)
-  --trace calls        what is traced: calls (the only kind yet; WASI calls: --strace)
-  --trace-clock instructions
-                       the trace's clock: executed instructions (the only one yet)
+                       section, and a slice per WASI call with its arguments and errno (as
+                       --strace shows them); at most 1,000,000 slices (a note says how many more)
+  --trace KINDS        what is traced: calls, wasi, or calls,wasi (the default)
+  --trace-clock CLOCK  the trace's clock: instructions (the default: executed instructions, shown
+                       as microseconds, the same on every host; WASI calls take none) or wall
+                       (real time since the run began)
   --trace-depth N      trace calls down to N deep only
   --profile FILE       once the guest stops, write the instructions it executed by call stack
                        to FILE as folded stacks (\"main;foo;bar 123\", what flame graph tools
-                       read): exact counts, adding up to the run's instructions
+                       read): exact counts, adding up to the run's instructions; a FILE
+                       ending in .svg gets a flame graph of them instead
   -h, --help           print this help
   -V, --version        print the version
 
@@ -160,6 +163,10 @@ struct Cli {
     /// `--trace-out FILE`: the calls as Chrome trace-event JSON; `--trace-depth N`.
     trace_out: Option<String>,
     trace_depth: u32,
+    /// `--trace KINDS`: guest calls, WASI calls; `--trace-clock wall`.
+    trace_calls: bool,
+    trace_wasi: bool,
+    trace_wall: bool,
     /// `--restore PATH`: the snapshot to resume.
     restore: Option<String>,
     image: String,
@@ -485,6 +492,27 @@ impl Startup {
     }
 }
 
+impl Startup {
+    /// The statistics' `startup` object: the image's sizes and, with the wall clock
+    /// (`--trace-clock wall`), the phases so far in microseconds (without it the statistics
+    /// hold nothing that depends on the host's clock).
+    fn stats(&self, image: &CheckedImage, wall: bool) -> String {
+        let mut out = format!(
+            "{{\"image_bytes\": {}, \"code_bytes\": {}, \"functions\": {}",
+            image.image().len(),
+            code_bytes(image),
+            image.module().funcs.len()
+        );
+        if wall {
+            for (name, time) in &self.phases {
+                out.push_str(&format!(", \"{name}_us\": {}", time.as_micros()));
+            }
+        }
+        out.push('}');
+        out
+    }
+}
+
 /// The image's register code in bytes.
 fn code_bytes(image: &CheckedImage) -> u64 {
     2 * u64::from(image.image().header().code_units)
@@ -607,11 +635,20 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         || cli.trace_out.is_some()
     {
         let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
-        let meter = cli.triggers.meter(&cli.limits, executed, stop_after, fired);
+        let mut meter = cli.triggers.meter(&cli.limits, executed, stop_after, fired);
+        if cli.wants_stats() {
+            meter.count_opcodes();
+        }
         meter::set_store_meter(&mut store, meter);
     }
     if cli.trace_out.is_some() {
-        let traced = chiwawa_runtime::profile::Profile::traced(cli.trace_depth, MAX_SLICES);
+        let traced = chiwawa_runtime::profile::Profile::traced(TraceOptions {
+            calls: cli.trace_calls,
+            host: cli.trace_wasi,
+            wall: cli.trace_wall,
+            max_depth: cli.trace_depth,
+            max_slices: MAX_SLICES,
+        });
         chiwawa_runtime::profile::set_store_profile(&mut store, traced);
     } else if cli.profile.is_some() || cli.wants_stats() {
         let profile = chiwawa_runtime::profile::Profile::new();
@@ -635,7 +672,8 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         let read = snapshot_read.filter(|_| cli.startup_report);
         let result = restore_and_run(cli, path, snap, read, &ctx, &linker, &mut store, &module)
             .map_err(failed);
-        return write_outputs(cli, &store, &ctx, result);
+        let facts = startup.stats(image, cli.trace_wall);
+        return write_outputs(cli, &store, &ctx, &facts, result);
     }
     let instance = linker
         .instantiate(&mut store, &module)
@@ -658,12 +696,13 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         None => {
             let start = exported_func(&store, instance, "_start");
             report(&store, &[start])?;
+            let facts = startup.stats(image, cli.trace_wall);
             let result = match start {
                 Some(start) => call_no_args(&mut store, start, &cli.image, "_start"),
                 None => Ok(()),
             }
             .map_err(failed);
-            let result = write_outputs(cli, &store, &ctx, result);
+            let result = write_outputs(cli, &store, &ctx, &facts, result);
             if cli.startup_report {
                 // How much of the code the whole run read (lazy mode reads it as it is entered).
                 let _ = io::stdout().flush();
@@ -679,6 +718,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             let init = exported_func(&store, instance, "_initialize");
             let func = exported_func(&store, instance, name);
             report(&store, &[init, func])?;
+            let facts = startup.stats(image, cli.trace_wall);
             if let Some(init) = init {
                 call_no_args(&mut store, init, &cli.image, "_initialize")?;
             }
@@ -688,25 +728,33 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             let args =
                 parse_values(name, ty.params(), &cli.args).map_err(|e| fail(&cli.image, e))?;
             let mut results = vec![Val::I32(0); ty.results().len()];
-            func.call(&mut store, &args, &mut results)
-                .map_err(|e| stop(&cli.image, e))?;
+            let result = func
+                .call(&mut store, &args, &mut results)
+                .map_err(|e| stop(&cli.image, e));
+            write_outputs(cli, &store, &ctx, &facts, result)?;
             print_results(&results)
         }
     }
 }
 
-/// `--profile FILE` and `--stats-out FILE`: once the guest has stopped, however it stopped,
-/// writes the run's profile and statistics (atomically) and passes `result` on; a file that
-/// cannot be written is the error then.
+/// `--profile FILE`, `--trace-out FILE` and `--stats-out FILE`: once the guest has stopped,
+/// however it stopped, writes the run's profile, trace and statistics (atomically; `startup`
+/// is the statistics' start-up object) and passes `result` on; a file that cannot be written
+/// is the error then.
 fn write_outputs(
     cli: &Cli,
     store: &Store<()>,
     ctx: &Rc<RefCell<WasiCtx>>,
+    startup: &str,
     result: Result<(), Stop>,
 ) -> Result<(), Stop> {
-    if let (Some(path), Some((folded, _))) =
+    if let (Some(path), Some((mut folded, _))) =
         (&cli.profile, chiwawa_runtime::profile::store_folded(store))
     {
+        if path.ends_with(".svg") {
+            let title = format!("{} (executed instructions)", cli.image);
+            folded = chiwawa_runtime::flamegraph::svg(&folded, &title);
+        }
         write_atomically(path, folded.as_bytes())
             .map_err(|e| fail(path, format!("cannot write the profile: {e}")))?;
     }
@@ -717,15 +765,15 @@ fn write_outputs(
             .map_err(|e| fail(path, format!("cannot write the trace: {e}")))?;
         if dropped > 0 {
             eprintln!(
-                "{NAME}: note: {path} holds the first {MAX_SLICES} calls to end; {dropped} more \
-                 were left out (--trace-depth keeps it shallower)"
+                "{NAME}: note: {path} holds the first {MAX_SLICES} slices to end; {dropped} more \
+                 were left out (--trace-depth or --trace keep it smaller)"
             );
         }
     }
     if !cli.wants_stats() {
         return result;
     }
-    let json = stats_json(store, &ctx.borrow());
+    let json = stats_json(store, &ctx.borrow(), startup);
     if let Some(path) = &cli.stats_out {
         write_atomically(path, json.as_bytes())
             .map_err(|e| fail(path, format!("cannot write the statistics: {e}")))?;
@@ -741,8 +789,9 @@ fn write_outputs(
 const STATS_FUNCTIONS: usize = 20;
 
 /// The statistics as JSON (docs/design.md has the schema): the counts first, every list in a
-/// fixed order, nothing that depends on the host's clock.
-fn stats_json(store: &Store<()>, ctx: &WasiCtx) -> String {
+/// fixed order, nothing that depends on the host's clock unless `startup` (the start-up
+/// object) has the wall clock's phases.
+fn stats_json(store: &Store<()>, ctx: &WasiCtx, startup: &str) -> String {
     let text = chiwawa_runtime::profile::json_string;
     let instructions = meter::store_instructions(store).unwrap_or(0);
     let functions = chiwawa_runtime::profile::store_functions(store).unwrap_or_default();
@@ -755,6 +804,14 @@ fn stats_json(store: &Store<()>, ctx: &WasiCtx) -> String {
                 "    {{\"name\": {}, \"calls\": {calls}, \"instructions\": {n}}}",
                 text(name)
             )
+        })
+        .collect();
+    let opcodes = meter::store_opcodes(store).unwrap_or_default();
+    let pairs: u64 = opcodes.iter().filter(|o| o.2).map(|o| o.1).sum();
+    let opcodes: Vec<String> = opcodes
+        .iter()
+        .map(|(name, n, pair)| {
+            format!("    {{\"name\": \"{name}\", \"count\": {n}, \"pair\": {pair}}}")
         })
         .collect();
     let counts = ctx.counts().cloned().unwrap_or_default();
@@ -772,9 +829,11 @@ fn stats_json(store: &Store<()>, ctx: &WasiCtx) -> String {
     };
     format!(
         "{{\n  \"instructions\": {instructions},\n  \"calls\": {calls},\n  \"functions\": [{}],\n  \
+         \"pair_instructions\": {pairs},\n  \"opcodes\": [{}],\n  \
          \"memory_bytes\": {},\n  \"wasi_calls\": {{{}}},\n  \"wasi_bytes_read\": {},\n  \
-         \"wasi_bytes_written\": {}\n}}\n",
+         \"wasi_bytes_written\": {},\n  \"startup\": {startup}\n}}\n",
         list(&listed),
+        list(&opcodes),
         store.memory_bytes(),
         list(&wasi),
         counts.bytes_read,
@@ -1025,6 +1084,9 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         profile: None,
         trace_out: None,
         trace_depth: u32::MAX,
+        trace_calls: true,
+        trace_wasi: true,
+        trace_wall: false,
         restore: None,
         image: String::new(),
         args: Vec::new(),
@@ -1074,33 +1136,34 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             "--trace-out" => cli.trace_out = Some(value("--trace-out")?),
             "--trace" => {
                 let what = value("--trace")?;
-                if what.split(',').any(|w| w != "calls") {
-                    return Err(Stop::Usage(format!(
-                        "--trace {what}: only calls are traced yet (WASI calls: --strace)"
-                    )));
+                (cli.trace_calls, cli.trace_wasi) = (false, false);
+                for kind in what.split(',') {
+                    match kind {
+                        "calls" => cli.trace_calls = true,
+                        "wasi" => cli.trace_wasi = true,
+                        _ => {
+                            return Err(Stop::Usage(format!(
+                                "--trace {what}: {kind:?} is not a kind of trace (calls, wasi)"
+                            )))
+                        }
+                    }
                 }
             }
-            "--trace-clock" => {
-                let clock = value("--trace-clock")?;
-                if clock != "instructions" {
+            "--trace-clock" => match value("--trace-clock")?.as_str() {
+                "instructions" => cli.trace_wall = false,
+                "wall" => cli.trace_wall = true,
+                clock => {
                     return Err(Stop::Usage(format!(
-                        "--trace-clock {clock}: only the instruction clock is built yet"
-                    )));
+                        "--trace-clock {clock}: the clocks are instructions and wall"
+                    )))
                 }
-            }
+            },
             "--trace-depth" => {
                 let n = count("--trace-depth", &value("--trace-depth")?)?;
                 cli.trace_depth = u32::try_from(n).unwrap_or(u32::MAX);
             }
             "--profile" => {
-                let path = value("--profile")?;
-                if path.ends_with(".svg") {
-                    return Err(Stop::Usage(format!(
-                        "--profile {path}: SVG flame graphs are not built yet; write folded \
-                         stacks (e.g. out.folded) and draw them with a flame graph tool"
-                    )));
-                }
-                cli.profile = Some(path);
+                cli.profile = Some(value("--profile")?);
             }
             "--fuel" => cli.limits.fuel = Some(count("--fuel", &value("--fuel")?)?),
             "--timeout" => cli.limits.timeout = Some(duration("--timeout", &value("--timeout")?)?),

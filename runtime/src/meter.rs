@@ -43,6 +43,8 @@ pub struct Meter {
     pub(crate) hook: Hook,
     /// The count at which the executor's counter reaches zero ([`Meter::fuel`]).
     zero_at: u64,
+    /// Executions per opcode, if counted ([`Meter::count_opcodes`]).
+    pub(crate) opcodes: Option<Vec<u64>>,
 }
 
 impl Meter {
@@ -54,7 +56,33 @@ impl Meter {
             next,
             hook,
             zero_at: executed,
+            opcodes: None,
         }
+    }
+
+    /// Also counts executions per opcode (a third copy of the interpreter loop, which adds
+    /// one to the instruction's counter as it dispatches it).
+    pub fn count_opcodes(&mut self) {
+        self.opcodes = Some(vec![0; chiwawa_format::OPS.len()]);
+    }
+
+    /// The instructions executed per opcode, if counted: the register-code instruction's name
+    /// (a pair's is its parts' names joined by `+`), its count, and whether it is a pair;
+    /// most executed first (then by name), executed ones only. The counts add up to the
+    /// instructions counted since [`Meter::count_opcodes`].
+    pub fn opcodes(&self) -> Option<Vec<(&'static str, u64, bool)>> {
+        let counts = self.opcodes.as_ref()?;
+        let mut out: Vec<(&'static str, u64, bool)> = counts
+            .iter()
+            .enumerate()
+            .filter(|&(_, &n)| n > 0)
+            .map(|(word, &n)| {
+                let op = chiwawa_format::Op::from_word(word as u32).expect("one counter per op");
+                (op.name(), n, op.parts().is_some())
+            })
+            .collect();
+        out.sort_by_key(|&(name, n, _)| (std::cmp::Reverse(n), name));
+        Some(out)
     }
 
     /// The instructions executed so far (as of the end of the last run, or the last event).
@@ -87,6 +115,12 @@ pub fn set_meter(store: &mut crate::store::Store, meter: Meter) {
 /// The same for an embedding store.
 pub fn set_store_meter<T>(store: &mut crate::Store<T>, meter: Meter) {
     set_meter(&mut store.raw, meter);
+}
+
+/// An embedding store's instructions per opcode, if its meter counts them
+/// ([`Meter::opcodes`]).
+pub fn store_opcodes<T>(store: &crate::Store<T>) -> Option<Vec<(&'static str, u64, bool)>> {
+    store.raw.meter.as_ref()?.opcodes()
 }
 
 /// The instructions an embedding store's runs have executed, if it has a meter.

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use crate::exec::Frame;
+use crate::store::HostNote;
 
 /// One node of the call tree: a function (a store address) under its parent.
 struct Node {
@@ -45,13 +46,71 @@ struct Level {
     start: u64,
 }
 
-/// The calls of a run as complete slices: function, start, duration (in instructions) and
-/// depth, in the order they ended.
+/// What a trace records ([`Profile::traced`]).
+#[derive(Clone, Copy, Debug)]
+pub struct TraceOptions {
+    /// Guest calls, as slices.
+    pub calls: bool,
+    /// Host calls (WASI calls), as slices with what the host function noted about them.
+    pub host: bool,
+    /// Real time (nanoseconds since the run began) instead of executed instructions.
+    pub wall: bool,
+    /// Only slices less than this many calls deep.
+    pub max_depth: u32,
+    /// At most this many slices; the rest are counted as dropped.
+    pub max_slices: usize,
+}
+
+impl Default for TraceOptions {
+    fn default() -> TraceOptions {
+        TraceOptions {
+            calls: true,
+            host: true,
+            wall: false,
+            max_depth: u32::MAX,
+            max_slices: usize::MAX,
+        }
+    }
+}
+
+/// One complete slice: a guest call (`note` none) or a host call.
+struct Slice {
+    func: u32,
+    start: u64,
+    duration: u64,
+    depth: u32,
+    /// A host call.
+    host: bool,
+    /// The host function's description of the call (an index in `Trace::notes`), if any.
+    note: Option<u32>,
+}
+
+/// The calls of a run as complete slices, in the order they ended.
 struct Trace {
-    slices: Vec<(u32, u64, u64, u32)>,
-    max_depth: u32,
-    max_slices: usize,
+    options: TraceOptions,
+    slices: Vec<Slice>,
+    notes: Vec<HostNote>,
     dropped: u64,
+    /// The wall clock's origin (with `options.wall`).
+    origin: std::time::Instant,
+}
+
+impl Trace {
+    /// Records a slice that ended, `depth` calls deep, if the options keep it.
+    fn record(&mut self, slice: Slice, note: Option<HostNote>) {
+        if slice.depth >= self.options.max_depth {
+            return;
+        }
+        if self.slices.len() >= self.options.max_slices {
+            self.dropped += 1;
+            return;
+        }
+        let note = note.map(|n| {
+            self.notes.push(n);
+            (self.notes.len() - 1) as u32
+        });
+        self.slices.push(Slice { note, ..slice });
+    }
 }
 
 impl Default for Profile {
@@ -78,17 +137,58 @@ impl Profile {
         }
     }
 
-    /// A profile that also records every call as a slice, down to `max_depth` calls deep and
-    /// `max_slices` slices at most (the rest are counted as dropped).
-    pub fn traced(max_depth: u32, max_slices: usize) -> Profile {
+    /// A profile that also records calls as slices, as `options` say.
+    pub fn traced(options: TraceOptions) -> Profile {
         let mut profile = Profile::new();
         profile.trace = Some(Trace {
+            options,
             slices: Vec::new(),
-            max_depth,
-            max_slices,
+            notes: Vec::new(),
             dropped: 0,
+            origin: std::time::Instant::now(),
         });
         profile
+    }
+
+    /// The trace's clock now: executed instructions, or nanoseconds since the run began.
+    fn now(&self) -> u64 {
+        match &self.trace {
+            Some(trace) if trace.options.wall => {
+                u64::try_from(trace.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+            }
+            _ => self.clock,
+        }
+    }
+
+    /// Whether host calls are traced (then the executor gives their callee a note slot and
+    /// reports them with [`Profile::host_start`] and [`Profile::host_end`]).
+    pub(crate) fn traces_host(&self) -> bool {
+        self.trace.as_ref().is_some_and(|t| t.options.host)
+    }
+
+    /// Before a host call (the executor's counter at `fuel`): the instructions so far go to
+    /// the caller's stack; the call's start on the trace's clock.
+    pub(crate) fn host_start(&mut self, fuel: i64) -> u64 {
+        self.attribute(fuel);
+        self.now()
+    }
+
+    /// After a host call of `func` that began at `start`: its slice, one deeper than its
+    /// caller, with what it noted.
+    pub(crate) fn host_end(&mut self, func: u32, start: u64, note: Option<HostNote>) {
+        let end = self.now();
+        let depth = self.path.len() as u32;
+        if let Some(trace) = &mut self.trace {
+            let slice = Slice {
+                func,
+                start,
+                duration: end.saturating_sub(start),
+                depth,
+                host: true,
+                note: None,
+            };
+            trace.record(slice, note);
+        }
     }
 
     /// The instructions since the last event (the counter went from `last_fuel` down to
@@ -105,29 +205,26 @@ impl Profile {
         let parent = self.path.last().map_or(0, |l| l.node);
         let node = self.child(parent, func);
         self.nodes[node as usize].calls += 1;
-        self.path.push(Level {
-            func,
-            node,
-            start: self.clock,
-        });
+        let start = self.now();
+        self.path.push(Level { func, node, start });
     }
 
     /// Ends the activations above the first `len`.
     fn pop_to(&mut self, len: usize) {
+        let traced_calls = self.trace.as_ref().is_some_and(|t| t.options.calls);
+        let end = if traced_calls { self.now() } else { 0 };
         while self.path.len() > len {
             let level = self.path.pop().expect("above len");
-            if let Some(trace) = &mut self.trace {
-                let depth = self.path.len() as u32;
-                if depth < trace.max_depth {
-                    if trace.slices.len() < trace.max_slices {
-                        let duration = self.clock - level.start;
-                        trace
-                            .slices
-                            .push((level.func, level.start, duration, depth));
-                    } else {
-                        trace.dropped += 1;
-                    }
-                }
+            if let (true, Some(trace)) = (traced_calls, &mut self.trace) {
+                let slice = Slice {
+                    func: level.func,
+                    start: level.start,
+                    duration: end.saturating_sub(level.start),
+                    depth: self.path.len() as u32,
+                    host: false,
+                    note: None,
+                };
+                trace.record(slice, None);
             }
         }
     }
@@ -184,10 +281,21 @@ impl Profile {
     }
 
     /// The trace as Chrome trace-event JSON (what Perfetto and chrome://tracing open): one
-    /// complete slice (`"ph":"X"`) per call, its time and duration in executed instructions
-    /// (shown as microseconds), with process and thread names; `None` if not traced.
+    /// complete slice (`"ph":"X"`) per call: guest calls (category `call`) named by `name`,
+    /// host calls (category `host`, WASI calls among them) by what they noted, with the call
+    /// as `--strace` shows it and its errno in `args`; process and thread names. Times
+    /// are executed instructions (shown as microseconds) or, with the wall clock, microseconds
+    /// since the run began; `None` if not traced.
     pub fn trace_json(&self, name: impl Fn(u32) -> String) -> Option<String> {
         let trace = self.trace.as_ref()?;
+        let wall = trace.options.wall;
+        let time = |t: u64| {
+            if wall {
+                format!("{}.{:03}", t / 1000, t % 1000)
+            } else {
+                t.to_string()
+            }
+        };
         let mut names: HashMap<u32, String> = HashMap::new();
         let mut out = String::from("{\"traceEvents\":[\n");
         out.push_str(
@@ -196,16 +304,32 @@ impl Profile {
         out.push_str(
             "{\"name\":\"thread_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"main\"}}",
         );
-        for &(func, start, duration, depth) in &trace.slices {
-            let text = names
-                .entry(func)
-                .or_insert_with(|| json_string(&name(func)));
+        for slice in &trace.slices {
+            let (start, duration, depth) = (time(slice.start), time(slice.duration), slice.depth);
+            let note = slice.note.map(|i| &trace.notes[i as usize]);
+            let mut text = names
+                .entry(slice.func)
+                .or_insert_with(|| json_string(&name(slice.func)))
+                .clone();
+            let mut args = format!("{{\"depth\":{depth}}}");
+            if let Some(note) = note {
+                text = json_string(&note.name);
+                let errno = note
+                    .errno
+                    .map_or_else(|| "null".to_string(), |e| e.to_string());
+                args = format!(
+                    "{{\"depth\":{depth},\"call\":{},\"errno\":{errno}}}",
+                    json_string(&note.call)
+                );
+            }
+            let cat = if slice.host { "host" } else { "call" };
             out.push_str(&format!(
-                ",\n{{\"name\":{text},\"cat\":\"call\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":{start},\"dur\":{duration},\"args\":{{\"depth\":{depth}}}}}"
+                ",\n{{\"name\":{text},\"cat\":\"{cat}\",\"ph\":\"X\",\"pid\":1,\"tid\":1,\"ts\":{start},\"dur\":{duration},\"args\":{args}}}"
             ));
         }
         out.push_str(&format!(
-            "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{{\"clock\":\"instructions\",\"instructions\":{},\"slices\":{},\"dropped\":{}}}}}\n",
+            "\n],\"displayTimeUnit\":\"ns\",\"otherData\":{{\"clock\":\"{}\",\"instructions\":{},\"slices\":{},\"dropped\":{}}}}}\n",
+            if wall { "wall" } else { "instructions" },
             self.clock,
             trace.slices.len(),
             trace.dropped

@@ -323,6 +323,21 @@ pub struct Caller<'a> {
     /// The store's user data (`()` unless the store was made by [`crate::Store::new`] with
     /// data of the embedder's type).
     pub data: &'a mut dyn Any,
+    /// Where the host function may describe this call for a trace (`--trace wasi`): `Some`
+    /// only while calls are traced, so that an untraced run decodes nothing.
+    pub note: Option<&'a mut Option<HostNote>>,
+}
+
+/// A host function's description of one call of it, for a trace: the slice's name, what it
+/// was called with and returned (as `--strace` shows it), and its errno if it has one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostNote {
+    /// The slice's name (e.g. `fd_write`).
+    pub name: String,
+    /// The call as `--strace` shows it.
+    pub call: String,
+    /// The errno it returned (`None`: none, or it trapped).
+    pub errno: Option<u32>,
 }
 
 /// A function of the store.
@@ -679,7 +694,14 @@ pub(crate) fn func_name(instances: &[Instance], funcs: &[FuncInst], func: u32) -
             let names = &module.func_names;
             match names.binary_search_by_key(&index, |n| n.index.to_native()) {
                 Ok(i) => demangle(&names[i].name),
-                Err(_) => format!("func[{index}]"),
+                // No name in the name section: the name it is exported under, if any.
+                Err(_) => module
+                    .exports
+                    .iter()
+                    .find(|e| {
+                        e.kind == chiwawa_format::extern_kind::FUNC && e.index.to_native() == index
+                    })
+                    .map_or_else(|| format!("func[{index}]"), |e| e.name.to_string()),
             }
         }
     }

@@ -998,7 +998,7 @@ fn wasm_rt_trap_ends_the_host_as_a_direct_trap_does() {
         (
             invoke("div.wasm", "1", "0").to_vec(),
             invoke("div.cwi", "1", "0").to_vec(),
-            "error: trap: integer divide by zero in func[0]\n",
+            "error: trap: integer divide by zero in div\n",
         ),
         (
             vec!["m.wasm".into()],
@@ -1845,8 +1845,30 @@ fn rt_profile_counts_every_instruction_by_stack_the_same_on_every_host() {
     assert_eq!(lines.iter().map(|l| l.1).sum::<u64>(), total, "{folded}");
     assert_eq!(lines[1].1 % 3, 0, "{folded}");
     assert_eq!(lines[2].1 % 6, 0, "{folded}");
+    // The same counts drawn as a flame graph: one frame per stack, `all` at the bottom as
+    // wide as the picture allows, each stack's width in proportion to its instructions.
     let out = rt_in(dir.path(), &["--profile", "p.svg", "app.cwi"]);
-    assert_eq!(out.status, Some(2), "{out:?}");
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let svg = std::fs::read_to_string(dir.path().join("p.svg")).unwrap();
+    assert!(
+        svg.starts_with("<?xml") && svg.ends_with("</svg>\n"),
+        "{svg}"
+    );
+    let tooltips: Vec<&str> = svg
+        .split("<title>")
+        .skip(1)
+        .map(|t| &t[..t.find("</title>").unwrap()])
+        .collect();
+    let totals = [total, total, total - lines[0].1, lines[2].1];
+    let want: Vec<String> = ["all", "_start", "a", "b"]
+        .iter()
+        .zip(totals)
+        .map(|(name, n)| {
+            let share = 100.0 * n as f64 / total as f64;
+            format!("{name} ({n} instructions, {share:.2}%)")
+        })
+        .collect();
+    assert_eq!(tooltips, want, "{svg}");
     // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file.
     let Some((wasmtime, dist)) =
         wasmtime_and_dist("rt_profile_counts_every_instruction_by_stack_the_same_on_every_host")
@@ -1941,11 +1963,18 @@ fn rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host() 
         shallow.contains("\"a\"") && !shallow.contains("\"b\""),
         "{shallow}"
     );
-    let out = rt_in(
-        dir.path(),
-        &["--trace", "wasi", "--trace-out", "x.json", "app.cwi"],
-    );
-    assert_eq!(out.status, Some(2), "{out:?}");
+    for bad in [
+        ["--trace", "syscalls"],
+        ["--trace-clock", "cycles"],
+        ["--trace-depth", "deep"],
+    ] {
+        let mut args = bad.to_vec();
+        args.extend(["--trace-out", "x.json", "app.cwi"]);
+        let out = rt_in(dir.path(), &args);
+        assert_eq!(out.status, Some(2), "{bad:?}: {out:?}");
+        assert!(out.stderr.contains(bad[1]), "{bad:?}: {out:?}");
+        assert!(!dir.path().join("x.json").exists());
+    }
     // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file.
     let Some((wasmtime, dist)) = wasmtime_and_dist(
         "rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host",
@@ -1968,6 +1997,165 @@ fn rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host() 
         assert_eq!(out.status, Some(0), "{host}: {out:?}");
         let got = std::fs::read_to_string(dir.path().join("h.json")).unwrap();
         assert_eq!(got, text, "{host}");
+    }
+}
+
+/// The `"ph":"X"` events of a trace file: name, category, start, duration, args.
+fn trace_slices(json: &serde_json::Value) -> Vec<(String, String, f64, f64, serde_json::Value)> {
+    json["traceEvents"]
+        .as_array()
+        .expect("traceEvents")
+        .iter()
+        .filter(|e| e["ph"] == "X")
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap().to_string(),
+                e["cat"].as_str().unwrap().to_string(),
+                e["ts"].as_f64().unwrap(),
+                e["dur"].as_f64().unwrap(),
+                e["args"].clone(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rt_trace_shows_wasi_calls_as_slices_with_their_call_and_errno() {
+    let dir = TempDir::new("rt-trace-wasi");
+    translate_wat(&dir, "app", STRACED_GUEST);
+    let read = |name: &str| -> (String, serde_json::Value) {
+        let text = std::fs::read_to_string(dir.path().join(name)).unwrap();
+        let json = serde_json::from_str(&text).expect("trace JSON");
+        (text, json)
+    };
+    let out = rt_in(
+        dir.path(),
+        &["--dir", ".", "--trace-out", "t.json", "app.cwi"],
+    );
+    assert_eq!((out.status, out.stdout.as_str()), (Some(3), "hello\n"));
+    let (text, json) = read("t.json");
+    let slices = trace_slices(&json);
+    let host: Vec<(&str, &str, Option<u64>)> = slices
+        .iter()
+        .filter(|s| s.1 == "host")
+        .map(|s| {
+            (
+                s.0.as_str(),
+                s.4["call"].as_str().unwrap(),
+                s.4["errno"].as_u64(),
+            )
+        })
+        .collect();
+    // What --strace shows, with the errno (ENOENT is 44), in call order.
+    assert_eq!(
+        host,
+        [
+            (
+                "fd_write",
+                "fd_write(1, \"hello\\n\", 1 iovecs, 8) = 0 (6 bytes)",
+                Some(0)
+            ),
+            (
+                "path_open",
+                "path_open(3, 0, \"missing.txt\", 0, 2, 0, 0, 40) = ENOENT",
+                Some(44)
+            ),
+            ("proc_exit", "proc_exit(3)", None),
+        ],
+        "{text}"
+    );
+    // Each inside `_start`'s slice, one deeper, taking no instructions.
+    let start = slices.iter().find(|s| s.0 == "_start").expect("_start");
+    for s in slices.iter().filter(|s| s.1 == "host") {
+        assert!(s.2 >= start.2 && s.2 + s.3 <= start.2 + start.3, "{text}");
+        assert_eq!((s.3, s.4["depth"].as_u64()), (0.0, Some(1)), "{text}");
+    }
+    // Only one kind when asked for one.
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--dir",
+            ".",
+            "--trace",
+            "wasi",
+            "--trace-out",
+            "w.json",
+            "app.cwi",
+        ],
+    );
+    assert_eq!(out.status, Some(3), "{out:?}");
+    let cats: Vec<String> = trace_slices(&read("w.json").1)
+        .into_iter()
+        .map(|s| s.1)
+        .collect();
+    assert_eq!(cats, ["host", "host", "host"]);
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--dir",
+            ".",
+            "--trace",
+            "calls",
+            "--trace-out",
+            "c.json",
+            "app.cwi",
+        ],
+    );
+    assert_eq!(out.status, Some(3), "{out:?}");
+    let names: Vec<String> = trace_slices(&read("c.json").1)
+        .into_iter()
+        .map(|s| s.0)
+        .collect();
+    assert_eq!(names, ["_start"]);
+    // The wall clock: microseconds since the run began, the same slices, still nested.
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--dir",
+            ".",
+            "--trace-clock",
+            "wall",
+            "--trace-out",
+            "r.json",
+            "app.cwi",
+        ],
+    );
+    assert_eq!(out.status, Some(3), "{out:?}");
+    let (wall_text, wall) = read("r.json");
+    assert_eq!(wall["otherData"]["clock"], "wall", "{wall_text}");
+    let wall_slices = trace_slices(&wall);
+    let order = |v: &[(String, String, f64, f64, serde_json::Value)]| -> Vec<String> {
+        v.iter().map(|s| s.0.clone()).collect()
+    };
+    assert_eq!(order(&wall_slices), order(&slices));
+    let start = wall_slices.iter().find(|s| s.0 == "_start").unwrap();
+    for s in &wall_slices {
+        assert!(
+            s.2 >= start.2 && s.2 + s.3 <= start.2 + start.3 + 1e-3,
+            "{wall_text}"
+        );
+    }
+    // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file (instruction clock).
+    let Some((wasmtime, dist)) =
+        wasmtime_and_dist("rt_trace_shows_wasi_calls_as_slices_with_their_call_and_errno")
+    else {
+        return;
+    };
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    for host in wasm_hosts() {
+        let _ = std::fs::remove_file(dir.path().join("h.json"));
+        let out = rt_wasm_on(
+            host,
+            &wasmtime,
+            dir.path(),
+            &["--trace-out", "h.json", "app.cwi"],
+        );
+        assert_eq!(out.status, Some(3), "{host}: {out:?}");
+        assert_eq!(read("h.json").0, text, "{host}");
     }
 }
 
@@ -2000,6 +2188,49 @@ fn rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host() {
         .sum();
     assert_eq!(Some(sum), stats["instructions"].as_u64());
     assert_eq!(stats["memory_bytes"].as_u64(), Some(0));
+    // Every instruction under its opcode; the pairs' share among them.
+    let opcodes = stats["opcodes"].as_array().unwrap();
+    let count = |pair: bool| -> u64 {
+        opcodes
+            .iter()
+            .filter(|o| !pair || o["pair"] == true)
+            .map(|o| o["count"].as_u64().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        Some(count(false)),
+        stats["instructions"].as_u64(),
+        "{stats}"
+    );
+    assert_eq!(
+        Some(count(true)),
+        stats["pair_instructions"].as_u64(),
+        "{stats}"
+    );
+    assert!(opcodes.iter().any(|o| o["name"] == "call"), "{stats}");
+    // Start-up: the image's sizes; times only with the wall clock.
+    let startup = &stats["startup"];
+    let image_len = std::fs::metadata(dir.path().join("calls.cwi"))
+        .unwrap()
+        .len();
+    assert_eq!(startup["image_bytes"].as_u64(), Some(image_len), "{stats}");
+    assert_eq!(startup["functions"].as_u64(), Some(3), "{stats}");
+    assert!(startup.get("verify_us").is_none(), "{stats}");
+    let out = rt_in(
+        dir.path(),
+        &[
+            "--trace-clock",
+            "wall",
+            "--stats-out",
+            "cw.json",
+            "calls.cwi",
+        ],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let wall = read("cw.json");
+    for phase in ["read_us", "check_us", "verify_us", "instantiate_us"] {
+        assert!(wall["startup"][phase].is_u64(), "{phase}: {wall}");
+    }
     // --stats: the same JSON on stderr.
     let out = rt_in(dir.path(), &["--stats", "calls.cwi"]);
     assert_eq!(

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use super::error::{Error, ErrorKind};
 use super::store::{Store, StoreId};
 use super::types::{FuncType, ValType};
-use crate::store::{Caller as RawCaller, HostFn};
+use crate::store::{Caller as RawCaller, HostFn, HostNote};
 use crate::trap::Trap;
 use crate::value::Val;
 
@@ -23,6 +23,7 @@ pub struct Func {
 pub struct Caller<'a, T> {
     data: &'a mut T,
     memory: Option<&'a mut crate::store::Memory>,
+    note: Option<&'a mut Option<HostNote>>,
 }
 
 impl<T> Caller<'_, T> {
@@ -39,6 +40,19 @@ impl<T> Caller<'_, T> {
     /// The calling instance's memory 0, if it has one.
     pub fn memory(&mut self) -> Option<&mut [u8]> {
         Some(self.memory.as_deref_mut()?.bytes_mut())
+    }
+
+    /// Whether calls are being traced: then [`Caller::note`] is worth calling.
+    pub fn traced(&self) -> bool {
+        self.note.is_some()
+    }
+
+    /// Describes this call for the trace (the slice's name, arguments and errno); nothing
+    /// happens unless calls are traced.
+    pub fn note(&mut self, note: HostNote) {
+        if let Some(slot) = self.note.as_deref_mut() {
+            *slot = Some(note);
+        }
     }
 }
 
@@ -403,6 +417,7 @@ pub(crate) fn erase<T: 'static>(host: Host<T>) -> HostFn {
             let caller = Caller {
                 data,
                 memory: raw.memory.as_deref_mut(),
+                note: raw.note.as_deref_mut(),
             };
             host(caller, params, results)
         },

@@ -42,6 +42,11 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
         (true, Some(p)) => &mut **p,
         _ => std::ptr::null_mut(),
     };
+    // Counted per opcode only when counted at all.
+    let op_counts: *mut u64 = match meter.as_mut().and_then(|m| m.opcodes.as_mut()) {
+        Some(counts) => counts.as_mut_ptr(),
+        None => std::ptr::null_mut(),
+    };
     let max_pages = max_memory_bytes.map(|b| b / 65_536);
     let metered = meter.is_some();
     let (mut stack, mut frames, mut cur, mut base, mut pc, mut entering) = match start {
@@ -54,6 +59,7 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                     &mut Caller {
                         memory: None,
                         data: &mut **data,
+                        note: None,
                     },
                     args,
                     &mut results,
@@ -323,6 +329,7 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                 fuel: *fuel,
                 meter_stop: false,
                 profile,
+                op_counts,
                 #[cfg(feature = "op-stats")]
                 prev_word: u32::MAX,
             })
@@ -376,11 +383,14 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
             // SAFETY: `Hot`'s invariant: the registers are this activation's (see above), the
             // memory pointers were refreshed after anything that could move the memory, and
             // nothing else touches the stacks, `globals` or `inst` while `hot` runs.
-            if metered {
+            if !op_counts.is_null() {
                 hr.fuel = *fuel;
-                unsafe { hot::<true>(h) };
+                unsafe { hot::<CountedOps>(h) };
+            } else if metered {
+                hr.fuel = *fuel;
+                unsafe { hot::<Counted>(h) };
             } else {
-                unsafe { hot::<false>(h) };
+                unsafe { hot::<Plain>(h) };
             }
             // SAFETY: as above (`hot` has returned).
             let hr = unsafe { &mut *h };
@@ -510,14 +520,29 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                         FuncInst::Host { func: host, .. } => {
                             let params = stack[new_base..new_base + np].to_vec();
                             let mut results = vec![0u64; nr];
+                            // A traced host call: its slice, with what the host notes.
+                            // SAFETY: the store's profile, which nothing else touches here.
+                            let traced = !profile.is_null() && unsafe { (*profile).traces_host() };
+                            let began = if traced {
+                                unsafe { (*profile).host_start(*fuel) }
+                            } else {
+                                0
+                            };
+                            let mut note = None;
                             let mut caller = Caller {
                                 memory: mem_addr.map(|m| &mut memories[m]),
                                 data: &mut **data,
+                                note: traced.then_some(&mut note),
                             };
                             // The guest asked for a checkpoint (`chiwawa.checkpoint`): taken
                             // below, once the call has returned (results zero).
                             let mut checkpoint = false;
-                            if let Err(t) = host(&mut caller, &params, &mut results) {
+                            let outcome = host(&mut caller, &params, &mut results);
+                            if traced {
+                                // SAFETY: as above.
+                                unsafe { (*profile).host_end(callee, began, note) };
+                            }
+                            if let Err(t) = outcome {
                                 if t.kind == TrapKind::Checkpoint && !tail {
                                     checkpoint = true;
                                 } else {

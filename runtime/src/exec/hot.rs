@@ -2,6 +2,35 @@
 
 use super::*;
 
+/// What a copy of [`hot`] counts: compiled in as constants, so that each copy carries only its
+/// own checks.
+pub(super) trait LoopMode {
+    /// Counts instructions in [`Hot::fuel`] and stops at safe points (the meter).
+    const COUNT: bool;
+    /// Counts instructions per opcode (needs `COUNT`).
+    const OPCODES: bool;
+}
+
+/// The default loop: counts nothing.
+pub(super) struct Plain;
+/// The metered loop ([`crate::meter`]).
+pub(super) struct Counted;
+/// The metered loop that also counts per opcode ([`crate::meter::Meter::count_opcodes`]).
+pub(super) struct CountedOps;
+
+impl LoopMode for Plain {
+    const COUNT: bool = false;
+    const OPCODES: bool = false;
+}
+impl LoopMode for Counted {
+    const COUNT: bool = true;
+    const OPCODES: bool = false;
+}
+impl LoopMode for CountedOps {
+    const COUNT: bool = true;
+    const OPCODES: bool = true;
+}
+
 /// Runs instructions from `ip` until one it leaves to [`run_inner`] (calls, returns, memory and
 /// table management: `ip` at it, and [`Hot::cold_op`] set for a call or return) or a trap (`ip`
 /// at the trapping instruction, [`Hot::fault`] set).
@@ -12,22 +41,22 @@ use super::*;
 /// registers is read through `h` (a raw pointer, so that those reads are not hoisted into
 /// registers either).
 ///
-/// With `METER`, it counts every instruction it dispatches in [`Hot::fuel`] (one for each,
+/// With `M::COUNT`, it counts every instruction it dispatches in [`Hot::fuel`] (one for each,
 /// a fused instruction once) and stops at a safe point once that reaches zero: just after a
 /// taken branch, a call or a return that it made itself, with `ip` at the next instruction to
-/// run and [`Hot::meter_stop`] set. Without `METER` (the default loop) none of this is
-/// compiled in.
+/// run and [`Hot::meter_stop`] set. With `M::OPCODES` it also counts each instruction in
+/// [`Hot::op_counts`]. In the default loop ([`Plain`]) none of this is compiled in.
 ///
 /// # Safety
 /// `h` is valid and `Hot`'s invariant holds.
 #[inline(never)]
 // Each handler states its arithmetic as a closure that the handler macros call in place.
 #[allow(clippy::redundant_closure_call)]
-pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
+pub(super) unsafe fn hot<M: LoopMode>(h: *mut Hot) {
     // SAFETY: the caller's guarantee.
     let (mut ip, mut sp, mut code) = unsafe { ((*h).ip, (*h).sp, (*h).code) };
-    // The instructions left before the next safe point stops (only with `METER`).
-    let mut fuel: i64 = if METER { unsafe { (*h).fuel } } else { 0 };
+    // The instructions left before the next safe point stops (only with `M::COUNT`).
+    let mut fuel: i64 = if M::COUNT { unsafe { (*h).fuel } } else { 0 };
     // In a Wasm build the memory is read through `h` at each access, not kept in locals: as
     // locals, LLVM derives `len - 8`, `len - 4`, ... for the bounds checks and keeps them all
     // live through the loop, which costs the host registers for `ip` and `sp`. Natively there
@@ -123,7 +152,7 @@ pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
                 (*h).ip = ip;
                 (*h).sp = sp;
                 (*h).code = code;
-                if METER {
+                if M::COUNT {
                     (*h).fuel = fuel;
                 }
             }
@@ -134,16 +163,16 @@ pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
     macro_rules! profile_event {
         () => {
             // SAFETY: `Hot`'s invariant; a non-null `profile` is the store's.
-            if METER && unsafe { !(*h).profile.is_null() } {
+            if M::COUNT && unsafe { !(*h).profile.is_null() } {
                 unsafe { profile_event(h, fuel) };
             }
         };
     }
-    // A safe point: between two instructions, with every frame complete. With `METER`, stops
+    // A safe point: between two instructions, with every frame complete. With `M::COUNT`, stops
     // here once the fuel is spent.
     macro_rules! safe_point {
         () => {
-            if METER && fuel <= 0 {
+            if M::COUNT && fuel <= 0 {
                 // SAFETY: `Hot`'s invariant.
                 unsafe { (*h).meter_stop = true };
                 leave!()
@@ -635,8 +664,13 @@ pub(super) unsafe fn hot<const METER: bool>(h: *mut Hot) {
             (*h).prev_word = word;
         }
         let op = unsafe { Op::from_word_unchecked(word) };
-        if METER {
+        if M::COUNT {
             fuel -= 1;
+        }
+        if M::OPCODES {
+            // SAFETY: `Hot`'s invariant: a non-null `op_counts` has a counter per opcode word,
+            // and the verifier proved `word` is one (as for `from_word_unchecked` below).
+            unsafe { *(*h).op_counts.add(word as usize) += 1 };
         }
         #[cfg(debug_assertions)]
         {

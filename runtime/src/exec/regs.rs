@@ -53,13 +53,16 @@ pub(super) struct Hot {
     /// Set by `hot` when it leaves a call to `run_inner`: the call's instruction, which `ip`
     /// (at the call's part of a pair) may not name (`run_inner` clears it).
     pub(super) cold_op: Option<Op>,
-    /// For the metered loop (`hot::<true>`): the instructions left before it stops at a safe
+    /// For the metered loops (`hot::<Counted>`, `hot::<CountedOps>`): the instructions left before it stops at a safe
     /// point (it counts below zero until it reaches one), and whether it stopped there
     /// (`run_inner` clears it).
     pub(super) fuel: i64,
     pub(super) meter_stop: bool,
     /// The store's profile, or null: the metered loop reports its calls and returns to it.
     pub(super) profile: *mut crate::profile::Profile,
+    /// The meter's per-opcode counters (one per opcode word), or null: the opcode-counting
+    /// loop adds one to an instruction's counter as it dispatches it.
+    pub(super) op_counts: *mut u64,
     #[cfg(feature = "op-stats")]
     pub(super) prev_word: u32,
 }

@@ -41,7 +41,7 @@ use chiwawa_format::FuncType;
 
 pub use memory::GuestMemory;
 
-use crate::store::{Caller, Extern, HostFn, Store};
+use crate::store::{Caller, Extern, HostFn, HostNote, Store};
 use crate::trap::{Trap, TrapKind};
 
 /// The import module name of WASI preview1.
@@ -211,7 +211,12 @@ pub fn add_to_linker<T: 'static>(linker: &mut crate::Linker<T>, ctx: &Rc<RefCell
         let ty = crate::FuncType::from_raw(&ty);
         let host: crate::api::Host<T> = Rc::new(
             move |mut caller: crate::Caller<'_, T>, params: &[u64], results: &mut [u64]| {
-                call(caller.memory(), params, results)
+                let mut note = caller.traced().then_some(None);
+                let result = call(caller.memory(), params, results, note.as_mut());
+                if let Some(Some(note)) = note {
+                    caller.note(note);
+                }
+                result
             },
         );
         Some(crate::Extern::Func(crate::Func::from_host(store, ty, host)))
@@ -234,6 +239,7 @@ pub fn link(
                 caller.memory.as_deref_mut().map(|m| m.bytes_mut()),
                 params,
                 results,
+                caller.note.as_deref_mut(),
             )
         },
     );
@@ -241,7 +247,15 @@ pub fn link(
 }
 
 /// A preview1 function bound to `ctx`, called with the caller's memory 0 (if it has one).
-type Bound = Box<dyn Fn(Option<&mut [u8]>, &[u64], &mut [u64]) -> Result<(), Trap>>;
+/// With a note slot (calls traced), it describes the call there.
+type Bound = Box<
+    dyn Fn(
+        Option<&mut [u8]>,
+        &[u64],
+        &mut [u64],
+        Option<&mut Option<HostNote>>,
+    ) -> Result<(), Trap>,
+>;
 
 /// The preview1 function `module::name`, if it is one: its type and its implementation bound
 /// to `ctx` (the arity check, the hidden descriptor's renumbering, the errno result).
@@ -259,7 +273,7 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
     let name = func.name;
     let types = func.params;
     let ctx = Rc::clone(ctx);
-    let call: Bound = Box::new(move |memory, params, results| {
+    let call: Bound = Box::new(move |memory, params, results, mut note| {
         if params.len() != arity {
             return Err(host_trap(format!(
                 "wasi: {arity} arguments expected, got {}",
@@ -273,8 +287,18 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
             Some(bytes) => GuestMemory::new(bytes),
             None => GuestMemory::none(),
         };
-        if ctx.strace.is_some() && name == "proc_exit" {
-            ctx.strace_line(strace::line(name, &memory, params, types, None));
+        if name == "proc_exit" {
+            if ctx.strace.is_some() {
+                ctx.strace_line(strace::line(name, &memory, params, types, None));
+            }
+            // (proc_exit ends the run through a trap: its slice is noted before.)
+            if let Some(slot) = note.as_deref_mut() {
+                *slot = Some(HostNote {
+                    name: name.to_string(),
+                    call: strace::line(name, &memory, params, types, None),
+                    errno: None,
+                });
+            }
         }
         let errno = match ctx.fd_map() {
             // A restored run's clock: absolute monotonic timeouts shifted to the host's.
@@ -296,7 +320,7 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
                 }
             }
         }
-        if ctx.strace.is_some() && name != "proc_exit" {
+        if (ctx.strace.is_some() || note.is_some()) && name != "proc_exit" {
             let line = match &errno {
                 Ok(e) => strace::line(name, &memory, params, types, Some(*e)),
                 Err(t) => format!(
@@ -304,7 +328,16 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
                     strace::line(name, &memory, params, types, None)
                 ),
             };
-            ctx.strace_line(line);
+            if let Some(slot) = note {
+                *slot = Some(HostNote {
+                    name: name.to_string(),
+                    call: line.clone(),
+                    errno: errno.as_ref().ok().copied(),
+                });
+            }
+            if ctx.strace.is_some() {
+                ctx.strace_line(line);
+            }
         }
         let errno = errno?;
         if errno == errno::SUCCESS && track {

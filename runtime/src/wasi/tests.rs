@@ -49,6 +49,7 @@ impl Guest {
             &mut Caller {
                 memory,
                 data: &mut (),
+                note: None,
             },
             params,
             &mut results,
