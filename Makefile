@@ -143,6 +143,7 @@ test: fmt-check setup dist bench-workloads programs hosts-smoke
 	$(MAKE) spec
 	$(MAKE) programs-matrix
 	$(MAKE) checkpoint-smoke
+	$(MAKE) observe-identity
 
 fmt-check: toolchain
 	$(CARGO) fmt --all -- --check
@@ -195,6 +196,15 @@ checkpoint-smoke: programs setup dist $(WASMI)
 		$(PROGRAMS_SRC)/checkpoint.sh $(PROGRAMS_DIR)
 	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" \
 		$(PROGRAMS_SRC)/checkpoint-points.sh $(PROGRAMS_DIR)
+
+# Observation (issue 17): SQLite, Lua and CoreMark with --deterministic and --strace,
+# --stats-out, --profile and --trace-out, natively and through chiwawa-rt.wasm on wasmtime, node
+# and wasmi: every output byte-identical (tests/programs/observe-identity.sh).
+.PHONY: observe-identity
+observe-identity: programs setup dist $(WASMI)
+	$(CARGO) build --workspace --bins
+	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" \
+		$(PROGRAMS_SRC)/observe-identity.sh $(PROGRAMS_DIR)
 
 # The host matrix (hosts/README.md, docs/hosts.md): every host behind one wrapper interface in
 # hosts/bin/, pinned and installed from the registries into $(HOSTS_OUT) by hosts/HOST/install.sh.

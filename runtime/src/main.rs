@@ -89,9 +89,14 @@ Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --stats              once the guest stops (however it stops), print the run's statistics on
                        stderr as JSON: instructions executed (the unit of --checkpoint-after and
                        --fuel; a restored run counts on from its snapshot's count), calls, the
-                       20 functions that executed most, the memories' size, WASI calls by
-                       function and the bytes they read and wrote (docs/design.md)
+                       20 functions that executed most, every opcode executed with its count,
+                       the memories' size, WASI calls by function and the bytes they read and
+                       wrote, the image's sizes (docs/design.md)
   --stats-out FILE     the same statistics written to FILE
+  --deterministic      the guest's clocks read the executed instructions as nanoseconds (plus
+                       the time it slept), random_get gives a stream seeded by that count, and
+                       files have device 0, inodes hashed from their paths and times 0: one
+                       input runs the same on every host (give it again with --restore)
   --fuel N             stop the guest once it has executed N instructions (the unit of
                        --checkpoint-after, counted in this run), as a trap naming the limit
   --timeout DURATION   stop the guest once DURATION (500ms, 2s, 5m, 1h) of wall-clock time has
@@ -154,6 +159,8 @@ struct Cli {
     stats_out: Option<String>,
     /// `--stats`: the statistics on stderr.
     stats: bool,
+    /// `--deterministic`: clocks, random bytes and file identities from the run itself.
+    deterministic: bool,
     /// `--fuel`, `--timeout`, `--max-memory`, `--max-stack`.
     limits: Limits,
     /// `--strace` (`Some(None)`: on stderr) or `--strace=FILE`.
@@ -588,6 +595,10 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         Some(Some(path)) => {
             let file = std::fs::File::create(path)
                 .map_err(|e| fail(path, format!("cannot write the trace: {e}")))?;
+            // Under a Wasm host the file is a host descriptor: not the guest's to see.
+            if let Some(fd) = fd_to_hide(&file) {
+                ctx.borrow_mut().hide_fd(fd);
+            }
             ctx.borrow_mut()
                 .set_strace(Box::new(io::LineWriter::new(file)));
         }
@@ -628,8 +639,12 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         }
     }
     // Counting instructions only when something needs the count.
+    if cli.deterministic {
+        ctx.borrow_mut().set_deterministic();
+    }
     if cli.triggers.any()
         || cli.limits.counted()
+        || cli.deterministic
         || cli.wants_stats()
         || cli.profile.is_some()
         || cli.trace_out.is_some()
@@ -944,9 +959,14 @@ fn restore_and_run(
             ErrorKind::Snapshot => fail(path, e),
             _ => stop(&cli.image, e),
         })?;
-    ctx.borrow_mut()
-        .continue_monotonic_from(snap.monotonic_ns)
-        .map_err(|e| fail(path, e))?;
+    if cli.deterministic {
+        ctx.borrow_mut()
+            .continue_virtual_clock(snap.monotonic_ns, snap.instructions);
+    } else {
+        ctx.borrow_mut()
+            .continue_monotonic_from(snap.monotonic_ns)
+            .map_err(|e| fail(path, e))?;
+    }
     if let Some((started, bytes)) = report {
         // From reading the snapshot to the first instruction: read, decode and check it,
         // instantiate, restore, open the guest's files again.
@@ -1079,6 +1099,7 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         triggers: Triggers::default(),
         stats_out: None,
         stats: false,
+        deterministic: false,
         limits: Limits::default(),
         strace: None,
         profile: None,
@@ -1132,6 +1153,7 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
             "--checkpoint-trigger" => cli.triggers.file = Some(value("--checkpoint-trigger")?),
             "--stats-out" => cli.stats_out = Some(value("--stats-out")?),
             "--stats" if inline.is_none() => cli.stats = true,
+            "--deterministic" if inline.is_none() => cli.deterministic = true,
             "--strace" => cli.strace = Some(inline.clone()),
             "--trace-out" => cli.trace_out = Some(value("--trace-out")?),
             "--trace" => {

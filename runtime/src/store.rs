@@ -326,6 +326,8 @@ pub struct Caller<'a> {
     /// Where the host function may describe this call for a trace (`--trace wasi`): `Some`
     /// only while calls are traced, so that an untraced run decodes nothing.
     pub note: Option<&'a mut Option<HostNote>>,
+    /// The instructions the store has executed so far, if it counts them (it has a meter).
+    pub instructions: Option<u64>,
 }
 
 /// A host function's description of one call of it, for a trace: the slice's name, what it

@@ -2301,6 +2301,103 @@ fn rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host() {
     }
 }
 
+/// Reads the monotonic clock, spins 1,000 times, reads it and the real-time clock, takes 16
+/// random bytes, sleeps 1 ms with poll_oneoff and reads the clock again: each value printed as
+/// 16 hex digits on a line.
+const WORLD_READER: &str = r#"(module
+  (import "wasi_snapshot_preview1" "clock_time_get" (func $clock (param i32 i64 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "random_get" (func $rand (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 512) "0123456789abcdef")
+  (func $hex (param $v i64)
+    (local $i i32)
+    (loop $l
+      (i32.store8 (i32.add (i32.const 600) (local.get $i))
+        (i32.load8_u (i32.add (i32.const 512)
+          (i32.wrap_i64 (i64.and
+            (i64.shr_u (local.get $v)
+              (i64.extend_i32_u (i32.sub (i32.const 60) (i32.shl (local.get $i) (i32.const 2)))))
+            (i64.const 15))))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 16))))
+    (i32.store8 (i32.const 616) (i32.const 10))
+    (i32.store (i32.const 700) (i32.const 600)) (i32.store (i32.const 704) (i32.const 17))
+    (drop (call $w (i32.const 1) (i32.const 700) (i32.const 1) (i32.const 708))))
+  (func $mono (result i64)
+    (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 0))) (i64.load (i32.const 0)))
+  (func (export "_start")
+    (local $i i32)
+    (call $hex (call $mono))
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 1000))))
+    (call $hex (call $mono))
+    (drop (call $clock (i32.const 0) (i64.const 1) (i32.const 0)))
+    (call $hex (i64.load (i32.const 0)))
+    (drop (call $rand (i32.const 16) (i32.const 16)))
+    (call $hex (i64.load (i32.const 16)))
+    (call $hex (i64.load (i32.const 24)))
+    (i64.store (i32.const 64) (i64.const 7))
+    (i32.store8 (i32.const 72) (i32.const 0))
+    (i32.store (i32.const 80) (i32.const 1))
+    (i64.store (i32.const 88) (i64.const 1000000))
+    (i64.store (i32.const 96) (i64.const 0))
+    (i32.store16 (i32.const 104) (i32.const 0))
+    (drop (call $poll (i32.const 64) (i32.const 128) (i32.const 1) (i32.const 160)))
+    (call $hex (call $mono))))"#;
+
+#[test]
+fn rt_deterministic_clocks_random_and_sleep_are_the_runs_own_on_every_host() {
+    let dir = TempDir::new("rt-deterministic");
+    translate_wat(&dir, "app", WORLD_READER);
+    let out = rt_in(dir.path(), &["--deterministic", "app.cwi"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let values: Vec<u64> = out
+        .stdout
+        .lines()
+        .map(|l| u64::from_str_radix(l, 16).expect("hex"))
+        .collect();
+    let [t1, t2, real, r1, r2, slept] = values[..] else {
+        panic!("six values: {out:?}")
+    };
+    // The monotonic clock counts executed instructions as nanoseconds: the loop's 1,000
+    // rounds are a few thousand; the real-time clock is the same count from 2000-01-01.
+    assert!(
+        t1 < 100 && (2_000..10_000).contains(&(t2 - t1)),
+        "{t1} {t2}"
+    );
+    let epoch = 946_684_800u64 * 1_000_000_000;
+    assert!((t2..t2 + 1_000).contains(&(real - epoch)), "{t2} {real}");
+    assert!(r1 != 0 && r1 != r2, "{r1:x} {r2:x}");
+    // The 1 ms sleep moved the clock on by at least that.
+    assert!(
+        slept - t2 >= 1_000_000 && slept - t2 < 1_100_000,
+        "{t2} {slept}"
+    );
+    // Again, natively and on wasmtime, node and wasmi: the same values.
+    let again = rt_in(dir.path(), &["--deterministic", "app.cwi"]);
+    assert_eq!(again.stdout, out.stdout);
+    // Without it, the host's clock.
+    let host = rt_in(dir.path(), &["app.cwi"]);
+    assert_ne!(host.stdout, out.stdout);
+    let Some((wasmtime, dist)) = wasmtime_and_dist(
+        "rt_deterministic_clocks_random_and_sleep_are_the_runs_own_on_every_host",
+    ) else {
+        return;
+    };
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    for host in wasm_hosts() {
+        let got = rt_wasm_on(host, &wasmtime, dir.path(), &["--deterministic", "app.cwi"]);
+        assert_eq!((got.status, &got.stdout), (Some(0), &out.stdout), "{host}");
+    }
+}
+
 /// The hosts these tests run chiwawa-rt.wasm on: the wasmtime CLI, node, and the wasmi CLI when
 /// `WASMI` is set (make test sets it).
 fn wasm_hosts() -> Vec<&'static str> {

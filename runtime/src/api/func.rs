@@ -24,6 +24,7 @@ pub struct Caller<'a, T> {
     data: &'a mut T,
     memory: Option<&'a mut crate::store::Memory>,
     note: Option<&'a mut Option<HostNote>>,
+    instructions: Option<u64>,
 }
 
 impl<T> Caller<'_, T> {
@@ -40,6 +41,12 @@ impl<T> Caller<'_, T> {
     /// The calling instance's memory 0, if it has one.
     pub fn memory(&mut self) -> Option<&mut [u8]> {
         Some(self.memory.as_deref_mut()?.bytes_mut())
+    }
+
+    /// The instructions the store has executed so far, if it counts them (it has a meter,
+    /// [`crate::meter::set_store_meter`]).
+    pub fn instructions(&self) -> Option<u64> {
+        self.instructions
     }
 
     /// Whether calls are being traced: then [`Caller::note`] is worth calling.
@@ -418,6 +425,7 @@ pub(crate) fn erase<T: 'static>(host: Host<T>) -> HostFn {
                 data,
                 memory: raw.memory.as_deref_mut(),
                 note: raw.note.as_deref_mut(),
+                instructions: raw.instructions,
             };
             host(caller, params, results)
         },

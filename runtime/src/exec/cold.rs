@@ -60,6 +60,7 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                         memory: None,
                         data: &mut **data,
                         note: None,
+                        instructions: meter.as_ref().map(|m| m.executed_at(*fuel)),
                     },
                     args,
                     &mut results,
@@ -533,6 +534,7 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                                 memory: mem_addr.map(|m| &mut memories[m]),
                                 data: &mut **data,
                                 note: traced.then_some(&mut note),
+                                instructions: meter.as_ref().map(|m| m.executed_at(*fuel)),
                             };
                             // The guest asked for a checkpoint (`chiwawa.checkpoint`): taken
                             // below, once the call has returned (results zero).

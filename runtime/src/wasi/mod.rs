@@ -9,13 +9,15 @@
 //! Only the guest's argv is the runtime's own business on both targets (the runtime's argv holds
 //! the runtime's options), and `proc_exit` becomes a trap so the CLI can clean up before it exits.
 //!
-//! One descriptor of the runtime's own can be hidden from the guest ([`WasiCtx::hide_fd`]): the
-//! image file, kept open to read code on demand. The guest's descriptor numbers then skip it:
-//! guest descriptor `g` is host descriptor `g` below the hidden one and `g + 1` from it on, in
-//! every argument that names a descriptor, in the descriptors `path_open` and `sock_accept`
-//! return, and in `poll_oneoff`'s subscriptions. So the guest sees exactly the table it would see
+//! Descriptors of the runtime's own can be hidden from the guest ([`WasiCtx::hide_fd`]): the
+//! image file, kept open to read code on demand, and the `--strace` file. The guest's
+//! descriptor numbers then skip them: guest descriptor `g` is host descriptor `g` below the
+//! first hidden one, `g + 1` from it on up to the next, and so on, in every argument that names
+//! a descriptor, in the descriptors `path_open` and `sock_accept` return, and in
+//! `poll_oneoff`'s subscriptions. So the guest sees exactly the table it would see
 //! without the runtime, whatever numbers the host hands out.
 
+mod deterministic;
 mod memory;
 mod strace;
 
@@ -51,8 +53,8 @@ pub const MODULE: &str = "wasi_snapshot_preview1";
 pub struct WasiCtx {
     /// The guest's argv, `argv[0]` included.
     pub args: Vec<String>,
-    /// The host descriptor hidden from the guest, if any.
-    hidden_fd: Option<u32>,
+    /// The host descriptors hidden from the guest, in ascending order.
+    hidden_fds: Vec<u32>,
     /// Guest descriptors placed at host descriptors of other numbers (a restored run's files,
     /// opened again where the host put them): guest number -> host number. Empty otherwise.
     placed: std::collections::BTreeMap<u32, u32>,
@@ -74,6 +76,10 @@ pub struct WasiCtx {
     /// to open each again (a preopen and a path under it, the flags), for a snapshot. `None`
     /// for one that cannot be described (opened under a directory that was not).
     opened: std::collections::BTreeMap<u32, Option<OpenedFile>>,
+    /// Clocks, random bytes and file identities made deterministic (`deterministic.rs`).
+    deterministic: bool,
+    /// The time a deterministic run's guest has slept, added to its virtual clocks.
+    slept_ns: u64,
     #[cfg(not(target_os = "wasi"))]
     pub(crate) native: native::State,
 }
@@ -85,7 +91,7 @@ impl WasiCtx {
     pub fn new(args: Vec<String>) -> WasiCtx {
         WasiCtx {
             args,
-            hidden_fd: None,
+            hidden_fds: Vec::new(),
             placed: std::collections::BTreeMap::new(),
             narrowed: std::collections::BTreeMap::new(),
             strace: None,
@@ -94,6 +100,8 @@ impl WasiCtx {
             monotonic_offset: 0,
             monotonic_seen: std::cell::Cell::new(0),
             opened: std::collections::BTreeMap::new(),
+            deterministic: false,
+            slept_ns: 0,
             #[cfg(not(target_os = "wasi"))]
             native: native::State::new(),
         }
@@ -145,7 +153,10 @@ impl WasiCtx {
     /// The guest's monotonic clock from the host's reading `t`, as given to the guest.
     pub(crate) fn guest_monotonic(&self, t: u64) -> u64 {
         let now = t.saturating_add_signed(self.monotonic_offset);
-        self.monotonic_seen.set(self.monotonic_seen.get().max(now));
+        // (A deterministic run's readings are the virtual clock's, recorded there.)
+        if !self.deterministic {
+            self.monotonic_seen.set(self.monotonic_seen.get().max(now));
+        }
         now
     }
 
@@ -174,10 +185,11 @@ impl WasiCtx {
     }
 
     /// Hides host descriptor `fd`, a descriptor of the runtime's own, from the guest (see the
-    /// module's documentation). Call it before the guest runs, at most once.
+    /// module's documentation). Call it before the guest runs.
     pub fn hide_fd(&mut self, fd: u32) {
-        debug_assert!(self.hidden_fd.is_none(), "one hidden descriptor only");
-        self.hidden_fd = Some(fd);
+        if let Err(at) = self.hidden_fds.binary_search(&fd) {
+            self.hidden_fds.insert(at, fd);
+        }
     }
 
     /// Natively: preopens host directory `host` as guest directory `guest` (like
@@ -212,7 +224,14 @@ pub fn add_to_linker<T: 'static>(linker: &mut crate::Linker<T>, ctx: &Rc<RefCell
         let host: crate::api::Host<T> = Rc::new(
             move |mut caller: crate::Caller<'_, T>, params: &[u64], results: &mut [u64]| {
                 let mut note = caller.traced().then_some(None);
-                let result = call(caller.memory(), params, results, note.as_mut());
+                let instructions = caller.instructions();
+                let result = call(
+                    caller.memory(),
+                    params,
+                    results,
+                    note.as_mut(),
+                    instructions,
+                );
                 if let Some(Some(note)) = note {
                     caller.note(note);
                 }
@@ -240,6 +259,7 @@ pub fn link(
                 params,
                 results,
                 caller.note.as_deref_mut(),
+                caller.instructions,
             )
         },
     );
@@ -247,18 +267,20 @@ pub fn link(
 }
 
 /// A preview1 function bound to `ctx`, called with the caller's memory 0 (if it has one).
-/// With a note slot (calls traced), it describes the call there.
+/// With a note slot (calls traced), it describes the call there; it is given the instructions
+/// executed so far when they are counted (for a deterministic run's clocks).
 type Bound = Box<
     dyn Fn(
         Option<&mut [u8]>,
         &[u64],
         &mut [u64],
         Option<&mut Option<HostNote>>,
+        Option<u64>,
     ) -> Result<(), Trap>,
 >;
 
 /// The preview1 function `module::name`, if it is one: its type and its implementation bound
-/// to `ctx` (the arity check, the hidden descriptor's renumbering, the errno result).
+/// to `ctx` (the arity check, the hidden descriptors' renumbering, the errno result).
 fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncType, Bound)> {
     if module != MODULE {
         return None;
@@ -268,12 +290,12 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
     let (fds, fd_out, poll) = (fd_params(name), fd_result(name), name == "poll_oneoff");
     let track = matches!(
         name,
-        "path_open" | "fd_close" | "fd_renumber" | "fd_fdstat_set_rights"
+        "path_open" | "fd_close" | "fd_renumber" | "fd_fdstat_set_rights" | "fd_fdstat_set_flags"
     );
     let name = func.name;
     let types = func.params;
     let ctx = Rc::clone(ctx);
-    let call: Bound = Box::new(move |memory, params, results, mut note| {
+    let call: Bound = Box::new(move |memory, params, results, mut note, instructions| {
         if params.len() != arity {
             return Err(host_trap(format!(
                 "wasi: {arity} arguments expected, got {}",
@@ -300,15 +322,25 @@ fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncTyp
                 });
             }
         }
-        let errno = match ctx.fd_map() {
+        let answered = if ctx.deterministic {
+            deterministic::before_call(&ctx, name, params)
+        } else {
+            None
+        };
+        let errno = match (answered, ctx.fd_map()) {
+            (Some(e), _) => Ok(e),
             // A restored run's clock: absolute monotonic timeouts shifted to the host's.
-            None if poll && ctx.monotonic_offset != 0 => {
+            (None, None) if poll && ctx.monotonic_offset != 0 => {
                 poll_hiding(&FdMap::default(), &mut ctx, &mut memory, params)
             }
-            None => imp(&mut ctx, &mut memory, params),
-            Some(map) if poll => poll_hiding(&map, &mut ctx, &mut memory, params),
-            Some(map) => call_hiding(&map, fds, fd_out, imp, &mut ctx, &mut memory, params),
+            (None, None) => imp(&mut ctx, &mut memory, params),
+            (None, Some(map)) if poll => poll_hiding(&map, &mut ctx, &mut memory, params),
+            (None, Some(map)) => call_hiding(&map, fds, fd_out, imp, &mut ctx, &mut memory, params),
         };
+        if let (true, Ok(errno::SUCCESS)) = (ctx.deterministic, &errno) {
+            let count = instructions.unwrap_or(0);
+            deterministic::after_call(&mut ctx, name, &mut memory, params, count);
+        }
         if let Some(counts) = ctx.counts.as_mut() {
             *counts.calls.entry(name).or_default() += 1;
             if let (Ok(errno::SUCCESS), Some(out)) = (&errno, moved_out(name)) {
@@ -383,6 +415,11 @@ impl WasiCtx {
             "fd_fdstat_set_rights" => {
                 self.narrowed
                     .insert(arg32(params, 0), (arg64(params, 1), arg64(params, 2)));
+            }
+            "fd_fdstat_set_flags" => {
+                if let Some(Some(file)) = self.opened.get_mut(&arg32(params, 0)) {
+                    file.fdflags = arg32(params, 1) as u16;
+                }
             }
             "path_open" => {
                 let Ok(fd) = memory.read_u32(arg32(params, 8)) else {
@@ -682,39 +719,37 @@ fn fd_result(name: &str) -> Option<usize> {
     }
 }
 
-/// Guest descriptor `fd` as the host's, with host descriptor `hidden` skipped; `None` if the
-/// host's number would not fit.
-fn fd_to_host(hidden: u32, fd: u32) -> Option<u32> {
-    if fd >= hidden {
-        fd.checked_add(1)
-    } else {
-        Some(fd)
+/// Guest descriptor `fd` as the host's, with the host descriptors `hidden` (ascending)
+/// skipped; `None` if the host's number would not fit.
+fn fd_to_host(hidden: &[u32], fd: u32) -> Option<u32> {
+    let mut host = fd;
+    for &h in hidden {
+        if host >= h {
+            host = host.checked_add(1)?;
+        }
     }
+    Some(host)
 }
 
-/// Host descriptor `fd` (not `hidden`) as the guest sees it.
-fn fd_to_guest(hidden: u32, fd: u32) -> u32 {
-    if fd > hidden {
-        fd - 1
-    } else {
-        fd
-    }
+/// Host descriptor `fd` (not one of `hidden`) as the guest sees it.
+fn fd_to_guest(hidden: &[u32], fd: u32) -> u32 {
+    fd - hidden.iter().filter(|&&h| h < fd).count() as u32
 }
 
 /// How guest descriptor numbers map to the host's when they are not the same: the runtime's
-/// hidden descriptor skipped, and a restored run's placed descriptors (see `WasiCtx::placed`).
+/// hidden descriptors skipped, and a restored run's placed descriptors (see `WasiCtx::placed`).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct FdMap {
-    hidden: Option<u32>,
+    hidden: Vec<u32>,
+    /// A deterministic run: a new descriptor takes the lowest free guest number, whatever
+    /// number the host gave it (wasmi, for one, never reuses numbers).
+    lowest_free: bool,
     placed: std::collections::BTreeMap<u32, u32>,
 }
 
 impl FdMap {
     fn default_host(&self, fd: u32) -> Option<u32> {
-        match self.hidden {
-            Some(hidden) => fd_to_host(hidden, fd),
-            None => Some(fd),
-        }
+        fd_to_host(&self.hidden, fd)
     }
 
     /// Guest descriptor `fd` as the host's; `None` if the host can have no such descriptor. A
@@ -733,12 +768,21 @@ impl FdMap {
     }
 
     /// The guest number of a new host descriptor: its own, unless a placed descriptor has that
-    /// number; then one above every number in use, placed.
-    fn guest_number(&mut self, fd: u32) -> u32 {
-        let guest = match self.hidden {
-            Some(hidden) => fd_to_guest(hidden, fd),
-            None => fd,
-        };
+    /// number; then one above every number in use, placed. With `lowest_free`, the lowest
+    /// guest number from 3 on that names no open descriptor (`exists` says whether a host
+    /// descriptor is open), placed.
+    fn guest_number(&mut self, fd: u32, exists: impl Fn(u32) -> bool) -> u32 {
+        let guest = fd_to_guest(&self.hidden, fd);
+        if self.lowest_free {
+            for g in 3..guest {
+                let in_use = self.placed.contains_key(&g)
+                    || self.to_host(g).is_some_and(|h| h != u32::MAX && exists(h));
+                if !in_use {
+                    self.placed.insert(g, fd);
+                    return g;
+                }
+            }
+        }
         if !self.placed.contains_key(&guest) {
             return guest;
         }
@@ -763,8 +807,10 @@ impl WasiCtx {
 
     /// The descriptor map when guest numbers are not the host's, else `None`.
     fn fd_map(&self) -> Option<FdMap> {
-        (self.hidden_fd.is_some() || !self.placed.is_empty()).then(|| FdMap {
-            hidden: self.hidden_fd,
+        let differ = !self.hidden_fds.is_empty() || !self.placed.is_empty();
+        (differ || self.deterministic).then(|| FdMap {
+            lowest_free: self.deterministic,
+            hidden: self.hidden_fds.clone(),
             placed: self.placed.clone(),
         })
     }
@@ -798,7 +844,7 @@ fn call_hiding(
         let at = params[i] as u32;
         let fd = memory.read_u32(at)?;
         let mut map = map.clone();
-        let guest = map.guest_number(fd);
+        let guest = map.guest_number(fd, |h| sys::host_fd_exists(ctx, h));
         ctx.placed = map.placed;
         memory.write_u32(at, guest)?;
     }

@@ -495,6 +495,27 @@ pub(super) fn host_monotonic(ctx: &WasiCtx) -> Option<u64> {
     ctx.native.now(CLOCK_MONOTONIC)
 }
 
+/// Whether host descriptor `fd` is open.
+pub(super) fn host_fd_exists(ctx: &WasiCtx, fd: u32) -> bool {
+    ctx.native.entry(fd).is_ok()
+}
+
+/// Whether host descriptor `fd` is a directory.
+pub(super) fn host_is_dir(ctx: &WasiCtx, fd: u32) -> bool {
+    matches!(ctx.native.entry(fd), Ok(Entry::Dir { .. }))
+}
+
+/// Writes all of `bytes` to descriptor `fd` (the rest of a short write); the errno if it fails.
+pub(super) fn write_rest(ctx: &mut WasiCtx, fd: u32, bytes: &[u8]) -> std::result::Result<(), u32> {
+    let written = match ctx.native.entry(fd) {
+        Ok(Entry::Stdout) => io::stdout().lock().write_all(bytes),
+        Ok(Entry::Stderr) => io::stderr().lock().write_all(bytes),
+        Ok(Entry::File { file, .. }) => (&mut &*file).write_all(bytes),
+        _ => return Err(BADF),
+    };
+    written.map_err(|e| errno_of(&e))
+}
+
 /// See [`WasiCtx::guest_fds`].
 pub(super) fn guest_fds(ctx: &mut WasiCtx) -> std::result::Result<Vec<FdState>, String> {
     let mut out = Vec::new();
@@ -532,6 +553,8 @@ pub(super) fn fd_close(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &[u64]) ->
 pub(super) fn fd_datasync(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     run(|| match ctx.native.file(arg32(p, 0)) {
         Ok(file) => Ok(file.sync_data()?),
+        // A directory: wasmtime's answer.
+        Err(Fail::Errno(ISDIR)) => fail(BADF),
         Err(Fail::Errno(SPIPE)) => fail(INVAL),
         Err(e) => Err(e),
     })
@@ -540,6 +563,7 @@ pub(super) fn fd_datasync(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &[u64])
 pub(super) fn fd_sync(ctx: &mut WasiCtx, _: &mut GuestMemory<'_>, p: &[u64]) -> Result {
     run(|| match ctx.native.file(arg32(p, 0)) {
         Ok(file) => Ok(file.sync_all()?),
+        Err(Fail::Errno(ISDIR)) => fail(BADF),
         Err(Fail::Errno(SPIPE)) => fail(INVAL),
         Err(e) => Err(e),
     })
@@ -672,7 +696,9 @@ pub(super) fn path_filestat_set_times(
         let dir = ctx.native.dir(fd)?;
         let path = guest_path(memory, path, len)?;
         let file = if dir.metadata(path)?.is_dir() {
-            dir.open_dir(path)?.into_std_file()
+            // (A directory handle may be a path-only descriptor, which cannot have its times
+            // set: the directory opened for reading instead.)
+            dir.open_dir(path)?.open(".")?.into_std()
         } else {
             dir.open(path)?.into_std()
         };

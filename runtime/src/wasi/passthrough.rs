@@ -353,6 +353,40 @@ pub(super) fn host_monotonic(_: &WasiCtx) -> Option<u64> {
     unsafe { wasi::clock_time_get(wasi::CLOCKID_MONOTONIC, 1) }.ok()
 }
 
+/// Whether host descriptor `fd` is open.
+pub(super) fn host_fd_exists(_: &WasiCtx, fd: u32) -> bool {
+    // SAFETY: no guest pointers; the host writes a runtime-side result.
+    unsafe { wasi::fd_fdstat_get(fd) }.is_ok()
+}
+
+/// Whether host descriptor `fd` is a directory.
+pub(super) fn host_is_dir(_: &WasiCtx, fd: u32) -> bool {
+    // SAFETY: no guest pointers; the host writes a runtime-side result.
+    unsafe { wasi::fd_fdstat_get(fd) }.is_ok_and(|s| s.fs_filetype == wasi::FILETYPE_DIRECTORY)
+}
+
+/// Writes all of `bytes` to host descriptor `fd` (the rest of a short write); the errno if it
+/// fails.
+pub(super) fn write_rest(
+    _: &mut WasiCtx,
+    fd: u32,
+    mut bytes: &[u8],
+) -> std::result::Result<(), u32> {
+    while !bytes.is_empty() {
+        let iov = wasi::Ciovec {
+            buf: bytes.as_ptr(),
+            buf_len: bytes.len(),
+        };
+        // SAFETY: the host reads the runtime's own buffer.
+        match unsafe { wasi::fd_write(fd, &[iov]) } {
+            Ok(0) => return Err(codes::IO),
+            Ok(n) => bytes = &bytes[n.min(bytes.len())..],
+            Err(e) => return Err(u32::from(e.raw())),
+        }
+    }
+    Ok(())
+}
+
 /// See [`WasiCtx::guest_fds`]: the guest's descriptors are the host's (less the hidden one),
 /// found by asking the host about each number, on to 64 past the highest one in use.
 pub(super) fn guest_fds(ctx: &mut WasiCtx) -> std::result::Result<Vec<FdState>, String> {

@@ -50,6 +50,7 @@ impl Guest {
                 memory,
                 data: &mut (),
                 note: None,
+                instructions: None,
             },
             params,
             &mut results,
@@ -620,6 +621,45 @@ fn calls_without_memory_or_with_bad_arity() {
     assert!(matches!(g.trap("fd_close", &[]), TrapKind::Host(_)));
 }
 
+/// Two hidden descriptors (the image file and the `--strace` file): the guest's numbers skip
+/// both, whichever order they were hidden in.
+#[test]
+fn two_hidden_descriptors_are_both_skipped() {
+    let tmp = TempDir::new("hidden-two");
+    let dirs = ["a", "b", "c", "d", "e"];
+    for d in dirs {
+        std::fs::create_dir(tmp.0.join(d)).unwrap();
+    }
+    let mut g = Guest::new(&["prog"]);
+    for d in dirs {
+        let guest = format!("/{d}");
+        g.ctx
+            .borrow_mut()
+            .preopen_dir(&tmp.0.join(d), &guest)
+            .unwrap();
+    }
+    g.ctx.borrow_mut().hide_fd(6);
+    g.ctx.borrow_mut().hide_fd(4);
+    let mut seen = Vec::new();
+    for fd in 3..8u64 {
+        if g.errno("fd_prestat_get", &[fd, 8]) != 0 {
+            break;
+        }
+        let len = g.u32_at(12);
+        assert_eq!(g.errno("fd_prestat_dir_name", &[fd, 32, u64::from(len)]), 0);
+        seen.push(String::from_utf8(g.get(32, len as usize).to_vec()).unwrap());
+    }
+    assert_eq!(seen, ["/a", "/c", "/e"]);
+    // A new descriptor (host 8) is guest 6.
+    let (path, len) = g.path(100, "x.txt");
+    assert_eq!(
+        g.errno("path_open", &[5, 1, path, len, 1, 1 << 6, 0, 0, 16]),
+        0
+    );
+    assert_eq!(g.u32_at(16), 6);
+    assert!(tmp.0.join("e/x.txt").exists());
+}
+
 /// With host descriptor 4 hidden (as the runtime hides its image file), the guest's descriptors
 /// skip it everywhere: arguments, the descriptors `path_open` returns, `poll_oneoff`'s
 /// subscriptions; and the guest cannot reach descriptor 4 itself.
@@ -962,4 +1002,37 @@ fn poll_oneoff_absolute_monotonic_timeouts_follow_a_restored_clock() {
     assert_eq!((g.u32_at(128), g.u64_at(64)), (1, 7));
     // The subscription itself is the guest's, unchanged.
     assert_eq!(g.u64_at(24), now + 5_000_000);
+}
+
+/// A directory's times can be set through its parent (SQLite does it with its lock directory),
+/// and syncing a directory descriptor is EBADF, as wasmtime answers.
+#[cfg(not(target_os = "wasi"))]
+#[test]
+fn a_directory_can_have_its_times_set_but_not_be_synced() {
+    let tmp = TempDir::new("dir-times");
+    std::fs::create_dir(tmp.0.join("d.lock")).unwrap();
+    let mut g = Guest::new(&["prog"]);
+    g.ctx.borrow_mut().preopen_dir(&tmp.0, "/").unwrap();
+    let (path, len) = g.path(100, "d.lock");
+    // atim and mtim (flags 1 | 4) to 1 and 2 seconds after the epoch.
+    let (one, two) = (1_000_000_000u64, 2_000_000_000u64);
+    assert_eq!(
+        g.errno("path_filestat_set_times", &[3, 0, path, len, one, two, 5]),
+        0
+    );
+    let meta = std::fs::metadata(tmp.0.join("d.lock")).unwrap();
+    let since = |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap();
+    assert_eq!(since(meta.modified().unwrap()).as_secs(), 2);
+    // The preopen itself, and a directory opened under it (O_DIRECTORY).
+    assert_eq!(g.errno("fd_sync", &[3]), errno::BADF);
+    assert_eq!(
+        g.errno(
+            "path_open",
+            &[3, 0, path, len, 2, 0x0fff_ffff, 0x0fff_ffff, 0, 16]
+        ),
+        0
+    );
+    let fd = u64::from(g.u32_at(16));
+    assert_eq!(g.errno("fd_sync", &[fd]), errno::BADF);
+    assert_eq!(g.errno("fd_datasync", &[fd]), errno::BADF);
 }
