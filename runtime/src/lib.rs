@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod driver;
 pub mod exec;
 pub mod flamegraph;
+pub mod hooks;
 pub mod instance;
 pub mod meter;
 #[cfg(feature = "op-stats")]

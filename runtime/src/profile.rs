@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 
 use crate::exec::Frame;
+use crate::hooks::Hooks;
 use crate::store::HostNote;
 
 /// One node of the call tree: a function (a store address) under its parent.
@@ -34,8 +35,10 @@ pub struct Profile {
     pub(crate) last_fuel: i64,
     /// The instructions counted so far: the trace's clock.
     clock: u64,
-    /// The calls as slices, when traced ([`Profile::trace`]).
+    /// The calls as slices, when traced ([`Profile::traced`]).
     trace: Option<Trace>,
+    /// An embedder's callbacks ([`crate::hooks`]).
+    hooks: Option<Box<dyn Hooks>>,
 }
 
 /// One activation of the profile's stack: its function, node and when it began.
@@ -134,7 +137,13 @@ impl Profile {
             last_fuel: 0,
             clock: 0,
             trace: None,
+            hooks: None,
         }
+    }
+
+    /// Replaces the embedder's hooks; returns the ones it had.
+    pub(crate) fn set_hooks(&mut self, hooks: Option<Box<dyn Hooks>>) -> Option<Box<dyn Hooks>> {
+        std::mem::replace(&mut self.hooks, hooks)
     }
 
     /// A profile that also records calls as slices, as `options` say.
@@ -160,10 +169,16 @@ impl Profile {
         }
     }
 
-    /// Whether host calls are traced (then the executor gives their callee a note slot and
-    /// reports them with [`Profile::host_start`] and [`Profile::host_end`]).
-    pub(crate) fn traces_host(&self) -> bool {
-        self.trace.as_ref().is_some_and(|t| t.options.host)
+    /// Whether host calls are traced or hooked (then the executor reports them with
+    /// [`Profile::host_start`] and [`Profile::host_end`]).
+    pub(crate) fn observes_host(&self) -> bool {
+        self.hooks.is_some() || self.trace.as_ref().is_some_and(|t| t.options.host)
+    }
+
+    /// Whether a host call should describe itself (a note slot for its callee).
+    pub(crate) fn wants_notes(&self) -> bool {
+        self.hooks.as_ref().is_some_and(|h| h.wants_notes())
+            || self.trace.as_ref().is_some_and(|t| t.options.host)
     }
 
     /// Before a host call (the executor's counter at `fuel`): the instructions so far go to
@@ -176,9 +191,12 @@ impl Profile {
     /// After a host call of `func` that began at `start`: its slice, one deeper than its
     /// caller, with what it noted.
     pub(crate) fn host_end(&mut self, func: u32, start: u64, note: Option<HostNote>) {
+        if let Some(hooks) = &mut self.hooks {
+            hooks.host_call(func, self.clock, note.as_ref());
+        }
         let end = self.now();
         let depth = self.path.len() as u32;
-        if let Some(trace) = &mut self.trace {
+        if let Some(trace) = self.trace.as_mut().filter(|t| t.options.host) {
             let slice = Slice {
                 func,
                 start,
@@ -207,6 +225,9 @@ impl Profile {
         self.nodes[node as usize].calls += 1;
         let start = self.now();
         self.path.push(Level { func, node, start });
+        if let Some(hooks) = &mut self.hooks {
+            hooks.enter(func, self.clock);
+        }
     }
 
     /// Ends the activations above the first `len`.
@@ -215,6 +236,9 @@ impl Profile {
         let end = if traced_calls { self.now() } else { 0 };
         while self.path.len() > len {
             let level = self.path.pop().expect("above len");
+            if let Some(hooks) = &mut self.hooks {
+                hooks.exit(level.func, self.clock);
+            }
             if let (true, Some(trace)) = (traced_calls, &mut self.trace) {
                 let slice = Slice {
                     func: level.func,

@@ -687,7 +687,21 @@ fn demangle(name: &str) -> String {
 /// `Store::func_name` on the store's fields, for code that holds them borrowed apart.
 pub(crate) fn func_name(instances: &[Instance], funcs: &[FuncInst], func: u32) -> String {
     match &funcs[func as usize] {
-        FuncInst::Host { .. } => format!("host function {func}"),
+        // A host function: the name it is imported by (the first instance that imports it).
+        FuncInst::Host { .. } => instances
+            .iter()
+            .find_map(|inst| {
+                let module = inst.image.module();
+                let imported = module
+                    .imports
+                    .iter()
+                    .filter(|i| matches!(i.kind, chiwawa_format::ArchivedImportKind::Func(_)));
+                imported
+                    .zip(&inst.funcs)
+                    .find(|&(_, &addr)| addr == func)
+                    .map(|(import, _)| import.name.to_string())
+            })
+            .unwrap_or_else(|| format!("host function {func}")),
         FuncInst::Wasm {
             instance, defined, ..
         } => {

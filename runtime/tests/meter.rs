@@ -316,7 +316,7 @@ fn a_profile_counts_every_instruction_in_one_stack() {
     assert!(
         folded
             .lines()
-            .any(|l| l.starts_with("func[") && l.contains(";sum ")),
+            .any(|l| l.starts_with("run;") && l.contains(";sum ")),
         "{folded}"
     );
     assert!(

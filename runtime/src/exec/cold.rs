@@ -523,7 +523,9 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                             let mut results = vec![0u64; nr];
                             // A traced host call: its slice, with what the host notes.
                             // SAFETY: the store's profile, which nothing else touches here.
-                            let traced = !profile.is_null() && unsafe { (*profile).traces_host() };
+                            let traced =
+                                !profile.is_null() && unsafe { (*profile).observes_host() };
+                            let notes = traced && unsafe { (*profile).wants_notes() };
                             let began = if traced {
                                 unsafe { (*profile).host_start(*fuel) }
                             } else {
@@ -533,7 +535,7 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
                             let mut caller = Caller {
                                 memory: mem_addr.map(|m| &mut memories[m]),
                                 data: &mut **data,
-                                note: traced.then_some(&mut note),
+                                note: notes.then_some(&mut note),
                                 instructions: meter.as_ref().map(|m| m.executed_at(*fuel)),
                             };
                             // The guest asked for a checkpoint (`chiwawa.checkpoint`): taken
