@@ -104,8 +104,11 @@ bench-workloads: toolchain
 # bench-run: the release profile without fat LTO (wasmtime and wasmi are only the harness);
 # chiwawa-rt.wasm itself is the `make dist` release build. The kernels of bench-workloads and the
 # real programs of `programs` (CoreMark, SQLite, Lua). Writes target/bench/report.{json,svg}.
-bench: dist bench-workloads programs
+# Then what observing a run costs (--fuel, --stats-out, --profile, --trace-out) on the wasmtime
+# CLI, with the cost per call (benches/observe-cost.sh).
+bench: dist bench-workloads programs setup
 	$(CARGO) run --profile bench-run -p chiwawa-benches --bin bench -- $(BENCH_ARGS)
+	WASMTIME="$(WASMTIME)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" benches/observe-cost.sh
 
 # The same suite for this tree's chiwawa-rt.wasm and BASE's (a commit, built in a worktree),
 # each over wasmtime direct in its own run; then counting instructions on and off.
@@ -201,9 +204,13 @@ checkpoint-smoke: programs setup dist $(WASMI)
 # --stats-out, --profile and --trace-out, natively and through chiwawa-rt.wasm on wasmtime, node
 # and wasmi: every output byte-identical (tests/programs/observe-identity.sh).
 .PHONY: observe-identity
+# The trace checker's jsonschema goes into the tools venv.
 observe-identity: programs setup dist $(WASMI)
 	$(CARGO) build --workspace --bins
-	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" \
+	@[ -x $(VENV)/bin/python ] || python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c 'import jsonschema' 2>/dev/null || \
+		$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check 'jsonschema==4.26.0'
+	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" PYTHON="$(VENV)/bin/python" \
 		$(PROGRAMS_SRC)/observe-identity.sh $(PROGRAMS_DIR)
 
 # The host matrix (hosts/README.md, docs/hosts.md): every host behind one wrapper interface in

@@ -2,10 +2,8 @@
 # Compares chiwawa-rt.wasm of this tree with the one of BASE (a commit): the benchmark suite's
 # (b) column (chiwawa-rt.wasm on an embedded wasmtime) for both builds, each workload's time
 # divided by wasmtime's own (a) measured in the same run, so that the machine's drift between
-# the two runs cancels; prints each workload's ratio head/base and their geomean. Then the cost
-# of the counting interpreter loop: the wasmtime CLI running CoreMark, SQLite and Lua through
-# chiwawa-rt.wasm with and without an instruction count armed (--checkpoint-after beyond the
-# run's end), best of RUNS.
+# the two runs cancels; prints each workload's ratio head/base and their geomean. Then what
+# observing a run costs (benches/observe-cost.sh), best of RUNS.
 #
 #   benches/compare.sh BASE [RUNS]        (make bench-compare BASE=rev)
 #
@@ -57,32 +55,5 @@ g = math.exp(sum(math.log(r) for _, r in rows) / len(rows))
 print(f"geomean    {g:6.3f}   (chiwawa-rt.wasm on wasmtime, this tree / {sys.argv[3]}, each over wasmtime direct)")
 EOF
 
-# The counting loop's cost, on the wasmtime CLI.
-programs="${CARGO_TARGET_DIR:-$ROOT/target}/programs"
-cd "$WORK"
-cp "$DIST/chiwawa-rt.wasm" rt.wasm
-cp "$ROOT/tests/programs/sqlite/script.sql" "$ROOT/tests/programs/lua/script.lua" .
-"$DIST/chiwawa-translate" "$programs/coremark.wasm" -o coremark.cwi
-"$DIST/chiwawa-translate" "$programs/sqlite3.wasm" -o sqlite.cwi
-"$DIST/chiwawa-translate" "$programs/lua.wasm" -o lua.cwi
-best() {
-    local best=999999 i t0 t1 ms
-    for i in $(seq "$RUNS"); do
-        rm -rf test.db* export.csv
-        t0=$(date +%s%N)
-        "$WASMTIME" run --dir . rt.wasm "$@" >/dev/null 2>&1 </dev/null || true
-        t1=$(date +%s%N)
-        ms=$(((t1 - t0) / 1000000))
-        [ "$ms" -lt "$best" ] && best=$ms
-    done
-    echo "$best"
-}
-armed=(--checkpoint never.cws --checkpoint-after 1000000000000000)
-printf '%-9s %10s %10s %7s\n' program "plain ms" "counted ms" ratio
-for p in "coremark.cwi 0 0 0 300" "sqlite.cwi test.db .read\\ script.sql" "lua.cwi script.lua one two"; do
-    eval "args=($p)"
-    plain=$(best "${args[@]}")
-    counted=$(best "${armed[@]}" "${args[@]}")
-    printf '%-9s %10s %10s %7.3f\n' "${args[0]%.cwi}" "$plain" "$counted" \
-        "$(echo "$counted / $plain" | bc -l)"
-done
+# What counting, profiling and tracing cost, on the wasmtime CLI.
+CHIWAWA_DIST="$DIST" "$ROOT/benches/observe-cost.sh" "$RUNS"

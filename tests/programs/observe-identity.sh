@@ -4,14 +4,16 @@
 # --profile, --trace-out) natively and through chiwawa-rt.wasm on each of HOSTS; each host's
 # stdout, stderr, exit status, written files, strace, statistics, folded profile and trace must
 # be byte-identical to the native run's. Then the checks no byte comparison makes: the folded
-# counts add up to the statistics' instructions, the opcode counts too, and the trace's slices
-# nest. A table of the outputs' sizes is printed.
+# counts add up to the statistics' instructions, the opcode counts too, and the trace passes
+# tests/programs/check-trace.py (Python's json parser, jsonschema against
+# docs/trace-event.schema.json, slices nested), which must also refuse a damaged copy. A table
+# of the outputs' sizes is printed.
 #
 #   tests/programs/observe-identity.sh [PROGRAMS_DIR]
 #
 # Environment: WASMTIME, WASMI, CHIWAWA_DIST, CHIWAWA_HOSTS (as tests/programs/matrix.sh),
 # NATIVE_RT (the native chiwawa-rt), HOSTS (default "wasmtime node wasmi"), OBSERVE_PROGRAMS
-# (default "sqlite lua coremark").
+# (default "sqlite lua coremark"), PYTHON (one with jsonschema; default python3).
 set -uo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -24,6 +26,11 @@ WORK="$PROGRAMS/observe-identity"
 read -r -a HOST_LIST <<<"${HOSTS:-wasmtime node wasmi}"
 read -r -a PROGRAM_LIST <<<"${OBSERVE_PROGRAMS:-sqlite lua coremark}"
 OUTPUTS=(stdout stderr status strace stats.json folded trace.json)
+PYTHON="${PYTHON:-python3}"
+"$PYTHON" -c 'import jsonschema' 2>/dev/null || {
+    echo "observe-identity: $PYTHON has no jsonschema (make observe-identity installs it)" >&2
+    exit 2
+}
 
 die() {
     echo "observe-identity: $*" >&2
@@ -98,19 +105,26 @@ ops = sum(o["count"] for o in stats["opcodes"])
 assert ops == total, f"opcodes {ops} != instructions {total}"
 trace = json.load(open(f"{out}/trace.json"))
 assert trace["otherData"]["instructions"] == total
-slices = sorted(
-    ((e["ts"], -e["dur"], e["dur"], e["name"]) for e in trace["traceEvents"] if e["ph"] == "X"),
-)
-open_ends = []
-for ts, _, dur, name in slices:
-    while open_ends and open_ends[-1] <= ts and not (open_ends[-1] == ts and dur == 0):
-        open_ends.pop()
-    assert not open_ends or ts + dur <= open_ends[-1], f"{name} at {ts}+{dur} leaves its caller"
-    open_ends.append(ts + dur)
 PY
         echo "FAIL $name: the native run's outputs do not add up"
         failed=1
     fi
+    if ! "$PYTHON" "$HERE/check-trace.py" "$ROOT/docs/trace-event.schema.json" "$ref/out/trace.json"; then
+        echo "FAIL $name: the trace does not pass check-trace.py"
+        failed=1
+    fi
+    # The checker is no rubber stamp: a slice moved out of its caller, or an unknown field,
+    # must fail it.
+    for damage in 's/"dur":\([0-9]*\),"args":{"depth":2}/"dur":9\1,"args":{"depth":2}/' \
+        '0,/"pid":1,/s//"pid":1,"extra":0,/'; do
+        sed "$damage" "$ref/out/trace.json" >"$WORK/damaged.json"
+        if cmp -s "$ref/out/trace.json" "$WORK/damaged.json" ||
+            "$PYTHON" "$HERE/check-trace.py" "$ROOT/docs/trace-event.schema.json" \
+                "$WORK/damaged.json" >/dev/null 2>&1; then
+            echo "FAIL $name: check-trace.py accepted a damaged trace ($damage)"
+            failed=1
+        fi
+    done
     ok_hosts=()
     for host in "${HOST_LIST[@]}"; do
         dir="$WORK/$name-$host"
