@@ -139,10 +139,11 @@ fuzz: dist
 # programs before cargo test: tests/tests/programs_embedded.rs runs them in embedded wasmtime.
 test: fmt-check setup dist bench-workloads programs hosts-smoke
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p chiwawa-runtime --features op-stats -- -D warnings
+	$(CARGO) clippy -p chiwawa-runtime --all-targets --features op-stats,step-hooks -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
 	$(MAKE) $(WASMI)
 	$(TEST_ENV) $(CARGO) test --workspace
+	$(CARGO) test -p chiwawa-runtime --features step-hooks --test hooks
 	$(MAKE) spec
 	$(MAKE) programs-matrix
 	$(MAKE) checkpoint-smoke

@@ -8,7 +8,8 @@
 //! after each host call. A store without hooks, profile or meter runs the default loop, which
 //! has none of these checks compiled in. Callbacks at chosen instruction counts (budgets,
 //! sampling) are the meter's ([`crate::meter::Meter`]); the count is also in every host
-//! call's [`crate::Caller::instructions`].
+//! call's [`crate::Caller::instructions`]. A callback before every instruction is there with the
+//! `step-hooks` feature ([`Hooks::instruction`]), which compiles in one more copy of the loop.
 
 use crate::store::HostNote;
 
@@ -38,6 +39,21 @@ pub trait Hooks {
     /// Whether host functions should describe their calls (the WASI layer then formats each
     /// call; off by default).
     fn wants_notes(&self) -> bool {
+        false
+    }
+
+    /// Instruction `op` (its name, a fused one's parts joined by `+`) at code unit `pc` of
+    /// function `func` is about to run. Only with the `step-hooks` feature, and only for hooks
+    /// whose [`Hooks::wants_instructions`] says so: such a store runs a fourth copy of the
+    /// interpreter loop, which calls back before every instruction.
+    #[cfg(feature = "step-hooks")]
+    fn instruction(&mut self, func: u32, pc: u32, op: &'static str) {
+        let _ = (func, pc, op);
+    }
+
+    /// Whether [`Hooks::instruction`] should be called (off by default).
+    #[cfg(feature = "step-hooks")]
+    fn wants_instructions(&self) -> bool {
         false
     }
 }

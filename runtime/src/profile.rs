@@ -175,6 +175,20 @@ impl Profile {
         self.hooks.is_some() || self.trace.as_ref().is_some_and(|t| t.options.host)
     }
 
+    /// Whether the hooks want a callback before every instruction (the stepping loop).
+    #[cfg(feature = "step-hooks")]
+    pub(crate) fn steps(&self) -> bool {
+        self.hooks.as_ref().is_some_and(|h| h.wants_instructions())
+    }
+
+    /// Before instruction `op` at unit `pc` of function `func`: the hooks' callback.
+    #[cfg(feature = "step-hooks")]
+    pub(crate) fn step(&mut self, func: u32, pc: u32, op: &'static str) {
+        if let Some(hooks) = &mut self.hooks {
+            hooks.instruction(func, pc, op);
+        }
+    }
+
     /// Whether a host call should describe itself (a note slot for its callee).
     pub(crate) fn wants_notes(&self) -> bool {
         self.hooks.as_ref().is_some_and(|h| h.wants_notes())

@@ -144,3 +144,64 @@ fn host_calls_are_not_described_unless_asked() {
     assert_eq!(hosts.len(), 1);
     assert!(hosts[0].ends_with("no note"), "{hosts:?}");
 }
+
+/// With the `step-hooks` feature: a callback before every instruction, as many as the meter
+/// counts, each in the function the enter and exit callbacks say is running.
+#[cfg(feature = "step-hooks")]
+#[test]
+fn instruction_hooks_see_every_executed_instruction() {
+    #[derive(Default)]
+    struct Steps {
+        stack: Vec<u32>,
+        count: u64,
+        ops: std::collections::BTreeMap<&'static str, u64>,
+        elsewhere: u64,
+    }
+    struct Stepper(Rc<RefCell<Steps>>);
+    impl Hooks for Stepper {
+        fn enter(&mut self, func: u32, _: u64) {
+            self.0.borrow_mut().stack.push(func);
+        }
+        fn exit(&mut self, _: u32, _: u64) {
+            self.0.borrow_mut().stack.pop();
+        }
+        fn instruction(&mut self, func: u32, _: u32, op: &'static str) {
+            let mut s = self.0.borrow_mut();
+            s.count += 1;
+            *s.ops.entry(op).or_default() += 1;
+            // Every instruction runs in the function on top of the hooks' stack.
+            if s.stack.last() != Some(&func) {
+                s.elsewhere += 1;
+            }
+        }
+        fn wants_instructions(&self) -> bool {
+            true
+        }
+    }
+    let bytes =
+        chiwawa_translator::translate(&common::wat(GUEST), &Default::default()).expect("translate");
+    let engine = Engine::default();
+    let module = Module::new(&engine, &bytes).expect("module");
+    let mut store = Store::new(&engine, ());
+    let mut linker = Linker::new();
+    let ctx = Rc::new(RefCell::new(WasiCtx::new(vec!["guest".into()])));
+    wasi::add_to_linker(&mut linker, &ctx);
+    let instance = linker
+        .instantiate(&mut store, &module)
+        .expect("instantiate");
+    let steps = Rc::new(RefCell::new(Steps::default()));
+    hooks::set_store_hooks(&mut store, Box::new(Stepper(Rc::clone(&steps))));
+    let start = instance
+        .get_typed_func::<(), (), ()>(&store, "_start")
+        .expect("_start");
+    start.call(&mut store, ()).expect("runs");
+    let total = meter::store_instructions(&store).expect("a meter");
+    let steps = steps.borrow();
+    assert_eq!(steps.count, total);
+    assert_eq!(steps.elsewhere, 0);
+    assert!(
+        steps.ops.keys().any(|op| op.starts_with("call")),
+        "{:?}",
+        steps.ops
+    );
+}

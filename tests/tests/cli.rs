@@ -1870,28 +1870,14 @@ fn rt_profile_counts_every_instruction_by_stack_the_same_on_every_host() {
         .collect();
     assert_eq!(tooltips, want, "{svg}");
     // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file.
-    let Some((wasmtime, dist)) =
-        wasmtime_and_dist("rt_profile_counts_every_instruction_by_stack_the_same_on_every_host")
-    else {
-        return;
-    };
-    std::fs::copy(
-        dist.join("chiwawa-rt.wasm"),
-        dir.path().join("chiwawa-rt.wasm"),
-    )
-    .unwrap();
-    for host in wasm_hosts() {
-        let _ = std::fs::remove_file(dir.path().join("h.folded"));
-        let out = rt_wasm_on(
-            host,
-            &wasmtime,
-            dir.path(),
-            &["--profile", "h.folded", "app.cwi"],
-        );
-        assert_eq!(out.status, Some(0), "{host}: {out:?}");
-        let got = std::fs::read_to_string(dir.path().join("h.folded")).unwrap();
-        assert_eq!(got, folded, "{host}");
-    }
+    same_file_on_wasm_hosts(
+        "rt_profile_counts_every_instruction_by_stack_the_same_on_every_host",
+        &dir,
+        &["--profile", "h.folded", "app.cwi"],
+        0,
+        "h.folded",
+        &folded,
+    );
 }
 
 #[test]
@@ -1976,28 +1962,14 @@ fn rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host() 
         assert!(!dir.path().join("x.json").exists());
     }
     // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file.
-    let Some((wasmtime, dist)) = wasmtime_and_dist(
+    same_file_on_wasm_hosts(
         "rt_trace_out_is_chrome_trace_json_whose_slices_nest_the_same_on_every_host",
-    ) else {
-        return;
-    };
-    std::fs::copy(
-        dist.join("chiwawa-rt.wasm"),
-        dir.path().join("chiwawa-rt.wasm"),
-    )
-    .unwrap();
-    for host in wasm_hosts() {
-        let _ = std::fs::remove_file(dir.path().join("h.json"));
-        let out = rt_wasm_on(
-            host,
-            &wasmtime,
-            dir.path(),
-            &["--trace-out", "h.json", "app.cwi"],
-        );
-        assert_eq!(out.status, Some(0), "{host}: {out:?}");
-        let got = std::fs::read_to_string(dir.path().join("h.json")).unwrap();
-        assert_eq!(got, text, "{host}");
-    }
+        &dir,
+        &["--trace-out", "h.json", "app.cwi"],
+        0,
+        "h.json",
+        &text,
+    );
 }
 
 /// The `"ph":"X"` events of a trace file: name, category, start, duration, args.
@@ -2136,27 +2108,14 @@ fn rt_trace_shows_wasi_calls_as_slices_with_their_call_and_errno() {
         );
     }
     // chiwawa-rt.wasm on wasmtime, node and wasmi: the same file (instruction clock).
-    let Some((wasmtime, dist)) =
-        wasmtime_and_dist("rt_trace_shows_wasi_calls_as_slices_with_their_call_and_errno")
-    else {
-        return;
-    };
-    std::fs::copy(
-        dist.join("chiwawa-rt.wasm"),
-        dir.path().join("chiwawa-rt.wasm"),
-    )
-    .unwrap();
-    for host in wasm_hosts() {
-        let _ = std::fs::remove_file(dir.path().join("h.json"));
-        let out = rt_wasm_on(
-            host,
-            &wasmtime,
-            dir.path(),
-            &["--trace-out", "h.json", "app.cwi"],
-        );
-        assert_eq!(out.status, Some(3), "{host}: {out:?}");
-        assert_eq!(read("h.json").0, text, "{host}");
-    }
+    same_file_on_wasm_hosts(
+        "rt_trace_shows_wasi_calls_as_slices_with_their_call_and_errno",
+        &dir,
+        &["--trace-out", "h.json", "app.cwi"],
+        3,
+        "h.json",
+        &text,
+    );
 }
 
 #[test]
@@ -2395,6 +2354,34 @@ fn rt_deterministic_clocks_random_and_sleep_are_the_runs_own_on_every_host() {
     for host in wasm_hosts() {
         let got = rt_wasm_on(host, &wasmtime, dir.path(), &["--deterministic", "app.cwi"]);
         assert_eq!((got.status, &got.stdout), (Some(0), &out.stdout), "{host}");
+    }
+}
+
+/// chiwawa-rt.wasm with `args` in `dir` on wasmtime, node and wasmi (see `wasm_hosts`): each
+/// must exit with `status` and write `file` with exactly `want`. Skipped (as
+/// `wasmtime_and_dist` says) when the artifacts are missing.
+fn same_file_on_wasm_hosts(
+    test: &str,
+    dir: &TempDir,
+    args: &[&str],
+    status: i32,
+    file: &str,
+    want: &str,
+) {
+    let Some((wasmtime, dist)) = wasmtime_and_dist(test) else {
+        return;
+    };
+    std::fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    for host in wasm_hosts() {
+        let _ = std::fs::remove_file(dir.path().join(file));
+        let out = rt_wasm_on(host, &wasmtime, dir.path(), args);
+        assert_eq!(out.status, Some(status), "{host}: {out:?}");
+        let got = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert_eq!(got, want, "{host}");
     }
 }
 

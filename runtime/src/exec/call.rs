@@ -31,6 +31,22 @@ pub(super) unsafe fn profile_event(h: *mut Hot, fuel: i64) {
     }
 }
 
+/// For the stepping [`hot`]: instruction `op` at `ip` is about to run (see
+/// [`crate::hooks::Hooks::instruction`]).
+///
+/// # Safety
+/// As for `hot`, `h.profile` is the store's live profile and `ip` is in the current code.
+#[cfg(feature = "step-hooks")]
+#[inline(never)]
+pub(super) unsafe fn step_event(h: *mut Hot, ip: *const CodeUnit, op: Op) {
+    // SAFETY: the caller's guarantee.
+    unsafe {
+        let h = &mut *h;
+        let pc = (ip as usize - h.code as usize) / size_of::<CodeUnit>();
+        (*h.profile).step(h.cur, pc as u32, op.name());
+    }
+}
+
 /// For [`hot`]: enters function `func` (an index of the instance's function space) with its
 /// frame at slot `arg_base` of the current one, when it is a verified Wasm function of this
 /// instance and neither stack needs to grow; then `h` holds the callee's registers (`ip` at its

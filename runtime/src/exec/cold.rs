@@ -384,7 +384,17 @@ fn run_body(store: &mut Store, start: Start<'_>, fuel: &mut i64) -> Result<Vec<u
             // SAFETY: `Hot`'s invariant: the registers are this activation's (see above), the
             // memory pointers were refreshed after anything that could move the memory, and
             // nothing else touches the stacks, `globals` or `inst` while `hot` runs.
-            if !op_counts.is_null() {
+            #[cfg(feature = "step-hooks")]
+            let stepped = !profile.is_null() && unsafe { (*profile).steps() };
+            #[cfg(not(feature = "step-hooks"))]
+            let stepped = false;
+            if stepped {
+                hr.fuel = *fuel;
+                #[cfg(feature = "step-hooks")]
+                unsafe {
+                    hot::<Stepped>(h)
+                };
+            } else if !op_counts.is_null() {
                 hr.fuel = *fuel;
                 unsafe { hot::<CountedOps>(h) };
             } else if metered {

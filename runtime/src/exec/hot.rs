@@ -9,6 +9,9 @@ pub(super) trait LoopMode {
     const COUNT: bool;
     /// Counts instructions per opcode (needs `COUNT`).
     const OPCODES: bool;
+    /// Calls the hooks before every instruction (needs `COUNT`; `step-hooks` feature).
+    #[cfg(feature = "step-hooks")]
+    const STEP: bool = false;
 }
 
 /// The default loop: counts nothing.
@@ -29,6 +32,16 @@ impl LoopMode for Counted {
 impl LoopMode for CountedOps {
     const COUNT: bool = true;
     const OPCODES: bool = true;
+}
+/// The metered loop that also calls the hooks before every instruction
+/// ([`crate::hooks::Hooks::instruction`]).
+#[cfg(feature = "step-hooks")]
+pub(super) struct Stepped;
+#[cfg(feature = "step-hooks")]
+impl LoopMode for Stepped {
+    const COUNT: bool = true;
+    const OPCODES: bool = false;
+    const STEP: bool = true;
 }
 
 /// Runs instructions from `ip` until one it leaves to [`run_inner`] (calls, returns, memory and
@@ -666,6 +679,12 @@ pub(super) unsafe fn hot<M: LoopMode>(h: *mut Hot) {
         let op = unsafe { Op::from_word_unchecked(word) };
         if M::COUNT {
             fuel -= 1;
+        }
+        #[cfg(feature = "step-hooks")]
+        if M::STEP {
+            // SAFETY: `Hot`'s invariant; the stepping loop runs only for a store whose profile
+            // holds the hooks.
+            unsafe { super::call::step_event(h, ip, op) };
         }
         if M::OPCODES {
             // SAFETY: `Hot`'s invariant: a non-null `op_counts` has a counter per opcode word,
