@@ -9,7 +9,7 @@
 //! has none of these checks compiled in. Callbacks at chosen instruction counts (budgets,
 //! sampling) are the meter's ([`crate::meter::Meter`]); the count is also in every host
 //! call's [`crate::Caller::instructions`]. A callback before every instruction is there with the
-//! `step-hooks` feature ([`Hooks::instruction`]), which compiles in one more copy of the loop.
+//! `step-hooks` feature (`Hooks::instruction`), which compiles in one more copy of the loop.
 
 use crate::store::HostNote;
 
