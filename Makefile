@@ -43,7 +43,8 @@ WASMTIME ?= $(or $(shell command -v wasmtime 2>/dev/null),$(VENV_WASMTIME),$(VEN
 
 # What integration tests need to find the wasm artifacts and the wasmtime CLI. With
 # CHIWAWA_REQUIRE_ARTIFACTS a test whose artifact is missing fails instead of skipping.
-TEST_ENV = WASMTIME="$(WASMTIME)" WASMI="$(WASMI)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1
+TEST_ENV = WASMTIME="$(WASMTIME)" WASMI="$(WASMI)" CHIWAWA_DIST="$(CURDIR)/$(DIST)" CHIWAWA_REQUIRE_ARTIFACTS=1 \
+	CHIWAWA_COMPONENTS="$(COMPONENTS_DIR)"
 
 .PHONY: all help setup toolchain dist example run spec test fmt-check clean bench bench-compare bench-workloads fuzz
 
@@ -61,7 +62,7 @@ setup: toolchain
 
 # Idempotent and quick (no download once installed), so builds can depend on it.
 toolchain:
-	rustup target add $(WASI_TARGET)
+	rustup target add $(WASI_TARGET) wasm32-wasip2
 	rustup component add rustfmt clippy
 
 dist: toolchain
@@ -137,7 +138,7 @@ fuzz: dist
 
 # fmt-check comes first so that a formatting slip fails in seconds, not after the builds.
 # programs before cargo test: tests/tests/programs_embedded.rs runs them in embedded wasmtime.
-test: fmt-check setup dist bench-workloads programs hosts-smoke
+test: fmt-check setup dist bench-workloads programs components hosts-smoke
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) clippy -p chiwawa-runtime --all-targets --features op-stats,step-hooks -- -D warnings
 	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --workspace --no-deps
@@ -153,11 +154,23 @@ fmt-check: toolchain
 	$(CARGO) fmt --all -- --check
 	$(CARGO) fmt --manifest-path $(HELLO_DIR)/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path $(PROGRAMS_SRC)/wasi-rust/Cargo.toml -- --check
+	$(CARGO) fmt --manifest-path $(COMPONENTS_SRC)/Cargo.toml -- --check
 	$(CARGO) fmt --manifest-path $(BENCH_WORKLOADS)/Cargo.toml -- --check
 
 clean:
 	$(CARGO) clean
 	rm -rf $(DIST)
+
+# WASI preview 2 components (issue 18): Rust programs of tests/components built for
+# wasm32-wasip2 (the toolchain's wasm-component-ld makes them components) into COMPONENTS_DIR.
+COMPONENTS_SRC := tests/components
+COMPONENTS_DIR := $(CARGO_TARGET_DIR)/components
+.PHONY: components
+components: toolchain
+	$(CARGO) build --release --target wasm32-wasip2 --manifest-path $(COMPONENTS_SRC)/Cargo.toml \
+		--target-dir $(CARGO_TARGET_DIR)/components-build
+	mkdir -p $(COMPONENTS_DIR)
+	cp $(CARGO_TARGET_DIR)/components-build/wasm32-wasip2/release/p2-*.wasm $(COMPONENTS_DIR)/
 
 # Real programs (issue 3), built from crates' sources into $(PROGRAMS_DIR) (never committed) and
 # run by tests/programs/matrix.sh directly and through chiwawa-rt.wasm on each host.

@@ -68,10 +68,12 @@ pub fn run(wasm: &[u8], _mode: u8) -> Outcome {
             Class::Rejected,
             format!("the translator accepted a module wasmparser calls invalid: {e}"),
         ),
-        (Err(TranslateError::Invalid(t)), Ok(())) => Outcome::new(
-            Class::Rejected,
-            format!("the translator called a valid module invalid: {t}"),
-        ),
+        (Err(TranslateError::Invalid(t) | TranslateError::InvalidComponent(t)), Ok(())) => {
+            Outcome::new(
+                Class::Rejected,
+                format!("the translator called a valid module invalid: {t}"),
+            )
+        }
         (Err(e @ TranslateError::Unsupported(_)), Ok(())) => {
             Outcome::new(Class::Refused, format!("valid but {e}"))
         }

@@ -2385,6 +2385,84 @@ fn same_file_on_wasm_hosts(
     }
 }
 
+/// `$CHIWAWA_COMPONENTS`: the WASI preview 2 components `make components` built; `None` (a
+/// failure under `make test`) when it is not set.
+fn components(test: &str) -> Option<PathBuf> {
+    let dir = std::env::var_os("CHIWAWA_COMPONENTS")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
+    if dir.is_none() {
+        assert!(
+            std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+            "{test}: CHIWAWA_COMPONENTS is missing"
+        );
+        eprintln!("note: {test} skipped: set CHIWAWA_COMPONENTS (make test does)");
+    }
+    dir
+}
+
+/// Components (wasm32-wasip2 Rust programs) are not translated yet: each is validated and
+/// refused with one line naming what it is (its core modules, the world's export and
+/// imports), exit status 1 and no image; a damaged one is an invalid component. The wasmtime
+/// CLI, the reference, runs them.
+#[test]
+fn translate_refuses_a_component_naming_its_world() {
+    let test = "translate_refuses_a_component_naming_its_world";
+    let Some(built) = components(test) else {
+        return;
+    };
+    let dir = TempDir::new("components");
+    for (name, import) in [
+        ("p2-hello", "wasi:cli/environment@0.2."),
+        ("p2-files", "wasi:filesystem/preopens@0.2."),
+        ("p2-time", "wasi:clocks/monotonic-clock@0.2."),
+        ("p2-panic", "wasi:cli/stderr@0.2."),
+    ] {
+        let wasm = built.join(format!("{name}.wasm"));
+        assert!(wasm.is_file(), "{}: make components", wasm.display());
+        let out = translate_in(
+            dir.path(),
+            &[wasm.as_os_str(), "-o".as_ref(), "x.cwi".as_ref()],
+        );
+        assert_eq!(out.status, Some(1), "{name}: {out:?}");
+        let line = out.stderr.trim_end();
+        assert_eq!(line.lines().count(), 1, "{name}: {line}");
+        assert!(
+            line.contains(": unsupported: a WebAssembly component (")
+                && line.contains(" core modules; exports wasi:cli/run@0.2.")
+                && line.contains(import)
+                && line.ends_with("components are not supported yet (build the program for wasm32-wasip1, or see docs/components.md)"),
+            "{name}: {line}"
+        );
+        assert!(!dir.path().join("x.cwi").exists(), "{name}");
+    }
+    let hello = std::fs::read(built.join("p2-hello.wasm")).unwrap();
+    dir.write("cut.wasm", &hello[..hello.len() / 2]);
+    let out = translate_in(dir.path(), &["cut.wasm", "-o", "x.cwi"]);
+    assert_eq!(out.status, Some(1), "{out:?}");
+    assert!(
+        out.stderr.contains("cut.wasm: invalid component: "),
+        "{out:?}"
+    );
+    assert!(!dir.path().join("x.cwi").exists());
+    // The reference runs them.
+    let Some((wasmtime, _)) = wasmtime_and_dist(test) else {
+        return;
+    };
+    let hello = built.join("p2-hello.wasm");
+    let args: [&OsStr; 5] = [
+        "run".as_ref(),
+        hello.as_os_str(),
+        "0".as_ref(),
+        "a".as_ref(),
+        "b".as_ref(),
+    ];
+    let out = run_in(dir.path(), &wasmtime, &args);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    assert!(out.stdout.starts_with("args: 0 a b\n"), "{out:?}");
+    assert_eq!(out.stderr, "to stderr\n");
+}
+
 /// The hosts these tests run chiwawa-rt.wasm on: the wasmtime CLI, node, and the wasmi CLI when
 /// `WASMI` is set (make test sets it).
 fn wasm_hosts() -> Vec<&'static str> {

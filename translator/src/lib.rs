@@ -37,6 +37,8 @@ pub enum TranslateError {
     Invalid(String),
     /// A valid module uses something the image cannot express.
     Unsupported(String),
+    /// wasmparser rejected the component (malformed or invalid), with its message.
+    InvalidComponent(String),
 }
 
 impl fmt::Display for TranslateError {
@@ -44,6 +46,7 @@ impl fmt::Display for TranslateError {
         match self {
             TranslateError::Invalid(msg) => write!(f, "invalid module: {msg}"),
             TranslateError::Unsupported(msg) => write!(f, "unsupported: {msg}"),
+            TranslateError::InvalidComponent(msg) => write!(f, "invalid component: {msg}"),
         }
     }
 }
@@ -89,6 +92,45 @@ pub fn translate(wasm: &[u8], options: &Options) -> Result<Vec<u8>, TranslateErr
     .map_err(|e| TranslateError::Unsupported(e.to_string()))
 }
 
+/// Why component `wasm` is not translated: invalid (wasmparser's component validation, with
+/// every standard feature, says why), or, when valid, a one-line summary of it (its core
+/// modules, exports and imports) and that components are not supported yet.
+fn refuse_component(wasm: &[u8]) -> TranslateError {
+    let features = WasmFeatures::default() | WasmFeatures::COMPONENT_MODEL;
+    if let Err(e) = Validator::new_with_features(features).validate_all(wasm) {
+        return TranslateError::InvalidComponent(e.to_string());
+    }
+    let (mut modules, mut depth) = (0, 0u32);
+    let (mut imports, mut exports) = (Vec::new(), Vec::new());
+    for payload in Parser::new(0).parse_all(wasm).flatten() {
+        match payload {
+            wasmparser::Payload::Version { .. } => depth += 1,
+            wasmparser::Payload::End(_) => depth = depth.saturating_sub(1),
+            wasmparser::Payload::ModuleSection { .. } => modules += 1,
+            wasmparser::Payload::ComponentImportSection(r) if depth == 1 => {
+                imports.extend(r.into_iter().flatten().map(|i| i.name.name.to_string()))
+            }
+            wasmparser::Payload::ComponentExportSection(r) if depth == 1 => {
+                exports.extend(r.into_iter().flatten().map(|e| e.name.name.to_string()))
+            }
+            _ => {}
+        }
+    }
+    let list = |names: &[String]| {
+        if names.is_empty() {
+            "nothing".to_string()
+        } else {
+            names.join(", ")
+        }
+    };
+    TranslateError::Unsupported(format!(
+        "a WebAssembly component ({modules} core modules; exports {}; imports {}): components \
+         are not supported yet (build the program for wasm32-wasip1, or see docs/components.md)",
+        list(&exports),
+        list(&imports)
+    ))
+}
+
 /// Validates `wasm` and converts it into the image schema.
 ///
 /// One pass over the module: each payload is validated, then converted. Function bodies are
@@ -98,6 +140,9 @@ pub fn translate(wasm: &[u8], options: &Options) -> Result<Vec<u8>, TranslateErr
 /// as such (the first error `validate_all` finds), and only a valid one can be `Unsupported`
 /// (the first thing, in module order, the image cannot express).
 pub fn translate_module(wasm: &[u8]) -> Result<Module, TranslateError> {
+    if Parser::is_component(wasm) {
+        return Err(refuse_component(wasm));
+    }
     let mut validator = Validator::new_with_features(wasm_features());
     let mut parser = Parser::new(0);
     parser.set_features(wasm_features());
