@@ -114,8 +114,8 @@ PY
         failed=1
     fi
     # The checker is no rubber stamp: a slice moved out of its caller, or an unknown field,
-    # must fail it.
-    for damage in 's/"dur":\([0-9]*\),"args":{"depth":2}/"dur":9\1,"args":{"depth":2}/' \
+    # must fail it (tried on the first program's trace only: validating takes a while).
+    [ "$name" = "${PROGRAM_LIST[0]}" ] && for damage in 's/"dur":\([0-9]*\),"args":{"depth":2}/"dur":9\1,"args":{"depth":2}/' \
         '0,/"pid":1,/s//"pid":1,"extra":0,/'; do
         sed "$damage" "$ref/out/trace.json" >"$WORK/damaged.json"
         if cmp -s "$ref/out/trace.json" "$WORK/damaged.json" ||
