@@ -6,12 +6,15 @@
 #   make run      translate hello.wasm and run it under chiwawa-rt.wasm, then directly
 #   make spec     the spec-testsuite runner
 #   make bench    benchmark suite (BENCH_ARGS="--runs 7 --only fib,sort"); report in target/bench/
-#   make bench-compare BASE=rev  this tree's chiwawa-rt.wasm against commit rev's, and the cost
-#                 of counting instructions (benches/compare.sh)
+#   make bench-compare BASE=rev  this tree's chiwawa-rt.wasm against commit rev's, and what
+#                 observing a run costs (benches/compare.sh, benches/observe-cost.sh)
 #   make test     fmt, clippy, rustdoc, cargo test, spec, programs matrix
 #   make programs        SQLite, Lua, CoreMark and WASI conformance programs, from crates' sources
 #   make programs-matrix each program directly and through chiwawa on wasmtime, node, wasmi
 #   make checkpoint-smoke programs stopped at checkpoints and resumed across hosts
+#   make observe-identity SQLite, Lua, CoreMark traced, profiled, counted: the same on every host
+#   make observe-hosts    the same on six more hosts
+#   make components       WASI preview 2 test components (tests/components)
 #   make hosts    install 12 pinned WASI hosts (hosts/) and run the programs matrix on all
 #   make hosts-timings   direct vs through chiwawa on each host (docs/hosts.md)
 #   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
@@ -233,7 +236,7 @@ trace-checker:
 # The same on more hosts (a longer campaign, not in make test): every host of the matrix whose
 # run of the three programs with every output on finishes in minutes. Where a host answers
 # the guest differently, the outputs differ (docs/hosts.md): those pairs are expected.
-HOSTS_OBSERVE := $(HOSTS_MAIN) wasmtime-py deno bun tybys browser-wasi-shim wasi-js
+HOSTS_OBSERVE = $(HOSTS_MAIN) wasmtime-py deno bun tybys browser-wasi-shim wasi-js
 OBSERVE_DIFFER := sqlite:bun sqlite:wasi-js sqlite:browser-wasi-shim lua:tybys
 .PHONY: observe-hosts
 observe-hosts: hosts-install programs dist trace-checker
