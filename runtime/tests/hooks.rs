@@ -72,9 +72,8 @@ impl Hooks for Recorder {
     }
 }
 
-/// Runs `GUEST` with hooks (asking for notes or not); returns what they saw, with function
-/// names for addresses, the inclusive counts by name and the meter's count.
-fn run(notes: bool) -> (Vec<String>, std::collections::BTreeMap<String, u64>, u64) {
+/// Runs `GUEST`'s `_start` with WASI and `hooks`; returns the store and the meter's count.
+fn run_hooked(hooks: Box<dyn Hooks>) -> (Store<()>, u64) {
     let bytes =
         chiwawa_translator::translate(&common::wat(GUEST), &Default::default()).expect("translate");
     let engine = Engine::default();
@@ -86,16 +85,23 @@ fn run(notes: bool) -> (Vec<String>, std::collections::BTreeMap<String, u64>, u6
     let instance = linker
         .instantiate(&mut store, &module)
         .expect("instantiate");
-    let seen = Rc::new(RefCell::new(Seen {
-        notes,
-        ..Seen::default()
-    }));
-    hooks::set_store_hooks(&mut store, Box::new(Recorder(Rc::clone(&seen))));
+    hooks::set_store_hooks(&mut store, hooks);
     let start = instance
         .get_typed_func::<(), (), ()>(&store, "_start")
         .expect("_start");
     start.call(&mut store, ()).expect("runs");
     let total = meter::store_instructions(&store).expect("a meter");
+    (store, total)
+}
+
+/// Runs `GUEST` with hooks (asking for notes or not); returns what they saw, with function
+/// names for addresses, the inclusive counts by name and the meter's count.
+fn run(notes: bool) -> (Vec<String>, std::collections::BTreeMap<String, u64>, u64) {
+    let seen = Rc::new(RefCell::new(Seen {
+        notes,
+        ..Seen::default()
+    }));
+    let (mut store, total) = run_hooked(Box::new(Recorder(Rc::clone(&seen))));
     assert!(hooks::take_store_hooks(&mut store).is_some());
     let seen = Rc::try_unwrap(seen).ok().expect("hooks taken").into_inner();
     let name = |f: u32| hooks::store_func_name(&store, f);
@@ -178,24 +184,8 @@ fn instruction_hooks_see_every_executed_instruction() {
             true
         }
     }
-    let bytes =
-        chiwawa_translator::translate(&common::wat(GUEST), &Default::default()).expect("translate");
-    let engine = Engine::default();
-    let module = Module::new(&engine, &bytes).expect("module");
-    let mut store = Store::new(&engine, ());
-    let mut linker = Linker::new();
-    let ctx = Rc::new(RefCell::new(WasiCtx::new(vec!["guest".into()])));
-    wasi::add_to_linker(&mut linker, &ctx);
-    let instance = linker
-        .instantiate(&mut store, &module)
-        .expect("instantiate");
     let steps = Rc::new(RefCell::new(Steps::default()));
-    hooks::set_store_hooks(&mut store, Box::new(Stepper(Rc::clone(&steps))));
-    let start = instance
-        .get_typed_func::<(), (), ()>(&store, "_start")
-        .expect("_start");
-    start.call(&mut store, ()).expect("runs");
-    let total = meter::store_instructions(&store).expect("a meter");
+    let (_, total) = run_hooked(Box::new(Stepper(Rc::clone(&steps))));
     let steps = steps.borrow();
     assert_eq!(steps.count, total);
     assert_eq!(steps.elsewhere, 0);

@@ -816,18 +816,20 @@ fn wasmtime_and_dist(test: &str) -> Option<(PathBuf, PathBuf)> {
     let wasmtime = std::env::var_os("WASMTIME")
         .filter(|w| !w.is_empty())
         .map(PathBuf::from);
-    match (wasmtime, dist()) {
-        (Some(wasmtime), Some(dist)) => Some((wasmtime, dist)),
-        _ => {
-            // Under `make test` a missing artifact is a failure, never a silent pass.
-            assert!(
-                std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
-                "{test}: WASMTIME or CHIWAWA_DIST (with chiwawa-rt.wasm) is missing"
-            );
-            eprintln!("note: {test} skipped: set WASMTIME and CHIWAWA_DIST (make test does)");
-            None
-        }
+    required(test, "WASMTIME and CHIWAWA_DIST", wasmtime.zip(dist()))
+}
+
+/// `value`; when it is missing, a failure under `make test` (a missing artifact is never a
+/// silent pass there), else a note that `test` is skipped for want of `what`.
+fn required<T>(test: &str, what: &str, value: Option<T>) -> Option<T> {
+    if value.is_none() {
+        assert!(
+            std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+            "{test}: {what} missing"
+        );
+        eprintln!("note: {test} skipped: set {what} (make test does)");
     }
+    value
 }
 
 #[test]
@@ -2391,14 +2393,7 @@ fn components(test: &str) -> Option<PathBuf> {
     let dir = std::env::var_os("CHIWAWA_COMPONENTS")
         .filter(|d| !d.is_empty())
         .map(PathBuf::from);
-    if dir.is_none() {
-        assert!(
-            std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
-            "{test}: CHIWAWA_COMPONENTS is missing"
-        );
-        eprintln!("note: {test} skipped: set CHIWAWA_COMPONENTS (make test does)");
-    }
-    dir
+    required(test, "CHIWAWA_COMPONENTS", dir)
 }
 
 /// Components (wasm32-wasip2 Rust programs) are not translated yet: each is validated and
