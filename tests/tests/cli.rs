@@ -1780,26 +1780,8 @@ fn rt_strace_decodes_every_call_the_same_on_every_host() {
         dir.path().join("chiwawa-rt.wasm"),
     )
     .unwrap();
-    let args: [&OsStr; 3] = [
-        "chiwawa-rt.wasm".as_ref(),
-        "--strace".as_ref(),
-        "app.cwi".as_ref(),
-    ];
-    let out = wasmtime_in(&wasmtime, dir.path(), &args);
-    assert_eq!(
-        (out.status, out.stderr.as_str()),
-        (Some(3), want),
-        "wasmtime: {out:?}"
-    );
-    let hosts = workspace().join("hosts/bin");
-    let mut hosts_run = vec!["node"];
-    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
-        hosts_run.push("wasmi");
-    }
-    for host in hosts_run {
-        let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
-        all.extend_from_slice(&args);
-        let out = run_in(dir.path(), &hosts.join(host), &all);
+    for host in wasm_hosts() {
+        let out = rt_wasm_on(host, &wasmtime, dir.path(), &["--strace", "app.cwi"]);
         assert_eq!(
             (out.status, out.stderr.as_str()),
             (Some(3), want),
@@ -2219,47 +2201,11 @@ fn rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host() {
     let native_calls = std::fs::read_to_string(dir.path().join("c.json")).unwrap();
     let native_wasi = std::fs::read_to_string(dir.path().join("w.json")).unwrap();
     // chiwawa-rt.wasm on wasmtime, node and wasmi: the same files.
-    let Some((wasmtime, dist)) =
-        wasmtime_and_dist("rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host")
-    else {
-        return;
-    };
-    std::fs::copy(
-        dist.join("chiwawa-rt.wasm"),
-        dir.path().join("chiwawa-rt.wasm"),
-    )
-    .unwrap();
-    let hosts = workspace().join("hosts/bin");
-    let mut hosts_run = vec!["wasmtime", "node"];
-    if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {
-        hosts_run.push("wasmi");
-    }
-    for host in hosts_run {
-        for (image, file, want, status) in [
-            ("calls.cwi", "hc.json", &native_calls, 0),
-            ("wasi.cwi", "hw.json", &native_wasi, 3),
-        ] {
-            let args: [&OsStr; 4] = [
-                "chiwawa-rt.wasm".as_ref(),
-                "--stats-out".as_ref(),
-                file.as_ref(),
-                image.as_ref(),
-            ];
-            let out = if host == "wasmtime" {
-                wasmtime_in(&wasmtime, dir.path(), &args)
-            } else {
-                let mut all: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
-                all.extend_from_slice(&args);
-                run_in(dir.path(), &hosts.join(host), &all)
-            };
-            assert_eq!(out.status, Some(status), "{host}: {out:?}");
-            assert_eq!(
-                &std::fs::read_to_string(dir.path().join(file)).unwrap(),
-                want,
-                "{host}"
-            );
-        }
-    }
+    let test = "rt_stats_count_instructions_calls_and_wasi_the_same_on_every_host";
+    let calls = ["--stats-out", "hc.json", "calls.cwi"];
+    same_file_on_wasm_hosts(test, &dir, &calls, 0, "hc.json", &native_calls);
+    let wasi = ["--stats-out", "hw.json", "wasi.cwi"];
+    same_file_on_wasm_hosts(test, &dir, &wasi, 3, "hw.json", &native_wasi);
 }
 
 /// Reads the monotonic clock, spins 1,000 times, reads it and the real-time clock, takes 16
