@@ -497,20 +497,21 @@ impl Startup {
         ));
         line
     }
-}
 
-impl Startup {
     /// The statistics' `startup` object: the image's sizes and, with the wall clock
     /// (`--trace-clock wall`), the phases so far in microseconds (without it the statistics
-    /// hold nothing that depends on the host's clock).
-    fn stats(&self, image: &CheckedImage, wall: bool) -> String {
+    /// hold nothing that depends on the host's clock); empty when no statistics are asked for.
+    fn stats(&self, image: &CheckedImage, cli: &Cli) -> String {
+        if !cli.wants_stats() {
+            return String::new();
+        }
         let mut out = format!(
             "{{\"image_bytes\": {}, \"code_bytes\": {}, \"functions\": {}",
             image.image().len(),
             code_bytes(image),
             image.module().funcs.len()
         );
-        if wall {
+        if cli.trace_wall {
             for (name, time) in &self.phases {
                 out.push_str(&format!(", \"{name}_us\": {}", time.as_micros()));
             }
@@ -687,7 +688,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         let read = snapshot_read.filter(|_| cli.startup_report);
         let result = restore_and_run(cli, path, snap, read, &ctx, &linker, &mut store, &module)
             .map_err(failed);
-        let facts = startup.stats(image, cli.trace_wall);
+        let facts = startup.stats(image, cli);
         return write_outputs(cli, &store, &ctx, &facts, result);
     }
     let instance = linker
@@ -711,7 +712,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         None => {
             let start = exported_func(&store, instance, "_start");
             report(&store, &[start])?;
-            let facts = startup.stats(image, cli.trace_wall);
+            let facts = startup.stats(image, cli);
             let result = match start {
                 Some(start) => call_no_args(&mut store, start, &cli.image, "_start"),
                 None => Ok(()),
@@ -733,7 +734,7 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             let init = exported_func(&store, instance, "_initialize");
             let func = exported_func(&store, instance, name);
             report(&store, &[init, func])?;
-            let facts = startup.stats(image, cli.trace_wall);
+            let facts = startup.stats(image, cli);
             if let Some(init) = init {
                 call_no_args(&mut store, init, &cli.image, "_initialize")?;
             }
