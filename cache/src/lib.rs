@@ -186,7 +186,9 @@ impl Entry {
         let mut file = File::open(&self.path).ok()?;
         io::Read::read_exact(&mut file, &mut header).ok()?;
         let at = header_at::TRANSLATOR_VERSION;
-        (header[..8] == MAGIC).then(|| u32::from_le_bytes(header[at..at + 4].try_into().unwrap()))
+        // A component image keeps its translator version at the same place.
+        (header[..8] == MAGIC || chiwawa_format::component::is_component_image(&header))
+            .then(|| u32::from_le_bytes(header[at..at + 4].try_into().unwrap()))
     }
 }
 
@@ -416,26 +418,39 @@ fn entry_key(name: &str) -> Option<Key> {
 /// Checks an entry's bytes: a complete image (header, checksum, archive, every code group's
 /// hash) and, given the inputs, one built from them.
 fn check_entry(bytes: &[u8], inputs: Option<&Inputs>) -> Result<(), String> {
-    let image = LoadedImage::from_bytes(bytes).map_err(|e| e.to_string())?;
-    image.ensure_all_code().map_err(|e| e.to_string())?;
+    use chiwawa_format::component;
+    let (translator_version, source_hash, options) = if component::is_component_image(bytes) {
+        // A component image: its archive, then each module image in it as any image.
+        let c = component::read_component_image(bytes).map_err(|e| e.to_string())?;
+        for m in &c.modules {
+            let image = LoadedImage::from_bytes(m).map_err(|e| e.to_string())?;
+            image.ensure_all_code().map_err(|e| e.to_string())?;
+        }
+        let (version, hash) = component::component_header(bytes).ok_or("no component header")?;
+        (version, hash, 0)
+    } else {
+        let image = LoadedImage::from_bytes(bytes).map_err(|e| e.to_string())?;
+        image.ensure_all_code().map_err(|e| e.to_string())?;
+        let h = image.header();
+        (h.translator_version, h.source_hash, h.options)
+    };
     let Some(inputs) = inputs else {
         return Ok(());
     };
-    let header = image.header();
-    if header.source_hash != xxh3_128(inputs.wasm) {
+    if source_hash != xxh3_128(inputs.wasm) {
         return Err("the entry was built from a different module".into());
     }
-    if header.translator_version != inputs.translator_version {
+    if translator_version != inputs.translator_version {
         return Err(format!(
             "the entry was written by translator {}, not {}",
-            chiwawa_format::version_string(header.translator_version),
+            chiwawa_format::version_string(translator_version),
             chiwawa_format::version_string(inputs.translator_version)
         ));
     }
-    if header.options != inputs.options {
+    if options != inputs.options {
         return Err(format!(
-            "the entry was translated with options {:#x}, not {:#x}",
-            header.options, inputs.options
+            "the entry was translated with options {options:#x}, not {:#x}",
+            inputs.options
         ));
     }
     Ok(())

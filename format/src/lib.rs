@@ -1,5 +1,6 @@
 //! The chiwawa image format and register instruction set, shared by the translator and runtime.
 
+pub mod component;
 pub mod image;
 pub mod isa;
 pub mod snapshot;

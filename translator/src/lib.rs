@@ -4,6 +4,7 @@
 //! calls invalid or malformed ever becomes an image. Then each section is converted into the
 //! image schema of `chiwawa-format`, and each function body into register code (`func.rs`).
 
+pub mod component;
 mod forms;
 mod func;
 mod peephole;
@@ -78,8 +79,24 @@ pub fn translator_version() -> u32 {
     format::TRANSLATOR_VERSION
 }
 
-/// Validates `wasm` and translates it into a complete image (header + archive).
+/// Validates `wasm` and translates it into a complete image: a module image (header, archive,
+/// code) for a core module, a component image ([`component`]) for a component.
 pub fn translate(wasm: &[u8], options: &Options) -> Result<Vec<u8>, TranslateError> {
+    if Parser::is_component(wasm) {
+        let component = component::translate_component(wasm)?;
+        let source_hash = xxhash_rust::xxh3::xxh3_128(wasm);
+        return format::component::write_component_image(
+            &component,
+            translator_version(),
+            source_hash,
+        )
+        .map_err(|e| TranslateError::Unsupported(e.to_string()));
+    }
+    translate_core(wasm, options)
+}
+
+/// [`translate`] of a core module.
+fn translate_core(wasm: &[u8], options: &Options) -> Result<Vec<u8>, TranslateError> {
     let mut module = translate_module(wasm)?;
     let source_hash = xxhash_rust::xxh3::xxh3_128(wasm);
     format::write_image(
