@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod checkpoint;
+pub mod component;
 pub mod driver;
 pub mod exec;
 pub mod flamegraph;

@@ -36,7 +36,7 @@ use chiwawa_format::snapshot::{self, Snapshot};
 use chiwawa_format::{ImageBuf, LoadedImage};
 use chiwawa_runtime::profile::TraceOptions;
 use chiwawa_runtime::wasi::{self, WasiCtx};
-use chiwawa_runtime::{checkpoint, meter};
+use chiwawa_runtime::{checkpoint, component, meter};
 use chiwawa_runtime::{
     CheckedImage, Engine, Error, ErrorKind, Extern, FileCode, Func, Instance, Linker, LoadError,
     Module, Store, Trap, TrapKind, Val, ValType, VerifyMode,
@@ -49,7 +49,9 @@ const USAGE: &str = "usage: chiwawa-rt [--invoke NAME] [--argv0 NAME] [--dir HOS
                      [--checkpoint-trigger FILE]] IMAGE [ARGS...]\n       \
                      chiwawa-rt --restore PATH [--checkpoint PATH ...] [OPTIONS] IMAGE";
 const HELP: &str = "\
-Runs a chiwawa image (.cwi, written by chiwawa-translate).
+Runs a chiwawa image (.cwi, written by chiwawa-translate): of a module, or of a WASI preview 2
+component (a wasm32-wasip2 command, its preview-2 calls served over the host's preview 1;
+--invoke, --checkpoint and --restore do not apply to components yet).
 
 Options (before IMAGE; everything after IMAGE goes to the guest unchanged):
   --invoke NAME        call the exported function NAME with ARGS as its parameters and print its
@@ -552,10 +554,19 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
         Some(dir) => {
             let (bytes, path) = read_from_cache(dir, &cli.image)?;
             startup.mark("read");
+            if component::is_component_image(&bytes) {
+                return run_component(cli, startup, &bytes, &path);
+            }
             (chiwawa_runtime::check_image(&bytes), path, None)
         }
         None => {
-            let (head, file) = read_file(&cli.image)?;
+            let (head, file) = match read_file(&cli.image)? {
+                ImageFile::Module(head, file) => (head, file),
+                ImageFile::Component(bytes) => {
+                    startup.mark("read");
+                    return run_component(cli, startup, &bytes, &cli.image);
+                }
+            };
             startup.mark("read");
             let hidden = fd_to_hide(&file);
             let image = LoadedImage::from_head(head, Box::new(FileCode(file)));
@@ -584,28 +595,8 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             args
         }
     };
-    let ctx = Rc::new(RefCell::new(WasiCtx::new(guest_args)));
-    if let Some(snap) = &snapshot {
-        ctx.borrow_mut().set_env(snap.env.clone());
-    }
-    if let Some(fd) = hidden_fd {
-        ctx.borrow_mut().hide_fd(fd);
-    }
-    match &cli.strace {
-        Some(None) => ctx.borrow_mut().set_strace(Box::new(io::stderr())),
-        Some(Some(path)) => {
-            let file = std::fs::File::create(path)
-                .map_err(|e| fail(path, format!("cannot write the trace: {e}")))?;
-            // Under a Wasm host the file is a host descriptor: not the guest's to see.
-            if let Some(fd) = fd_to_hide(&file) {
-                ctx.borrow_mut().hide_fd(fd);
-            }
-            ctx.borrow_mut()
-                .set_strace(Box::new(io::LineWriter::new(file)));
-        }
-        None => {}
-    }
-    preopen_dirs(&ctx, &cli.dirs)?;
+    let env = snapshot.as_ref().map(|snap| snap.env.clone());
+    let ctx = guest_ctx(cli, guest_args, env, hidden_fd)?;
 
     let module = Module::from_checked(image);
     let image = module.image();
@@ -639,46 +630,8 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
                 .map_err(|e| fail(&cli.image, e))?;
         }
     }
-    // Counting instructions only when something needs the count.
-    if cli.deterministic {
-        ctx.borrow_mut().set_deterministic();
-    }
-    if cli.triggers.any()
-        || cli.limits.counted()
-        || cli.deterministic
-        || cli.wants_stats()
-        || cli.profile.is_some()
-        || cli.trace_out.is_some()
-    {
-        let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
-        let mut meter = cli.triggers.meter(&cli.limits, executed, stop_after, fired);
-        if cli.wants_stats() {
-            meter.count_opcodes();
-        }
-        meter::set_store_meter(&mut store, meter);
-    }
-    if cli.trace_out.is_some() {
-        let traced = chiwawa_runtime::profile::Profile::traced(TraceOptions {
-            calls: cli.trace_calls,
-            host: cli.trace_wasi,
-            wall: cli.trace_wall,
-            max_depth: cli.trace_depth,
-            max_slices: MAX_SLICES,
-        });
-        chiwawa_runtime::profile::set_store_profile(&mut store, traced);
-    } else if cli.profile.is_some() || cli.wants_stats() {
-        let profile = chiwawa_runtime::profile::Profile::new();
-        chiwawa_runtime::profile::set_store_profile(&mut store, profile);
-    }
-    if cli.wants_stats() {
-        ctx.borrow_mut().count_calls();
-    }
-    if let Some(bytes) = cli.limits.max_stack {
-        store.set_max_stack_bytes(bytes);
-    }
-    if let Some(bytes) = cli.limits.max_memory {
-        store.set_max_memory_bytes(Some(bytes));
-    }
+    let executed = snapshot.as_ref().map_or(0, |snap| snap.instructions);
+    configure_store(cli, &mut store, &ctx, executed, stop_after, fired);
     let failed = |stop: Stop| match checkpoint_done.borrow_mut().take() {
         Some(Ok(())) => Stop::Checkpointed,
         Some(Err(problem)) => fail(cli.checkpoint.as_deref().unwrap_or_default(), problem),
@@ -750,6 +703,146 @@ fn run_image(cli: &Cli, mut startup: Startup) -> Result<(), Stop> {
             write_outputs(cli, &store, &ctx, &facts, result)?;
             print_results(&results)
         }
+    }
+}
+
+/// Runs a component image (`bytes`, read from `path`): a WASI preview 2 command, its imports
+/// served over preview 1 ([`component::wasip2`]). The options that act on the store (limits,
+/// counting, --strace, --deterministic, statistics, profiles, traces) apply as to a module;
+/// checkpoints and --invoke do not yet.
+fn run_component(cli: &Cli, mut startup: Startup, bytes: &[u8], path: &str) -> Result<(), Stop> {
+    let refused = if cli.checkpoint.is_some() || cli.restore.is_some() {
+        Some("--checkpoint and --restore")
+    } else if cli.invoke.is_some() {
+        Some("--invoke")
+    } else {
+        None
+    };
+    if let Some(options) = refused {
+        return Err(fail(
+            path,
+            format!("{options} are not supported for components yet (docs/components.md)"),
+        ));
+    }
+    let image = component::ComponentImage::load(bytes, cli.verify).map_err(|e| fail(path, e))?;
+    startup.mark("check");
+    let mut guest_args = vec![cli.argv0.clone().unwrap_or_else(|| cli.image.clone())];
+    guest_args.extend(cli.args.iter().cloned());
+    let ctx = guest_ctx(cli, guest_args, None, None)?;
+    let host = Rc::new(RefCell::new(component::wasip2::Host::new(Rc::clone(&ctx))));
+    let mut store = Store::new(&Engine::default(), ());
+    configure_store(cli, &mut store, &ctx, 0, Rc::default(), Rc::default());
+    let (run, post_return) = image
+        .instantiate(&mut store, &host)
+        .map_err(|e| stop(path, e))?;
+    startup.mark("instantiate");
+    run.verify(&store).map_err(|e| stop(path, e))?;
+    if cli.startup_report {
+        let main = &image.modules()[image.main_module()];
+        eprintln!("{NAME}: startup-report {}", startup.report(main.image()));
+    }
+    let main = &image.modules()[image.main_module()];
+    let facts = startup.stats(main.image(), cli);
+    let result = run
+        .typed::<(), i32, _>(&store)
+        .map_err(|e| fail(path, e))
+        .and_then(|run| run.call(&mut store, ()).map_err(|e| stop(path, e)));
+    let result = match result {
+        // `run` returned `result::ok`, or `err` (exit status 1, as the wasmtime CLI ends).
+        Ok(0) => Ok(()),
+        Ok(_) => Err(Stop::Exit(1)),
+        Err(stop) => Err(stop),
+    };
+    let result = match (result, post_return) {
+        (Ok(()), Some(post)) => post
+            .call(&mut store, &[Val::I32(0)], &mut [])
+            .map_err(|e| stop(path, e)),
+        (result, _) => result,
+    };
+    write_outputs(cli, &store, &ctx, &facts, result)
+}
+
+/// The guest's WASI context: its argv, the environment (a snapshot's, else the host's), the
+/// runtime's own descriptor hidden, `--strace`, `--dir`.
+fn guest_ctx(
+    cli: &Cli,
+    guest_args: Vec<String>,
+    env: Option<Vec<String>>,
+    hidden_fd: Option<u32>,
+) -> Result<Rc<RefCell<WasiCtx>>, Stop> {
+    let ctx = Rc::new(RefCell::new(WasiCtx::new(guest_args)));
+    if let Some(env) = env {
+        ctx.borrow_mut().set_env(env);
+    }
+    if let Some(fd) = hidden_fd {
+        ctx.borrow_mut().hide_fd(fd);
+    }
+    match &cli.strace {
+        Some(None) => ctx.borrow_mut().set_strace(Box::new(io::stderr())),
+        Some(Some(path)) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| fail(path, format!("cannot write the trace: {e}")))?;
+            // Under a Wasm host the file is a host descriptor: not the guest's to see.
+            if let Some(fd) = fd_to_hide(&file) {
+                ctx.borrow_mut().hide_fd(fd);
+            }
+            ctx.borrow_mut()
+                .set_strace(Box::new(io::LineWriter::new(file)));
+        }
+        None => {}
+    }
+    preopen_dirs(&ctx, &cli.dirs)?;
+    Ok(ctx)
+}
+
+/// Sets up what the options ask of the store: the meter (counting from `executed`, a restored
+/// run's count), the profile or trace, WASI call counts, deterministic WASI, the limits.
+fn configure_store(
+    cli: &Cli,
+    store: &mut Store<()>,
+    ctx: &Rc<RefCell<WasiCtx>>,
+    executed: u64,
+    stop_after: Rc<Cell<bool>>,
+    fired: Rc<Cell<Option<Instant>>>,
+) {
+    // Counting instructions only when something needs the count.
+    if cli.deterministic {
+        ctx.borrow_mut().set_deterministic();
+    }
+    if cli.triggers.any()
+        || cli.limits.counted()
+        || cli.deterministic
+        || cli.wants_stats()
+        || cli.profile.is_some()
+        || cli.trace_out.is_some()
+    {
+        let mut meter = cli.triggers.meter(&cli.limits, executed, stop_after, fired);
+        if cli.wants_stats() {
+            meter.count_opcodes();
+        }
+        meter::set_store_meter(store, meter);
+    }
+    if cli.trace_out.is_some() {
+        let traced = chiwawa_runtime::profile::Profile::traced(TraceOptions {
+            calls: cli.trace_calls,
+            host: cli.trace_wasi,
+            wall: cli.trace_wall,
+            max_depth: cli.trace_depth,
+            max_slices: MAX_SLICES,
+        });
+        chiwawa_runtime::profile::set_store_profile(store, traced);
+    } else if cli.profile.is_some() || cli.wants_stats() {
+        let profile = chiwawa_runtime::profile::Profile::new();
+        chiwawa_runtime::profile::set_store_profile(store, profile);
+    }
+    if cli.wants_stats() {
+        ctx.borrow_mut().count_calls();
+    }
+    if let Some(bytes) = cli.limits.max_stack {
+        store.set_max_stack_bytes(bytes);
+    }
+    if let Some(bytes) = cli.limits.max_memory {
+        store.set_max_memory_bytes(Some(bytes));
     }
 }
 
@@ -983,14 +1076,31 @@ fn restore_and_run(
 
 /// Opens the image file and reads its header and archive into an aligned buffer, ready to be
 /// checked in place; the file stays open for reading code (see `LoadedImage::from_head`).
-fn read_file(path: &str) -> Result<(ImageBuf, std::fs::File), Stop> {
+/// An image file as read: a module image's head, its file kept open to read code on demand;
+/// or a whole component image (its file closed).
+enum ImageFile {
+    Module(ImageBuf, std::fs::File),
+    Component(Vec<u8>),
+}
+
+fn read_file(path: &str) -> Result<ImageFile, Stop> {
     let mut file = std::fs::File::open(path).map_err(|e| cannot_read(path, &e))?;
     let len = file
         .metadata()
         .map(|m| m.len())
         .map_err(|e| cannot_read(path, &e))?;
     match chiwawa_format::read_head(&mut file, len) {
-        Ok(head) => Ok((head, file)),
+        Ok(head) => Ok(ImageFile::Module(head, file)),
+        // Opened once only: some hosts (wasmi) never hand out a closed descriptor's number
+        // again, and the guest's descriptor numbers must not depend on the runtime's files.
+        Err(chiwawa_format::ImageError::BadMagic) if is_component(&mut file) => {
+            use io::{Read, Seek};
+            let mut bytes = Vec::new();
+            file.seek(io::SeekFrom::Start(0))
+                .and_then(|_| file.read_to_end(&mut bytes))
+                .map_err(|e| cannot_read(path, &e))?;
+            Ok(ImageFile::Component(bytes))
+        }
         Err(chiwawa_format::ImageError::BadMagic) if is_wasm(&mut file) => Err(fail(
             path,
             format!(
@@ -1015,6 +1125,15 @@ fn fd_to_hide(file: &std::fs::File) -> Option<u32> {
         let _ = file;
         None
     }
+}
+
+/// Whether `file` starts with a component image's magic.
+fn is_component(file: &mut std::fs::File) -> bool {
+    use io::{Read, Seek};
+    let mut magic = [0u8; 8];
+    file.seek(io::SeekFrom::Start(0)).is_ok()
+        && file.read_exact(&mut magic).is_ok()
+        && component::is_component_image(&magic)
 }
 
 /// Whether `file` starts with the Wasm magic.

@@ -269,7 +269,7 @@ pub fn link(
 /// A preview1 function bound to `ctx`, called with the caller's memory 0 (if it has one).
 /// With a note slot (calls traced), it describes the call there; it is given the instructions
 /// executed so far when they are counted (for a deterministic run's clocks).
-type Bound = Box<
+pub(crate) type Bound = Box<
     dyn Fn(
         Option<&mut [u8]>,
         &[u64],
@@ -281,7 +281,11 @@ type Bound = Box<
 
 /// The preview1 function `module::name`, if it is one: its type and its implementation bound
 /// to `ctx` (the arity check, the hidden descriptors' renumbering, the errno result).
-fn bind(ctx: &Rc<RefCell<WasiCtx>>, module: &str, name: &str) -> Option<(FuncType, Bound)> {
+pub(crate) fn bind(
+    ctx: &Rc<RefCell<WasiCtx>>,
+    module: &str,
+    name: &str,
+) -> Option<(FuncType, Bound)> {
     if module != MODULE {
         return None;
     }
