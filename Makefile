@@ -169,11 +169,12 @@ clean:
 COMPONENTS_SRC := tests/components
 COMPONENTS_DIR := $(CARGO_TARGET_DIR)/components
 .PHONY: components
-components: toolchain
+components: toolchain setup-programs
 	$(CARGO) build --release --target wasm32-wasip2 --manifest-path $(COMPONENTS_SRC)/Cargo.toml \
 		--target-dir $(CARGO_TARGET_DIR)/components-build
 	mkdir -p $(COMPONENTS_DIR)
 	cp $(CARGO_TARGET_DIR)/components-build/wasm32-wasip2/release/p2-*.wasm $(COMPONENTS_DIR)/
+	$(COMPONENTS_SRC)/build-c.sh $(COMPONENTS_DIR)
 
 # Real programs (issue 3), built from crates' sources into $(PROGRAMS_DIR) (never committed) and
 # run by tests/programs/matrix.sh directly and through chiwawa-rt.wasm on each host.

@@ -2342,66 +2342,259 @@ fn components(test: &str) -> Option<PathBuf> {
     required(test, "CHIWAWA_COMPONENTS", dir)
 }
 
-/// Components (wasm32-wasip2 Rust programs) are not translated yet: each is validated and
-/// refused with one line naming what it is (its core modules, the world's export and
-/// imports), exit status 1 and no image; a damaged one is an invalid component. The wasmtime
-/// CLI, the reference, runs them.
+/// A damaged component is refused by the translator as an invalid component, with exit status
+/// 1 and no image; a component image with a damaged link table is refused by the runtime
+/// naming the file.
 #[test]
-fn translate_refuses_a_component_naming_its_world() {
-    let test = "translate_refuses_a_component_naming_its_world";
+fn damaged_components_are_refused() {
+    let test = "damaged_components_are_refused";
     let Some(built) = components(test) else {
         return;
     };
-    let dir = TempDir::new("components");
-    for (name, import) in [
-        ("p2-hello", "wasi:cli/environment@0.2."),
-        ("p2-files", "wasi:filesystem/preopens@0.2."),
-        ("p2-time", "wasi:clocks/monotonic-clock@0.2."),
-        ("p2-panic", "wasi:cli/stderr@0.2."),
-    ] {
-        let wasm = built.join(format!("{name}.wasm"));
-        assert!(wasm.is_file(), "{}: make components", wasm.display());
-        let out = translate_in(
-            dir.path(),
-            &[wasm.as_os_str(), "-o".as_ref(), "x.cwi".as_ref()],
-        );
-        assert_eq!(out.status, Some(1), "{name}: {out:?}");
-        let line = out.stderr.trim_end();
-        assert_eq!(line.lines().count(), 1, "{name}: {line}");
-        assert!(
-            line.contains(": unsupported: a WebAssembly component (")
-                && line.contains(" core modules; exports wasi:cli/run@0.2.")
-                && line.contains(import)
-                && line.ends_with("components are not supported yet (build the program for wasm32-wasip1, or see docs/components.md)"),
-            "{name}: {line}"
-        );
-        assert!(!dir.path().join("x.cwi").exists(), "{name}");
-    }
+    let dir = TempDir::new("components-damaged");
     let hello = std::fs::read(built.join("p2-hello.wasm")).unwrap();
     dir.write("cut.wasm", &hello[..hello.len() / 2]);
     let out = translate_in(dir.path(), &["cut.wasm", "-o", "x.cwi"]);
-    assert_eq!(out.status, Some(1), "{out:?}");
-    assert!(
-        out.stderr.contains("cut.wasm: invalid component: "),
-        "{out:?}"
+    assert_one_error(
+        &out,
+        "chiwawa-translate: error: cut.wasm: invalid component: ",
     );
     assert!(!dir.path().join("x.cwi").exists());
-    // The reference runs them.
-    let Some((wasmtime, _)) = wasmtime_and_dist(test) else {
+    dir.write("hello.wasm", &hello);
+    let out = translate_in(dir.path(), &["hello.wasm", "-o", "hello.cwi"]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let image = std::fs::read(dir.path().join("hello.cwi")).unwrap();
+    // A flipped byte in the archive: the checksum says so.
+    let mut bad = image.clone();
+    let at = bad.len() - 100;
+    bad[at] ^= 0x40;
+    dir.write("bad.cwi", &bad);
+    let line = assert_one_error(
+        &rt_in(dir.path(), &["bad.cwi"]),
+        "chiwawa-rt: error: bad.cwi: ",
+    );
+    assert!(line.contains("checksum"), "{line}");
+    // Cut short.
+    dir.write("short.cwi", &image[..image.len() - 1]);
+    let line = assert_one_error(
+        &rt_in(dir.path(), &["short.cwi"]),
+        "chiwawa-rt: error: short.cwi: ",
+    );
+    assert!(line.contains("truncated"), "{line}");
+}
+
+/// How the tests run a component: its arguments, its standard input, its environment (given
+/// to every host the same way) and the files it writes (a directory of its own).
+struct ComponentCase {
+    name: &'static str,
+    args: &'static [&'static str],
+    stdin: &'static str,
+    env: &'static [&'static str],
+    /// Compare stderr only up to this line: the run traps (a panic), and each host reports a
+    /// trap its own way after it and ends with its own status for a trapping module (the
+    /// wasmi CLI 1, the others 134, as when they run a module that traps).
+    stderr_until: Option<&'static str>,
+}
+
+const COMPONENT_CASES: &[ComponentCase] = &[
+    ComponentCase {
+        name: "p2-hello",
+        args: &["0", "a b", "c"],
+        stdin: "one\ntwo\nthree\n",
+        env: &["GREETING=hi there", "EQ=a=b"],
+        stderr_until: None,
+    },
+    ComponentCase {
+        name: "p2-hello",
+        args: &["3"],
+        stdin: "",
+        env: &[],
+        stderr_until: None,
+    },
+    ComponentCase {
+        name: "p2-time",
+        args: &[],
+        stdin: "",
+        env: &[],
+        stderr_until: None,
+    },
+    ComponentCase {
+        name: "p2-files",
+        args: &[],
+        stdin: "",
+        env: &[],
+        stderr_until: None,
+    },
+    ComponentCase {
+        name: "c-hello",
+        args: &["x", "y z"],
+        stdin: "",
+        env: &["GREETING=from the test"],
+        stderr_until: None,
+    },
+    ComponentCase {
+        name: "p2-panic",
+        args: &[],
+        stdin: "",
+        env: &[],
+        stderr_until: Some("note: run with `RUST_BACKTRACE=1`"),
+    },
+];
+
+/// `program args` in `dir` with `stdin` piped in and exactly the environment `env` (natively;
+/// hosts get theirs with `--env`).
+fn run_piped(dir: &Path, program: &Path, args: &[&OsStr], stdin: &str, env: &[&str]) -> Output {
+    use std::io::Write as _;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if program == runtime() {
+        cmd.env_clear();
+        for kv in env {
+            let (k, v) = kv.split_once('=').unwrap();
+            cmd.env(k, v);
+        }
+    }
+    let mut child = cmd
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    // A run that hangs is killed (and fails the comparison) rather than holding up the tests.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let out = child.wait_with_output().unwrap();
+    Output {
+        status: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Every file under `dir` but `skip`, by relative path, with its bytes.
+fn files_under(dir: &Path, skip: &[&str]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            if skip.contains(&rel.as_str()) {
+                continue;
+            }
+            if path.is_dir() {
+                out.push((format!("{rel}/"), Vec::new()));
+                todo.push(path);
+            } else {
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// WASI preview 2 components (wasm32-wasip2 Rust programs of `make components`) run through
+/// chiwawa natively and through chiwawa-rt.wasm on wasmtime, node and wasmi (hosts that run
+/// preview 1 modules) exactly as the wasmtime CLI runs each component directly: stdout, stderr,
+/// exit status and the files written.
+#[test]
+fn components_run_as_the_wasmtime_cli_runs_them() {
+    let test = "components_run_as_the_wasmtime_cli_runs_them";
+    let Some(built) = components(test) else {
         return;
     };
-    let hello = built.join("p2-hello.wasm");
-    let args: [&OsStr; 5] = [
-        "run".as_ref(),
-        hello.as_os_str(),
-        "0".as_ref(),
-        "a".as_ref(),
-        "b".as_ref(),
-    ];
-    let out = run_in(dir.path(), &wasmtime, &args);
-    assert_eq!(out.status, Some(0), "{out:?}");
-    assert!(out.stdout.starts_with("args: 0 a b\n"), "{out:?}");
-    assert_eq!(out.stderr, "to stderr\n");
+    let Some((wasmtime, dist)) = wasmtime_and_dist(test) else {
+        return;
+    };
+    let dir = TempDir::new("components-run");
+    for (i, case) in COMPONENT_CASES.iter().enumerate() {
+        let wasm = built.join(format!("{}.wasm", case.name));
+        assert!(wasm.is_file(), "{}: make components", wasm.display());
+        let image = dir.path().join(format!("{}.cwi", case.name));
+        let out = translate_in(
+            dir.path(),
+            &[wasm.as_os_str(), "-o".as_ref(), image.as_os_str()],
+        );
+        assert_eq!(out.status, Some(0), "{}: {out:?}", case.name);
+        let mut env_flags: Vec<&OsStr> = Vec::new();
+        for kv in case.env {
+            env_flags.extend([OsStr::new("--env"), OsStr::new(kv)]);
+        }
+        // A directory of its own for each run, holding what the run needs.
+        let fresh = |host: &str, what: &Path| {
+            let d = dir.path().join(format!("{i}-{host}"));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::copy(what, d.join(what.file_name().unwrap())).unwrap();
+            d
+        };
+        let run_dir = fresh("reference", &wasm);
+        let file = format!("{}.wasm", case.name);
+        let mut argv: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+        argv.extend(&env_flags);
+        argv.push(file.as_ref());
+        argv.extend(case.args.iter().map(OsStr::new));
+        let want = run_piped(&run_dir, &wasmtime, &argv, case.stdin, &[]);
+        let want_files = files_under(&run_dir, &[&file]);
+        let cwi = format!("{}.cwi", case.name);
+        let mut runs = Vec::new();
+        let native_dir = fresh("native", &image);
+        let mut argv: Vec<&OsStr> = vec!["--dir".as_ref(), ".".as_ref(), cwi.as_ref()];
+        argv.extend(case.args.iter().map(OsStr::new));
+        runs.push((
+            "native",
+            run_piped(&native_dir, runtime(), &argv, case.stdin, case.env),
+            native_dir,
+        ));
+        for host in wasm_hosts() {
+            let d = fresh(host, &image);
+            std::fs::copy(dist.join("chiwawa-rt.wasm"), d.join("chiwawa-rt.wasm")).unwrap();
+            let program = if host == "wasmtime" {
+                wasmtime.clone()
+            } else {
+                workspace().join("hosts/bin").join(host)
+            };
+            let mut argv: Vec<&OsStr> = vec!["run".as_ref(), "--dir".as_ref(), ".".as_ref()];
+            argv.extend(&env_flags);
+            argv.extend([OsStr::new("chiwawa-rt.wasm"), OsStr::new(&cwi)]);
+            argv.extend(case.args.iter().map(OsStr::new));
+            runs.push((host, run_piped(&d, &program, &argv, case.stdin, &[]), d));
+        }
+        let cut = |stderr: &str| match case.stderr_until {
+            Some(line) => stderr
+                .lines()
+                .take_while(|l| !l.starts_with(line))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            None => stderr.to_string(),
+        };
+        for (host, got, d) in runs {
+            let what = format!("{} {:?} on {host}", case.name, case.args);
+            let status = match (case.stderr_until, host) {
+                (Some(_), "wasmi") => Some(1),
+                _ => want.status,
+            };
+            assert_eq!(got.status, status, "{what}: {got:?}\nwant {want:?}");
+            assert_eq!(got.stdout, want.stdout, "{what}");
+            assert_eq!(cut(&got.stderr), cut(&want.stderr), "{what}");
+            let skip = [cwi.as_str(), "chiwawa-rt.wasm"];
+            assert_eq!(files_under(&d, &skip), want_files, "{what}: files");
+        }
+    }
 }
 
 /// The hosts these tests run chiwawa-rt.wasm on: the wasmtime CLI, node, and the wasmi CLI when
