@@ -1089,18 +1089,22 @@ fn read_file(path: &str) -> Result<ImageFile, Stop> {
         .metadata()
         .map(|m| m.len())
         .map_err(|e| cannot_read(path, &e))?;
-    match chiwawa_format::read_head(&mut file, len) {
+    // The magic first, read in sequence (no seek: some hosts' WASI, wasm3's, cannot): a
+    // component image is read whole; a module image's head is read on from there. The file is
+    // opened once only: some hosts (wasmi) never hand out a closed descriptor's number again,
+    // and the guest's descriptor numbers must not depend on the runtime's files.
+    let mut magic = Vec::with_capacity(8);
+    io::Read::read_to_end(&mut io::Read::take(&mut file, 8), &mut magic)
+        .map_err(|e| cannot_read(path, &e))?;
+    if component::is_component_image(&magic) {
+        // Through `take`: `File::read_to_end` asks for the position with a seek, which moves
+        // wasm3's descriptor to the end.
+        io::Read::read_to_end(&mut io::Read::take(&mut file, len), &mut magic)
+            .map_err(|e| cannot_read(path, &e))?;
+        return Ok(ImageFile::Component(magic));
+    }
+    match chiwawa_format::read_head(&mut io::Read::chain(&magic[..], &mut file), len) {
         Ok(head) => Ok(ImageFile::Module(head, file)),
-        // Opened once only: some hosts (wasmi) never hand out a closed descriptor's number
-        // again, and the guest's descriptor numbers must not depend on the runtime's files.
-        Err(chiwawa_format::ImageError::BadMagic) if is_component(&mut file) => {
-            use io::{Read, Seek};
-            let mut bytes = Vec::new();
-            file.seek(io::SeekFrom::Start(0))
-                .and_then(|_| file.read_to_end(&mut bytes))
-                .map_err(|e| cannot_read(path, &e))?;
-            Ok(ImageFile::Component(bytes))
-        }
         Err(chiwawa_format::ImageError::BadMagic) if is_wasm(&mut file) => Err(fail(
             path,
             format!(
@@ -1125,15 +1129,6 @@ fn fd_to_hide(file: &std::fs::File) -> Option<u32> {
         let _ = file;
         None
     }
-}
-
-/// Whether `file` starts with a component image's magic.
-fn is_component(file: &mut std::fs::File) -> bool {
-    use io::{Read, Seek};
-    let mut magic = [0u8; 8];
-    file.seek(io::SeekFrom::Start(0)).is_ok()
-        && file.read_exact(&mut magic).is_ok()
-        && component::is_component_image(&magic)
 }
 
 /// Whether `file` starts with the Wasm magic.
