@@ -1553,13 +1553,9 @@ fn render(types: &[ValType], resources: &[Resource], ty: u32, depth: u32, out: &
         | ValType::F64
         | ValType::Char
         | ValType::String => out.push_str(type_kind(vt)),
-        ValType::List(e) => {
-            out.push_str("list<");
-            child(*e, out);
-            out.push('>');
-        }
-        ValType::Option(t) => {
-            out.push_str("option<");
+        ValType::List(t) | ValType::Option(t) => {
+            let list = matches!(vt, ValType::List(_));
+            out.push_str(if list { "list<" } else { "option<" });
             child(*t, out);
             out.push('>');
         }
@@ -1623,13 +1619,9 @@ fn render(types: &[ValType], resources: &[Resource], ty: u32, depth: u32, out: &
                 }
             }
         }
-        ValType::Own(r) => {
-            out.push_str("own<");
-            resource(*r, out);
-            out.push('>');
-        }
-        ValType::Borrow(r) => {
-            out.push_str("borrow<");
+        ValType::Own(r) | ValType::Borrow(r) => {
+            let own = matches!(vt, ValType::Own(_));
+            out.push_str(if own { "own<" } else { "borrow<" });
             resource(*r, out);
             out.push('>');
         }

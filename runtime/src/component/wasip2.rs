@@ -2219,7 +2219,6 @@ fn arity(sig: &str) -> usize {
 #[cfg(all(test, not(target_os = "wasi")))]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
 
     fn ctx() -> Rc<RefCell<WasiCtx>> {
         let mut ctx = WasiCtx::new(vec!["prog".into(), "a".into(), "b c".into()]);
@@ -2271,24 +2270,7 @@ mod tests {
 
     const IS_UNIT_OK: fn(&Value) -> bool = |v| matches!(v, Value::Result(Ok(None)));
 
-    /// A fresh host directory for one test, removed when dropped.
-    struct TempDir(PathBuf);
-
-    impl TempDir {
-        fn new(name: &str) -> TempDir {
-            let path =
-                std::env::temp_dir().join(format!("chiwawa-wasip2-{}-{name}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&path);
-            std::fs::create_dir_all(&path).unwrap();
-            TempDir(path)
-        }
-    }
-
-    impl Drop for TempDir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
-    }
+    use crate::wasi::tests::TempDir;
 
     /// Every function claimed, by interface.
     const CLAIMED: &[(&str, &[&str])] = &[
@@ -2855,7 +2837,7 @@ mod tests {
     }
 
     fn preopened(name: &str) -> (TempDir, Host, u32) {
-        let tmp = TempDir::new(name);
+        let tmp = TempDir::new(&format!("p2-{name}"));
         let ctx = ctx();
         ctx.borrow_mut().preopen_dir(&tmp.0, "dir").unwrap();
         let mut h = Host::new(ctx);

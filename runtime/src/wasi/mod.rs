@@ -27,7 +27,7 @@ mod native;
 mod passthrough;
 
 #[cfg(all(test, not(target_os = "wasi")))]
-mod tests;
+pub(crate) mod tests;
 
 #[cfg(not(target_os = "wasi"))]
 use native as sys;

@@ -107,11 +107,12 @@ fn is_misaligned(kind: &TrapKind) -> bool {
     matches!(kind, TrapKind::Host(m) if m.contains("not aligned"))
 }
 
-/// A fresh host directory for one test, removed when dropped.
-struct TempDir(PathBuf);
+/// A fresh host directory for one test, removed when dropped (the WASI tests' and the
+/// preview-2 host's).
+pub(crate) struct TempDir(pub(crate) PathBuf);
 
 impl TempDir {
-    fn new(name: &str) -> TempDir {
+    pub(crate) fn new(name: &str) -> TempDir {
         let path = std::env::temp_dir().join(format!("chiwawa-wasi-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         std::fs::create_dir_all(&path).unwrap();
