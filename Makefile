@@ -15,6 +15,7 @@
 #   make observe-identity SQLite, Lua, CoreMark traced, profiled, counted: the same on every host
 #   make observe-hosts    the same on six more hosts
 #   make components       WASI preview 2 test components (tests/components)
+#   make components-hosts each component through chiwawa-rt.wasm on the 12 hosts vs wasmtime direct
 #   make hosts    install 12 pinned WASI hosts (hosts/) and run the programs matrix on all
 #   make hosts-timings   direct vs through chiwawa on each host (docs/hosts.md)
 #   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
@@ -245,6 +246,12 @@ observe-hosts: hosts-install programs dist trace-checker
 	$(HOSTS_ENV) NATIVE_RT="$(CARGO_TARGET_DIR)/debug/chiwawa-rt" PYTHON="$(VENV)/bin/python" \
 		HOSTS="$(HOSTS_OBSERVE)" EXPECT_DIFFER="$(OBSERVE_DIFFER)" \
 		$(PROGRAMS_SRC)/observe-identity.sh $(PROGRAMS_DIR)
+
+# The component x host matrix (docs/components.md): every component of `make components`
+# through chiwawa-rt.wasm on every host, against the wasmtime CLI running it directly.
+.PHONY: components-hosts
+components-hosts: hosts-install components dist
+	$(HOSTS_ENV) HOSTS="$(HOSTS_MAIN) $(HOSTS_EXTRA)" $(COMPONENTS_SRC)/hosts.sh $(COMPONENTS_DIR)
 
 # The host matrix (hosts/README.md, docs/hosts.md): every host behind one wrapper interface in
 # hosts/bin/, pinned and installed from the registries into $(HOSTS_OUT) by hosts/HOST/install.sh.

@@ -2383,6 +2383,110 @@ fn damaged_components_are_refused() {
     assert!(line.contains("truncated"), "{line}");
 }
 
+/// Crafted component images: link tables with indices out of range or of the wrong kind,
+/// re-serialized with a good checksum, are refused by the runtime's checks with one line naming
+/// the file; byte flips anywhere in the archive (checksum recomputed, so bytecheck, the link
+/// table's checks and the module images' checks all get their turn) never crash it.
+#[test]
+fn crafted_component_images_are_refused_cleanly() {
+    use chiwawa_format::component::{
+        read_component_image, write_component_image, CanonPart, HostKind, Item, ValType,
+    };
+    let test = "crafted_component_images_are_refused_cleanly";
+    let Some(built) = components(test) else {
+        return;
+    };
+    let dir = TempDir::new("components-crafted");
+    let wasm = built.join("p2-hello.wasm");
+    let out = translate_in(
+        dir.path(),
+        &[wasm.as_os_str(), "-o".as_ref(), "hello.cwi".as_ref()],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let image = std::fs::read(dir.path().join("hello.cwi")).unwrap();
+    let good = read_component_image(&image).unwrap();
+    let write = |c: &chiwawa_format::component::Component| {
+        let bytes = write_component_image(c, chiwawa_format::TRANSLATOR_VERSION, 0).unwrap();
+        dir.write("x.cwi", &bytes);
+    };
+    let mut crafted: Vec<(&str, chiwawa_format::component::Component)> = Vec::new();
+    let mut c = good.clone();
+    c.instances[0].module = 99;
+    crafted.push(("module", c));
+    let mut c = good.clone();
+    let last = c.instances.len() - 1;
+    c.instances[0].args.push(chiwawa_format::component::Arg {
+        module: "m".into(),
+        name: "n".into(),
+        item: Item::Export {
+            instance: last as u32,
+            name: "memory".into(),
+        },
+    });
+    crafted.push(("later instance", c));
+    let mut c = good.clone();
+    let n = c.types.len() as u32;
+    c.types.push(ValType::List(n));
+    crafted.push(("cyclic type", c));
+    let mut c = good.clone();
+    if let Some(arg) = c
+        .instances
+        .iter_mut()
+        .flat_map(|i| &mut i.args)
+        .find(|a| matches!(a.item, Item::Host { .. }))
+    {
+        arg.item = Item::Canon {
+            func: 0,
+            part: CanonPart::Need,
+        };
+    }
+    crafted.push(("adapter step", c));
+    let mut c = good.clone();
+    if let Some(f) = c
+        .imports
+        .iter_mut()
+        .find(|f| matches!(f.kind, HostKind::ResourceDrop { .. }))
+    {
+        f.kind = HostKind::ResourceDrop { resource: 1000 };
+    }
+    crafted.push(("resource", c));
+    let mut c = good.clone();
+    c.run = None;
+    crafted.push(("no run", c));
+    let mut c = good.clone();
+    c.modules[0].truncate(100);
+    crafted.push(("module image", c));
+    for (what, c) in &crafted {
+        write(c);
+        let out = rt_in(dir.path(), &["x.cwi"]);
+        assert_one_error(&out, "chiwawa-rt: error: x.cwi: ");
+        assert!(out.stdout.is_empty(), "{what}: {out:?}");
+    }
+    // Byte flips with the checksum made good again.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    const HEADER: usize = chiwawa_format::component::COMPONENT_HEADER_LEN;
+    for _ in 0..150 {
+        let mut bytes = image.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = HEADER + (next() as usize) % (bytes.len() - HEADER);
+            bytes[at] ^= 1 << (next() % 8);
+        }
+        let sum = xxhash_rust::xxh3::xxh3_64(&bytes[HEADER..]);
+        bytes[40..48].copy_from_slice(&sum.to_le_bytes());
+        dir.write("x.cwi", &bytes);
+        let out = rt_in(dir.path(), &["x.cwi"]);
+        // Refused (1), run (0, or its exit status 1), or a trap in the changed code (134): never
+        // an internal error (70) or a signal.
+        assert!(matches!(out.status, Some(0 | 1 | 134)), "{out:?}");
+    }
+}
+
 /// How the tests run a component: its arguments, its standard input, its environment (given
 /// to every host the same way) and the files it writes (a directory of its own).
 struct ComponentCase {
@@ -2390,6 +2494,8 @@ struct ComponentCase {
     args: &'static [&'static str],
     stdin: &'static str,
     env: &'static [&'static str],
+    /// Files of the components directory the run reads (copied into its directory).
+    inputs: &'static [&'static str],
     /// Compare stderr only up to this line: the run traps (a panic), and each host reports a
     /// trap its own way after it and ends with its own status for a trapping module (the
     /// wasmi CLI 1, the others 134, as when they run a module that traps).
@@ -2402,6 +2508,7 @@ const COMPONENT_CASES: &[ComponentCase] = &[
         args: &["0", "a b", "c"],
         stdin: "one\ntwo\nthree\n",
         env: &["GREETING=hi there", "EQ=a=b"],
+        inputs: &[],
         stderr_until: None,
     },
     ComponentCase {
@@ -2409,6 +2516,7 @@ const COMPONENT_CASES: &[ComponentCase] = &[
         args: &["3"],
         stdin: "",
         env: &[],
+        inputs: &[],
         stderr_until: None,
     },
     ComponentCase {
@@ -2416,6 +2524,7 @@ const COMPONENT_CASES: &[ComponentCase] = &[
         args: &[],
         stdin: "",
         env: &[],
+        inputs: &[],
         stderr_until: None,
     },
     ComponentCase {
@@ -2423,6 +2532,7 @@ const COMPONENT_CASES: &[ComponentCase] = &[
         args: &[],
         stdin: "",
         env: &[],
+        inputs: &[],
         stderr_until: None,
     },
     ComponentCase {
@@ -2430,6 +2540,23 @@ const COMPONENT_CASES: &[ComponentCase] = &[
         args: &["x", "y z"],
         stdin: "",
         env: &["GREETING=from the test"],
+        inputs: &[],
+        stderr_until: None,
+    },
+    ComponentCase {
+        name: "p2-wat",
+        args: &["p2-panic.wasm"],
+        stdin: "",
+        env: &[],
+        inputs: &["p2-panic.wasm"],
+        stderr_until: None,
+    },
+    ComponentCase {
+        name: "p2-deflate",
+        args: &["p2-hello.wasm"],
+        stdin: "",
+        env: &[],
+        inputs: &["p2-hello.wasm"],
         stderr_until: None,
     },
     ComponentCase {
@@ -2437,20 +2564,23 @@ const COMPONENT_CASES: &[ComponentCase] = &[
         args: &[],
         stdin: "",
         env: &[],
+        inputs: &[],
         stderr_until: Some("note: run with `RUST_BACKTRACE=1`"),
     },
 ];
 
 /// `program args` in `dir` with `stdin` piped in and exactly the environment `env` (natively;
-/// hosts get theirs with `--env`).
+/// hosts get theirs with `--env`). Its output goes to files beside `dir` (a pipe left unread
+/// would stall a program that writes more than the pipe holds).
 fn run_piped(dir: &Path, program: &Path, args: &[&OsStr], stdin: &str, env: &[&str]) -> Output {
     use std::io::Write as _;
+    let (out_path, err_path) = (dir.with_extension("stdout"), dir.with_extension("stderr"));
     let mut cmd = Command::new(program);
     cmd.args(args)
         .current_dir(dir)
         .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap());
     if program == runtime() {
         cmd.env_clear();
         for kv in env {
@@ -2473,11 +2603,12 @@ fn run_piped(dir: &Path, program: &Path, args: &[&OsStr], stdin: &str, env: &[&s
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
     let _ = child.kill();
-    let out = child.wait_with_output().unwrap();
+    let status = child.wait().unwrap();
+    let read = |p: &Path| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned();
     Output {
-        status: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status: status.code(),
+        stdout: read(&out_path),
+        stderr: read(&err_path),
     }
 }
 
@@ -2540,6 +2671,9 @@ fn components_run_as_the_wasmtime_cli_runs_them() {
             let d = dir.path().join(format!("{i}-{host}"));
             std::fs::create_dir_all(&d).unwrap();
             std::fs::copy(what, d.join(what.file_name().unwrap())).unwrap();
+            for input in case.inputs {
+                std::fs::copy(built.join(input), d.join(input)).unwrap();
+            }
             d
         };
         let run_dir = fresh("reference", &wasm);
