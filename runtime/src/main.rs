@@ -737,27 +737,28 @@ fn run_component(cli: &Cli, mut startup: Startup, bytes: &[u8], path: &str) -> R
         .map_err(|e| stop(path, e))?;
     startup.mark("instantiate");
     run.verify(&store).map_err(|e| stop(path, e))?;
+    let main = &image.modules()[image.main_module()];
     if cli.startup_report {
-        let main = &image.modules()[image.main_module()];
         eprintln!("{NAME}: startup-report {}", startup.report(main.image()));
     }
-    let main = &image.modules()[image.main_module()];
     let facts = startup.stats(main.image(), cli);
     let result = run
         .typed::<(), i32, _>(&store)
         .map_err(|e| fail(path, e))
         .and_then(|run| run.call(&mut store, ()).map_err(|e| stop(path, e)));
+    // The post-return function takes what `run` returned, once the caller has read it.
+    let result = match (result, post_return) {
+        (Ok(returned), Some(post)) => post
+            .call(&mut store, &[Val::I32(returned)], &mut [])
+            .map(|()| returned)
+            .map_err(|e| stop(path, e)),
+        (result, _) => result,
+    };
     let result = match result {
         // `run` returned `result::ok`, or `err` (exit status 1, as the wasmtime CLI ends).
         Ok(0) => Ok(()),
         Ok(_) => Err(Stop::Exit(1)),
         Err(stop) => Err(stop),
-    };
-    let result = match (result, post_return) {
-        (Ok(()), Some(post)) => post
-            .call(&mut store, &[Val::I32(0)], &mut [])
-            .map_err(|e| stop(path, e)),
-        (result, _) => result,
     };
     write_outputs(cli, &store, &ctx, &facts, result)
 }

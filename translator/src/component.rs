@@ -944,18 +944,14 @@ pub fn adapter(ty: &wasmparser::FuncType, realloc: bool) -> Vec<u8> {
     );
     imports.import("chiwawa:canon", "call", EntityType::Function(1));
     imports.import("chiwawa:canon", "finish", EntityType::Function(4));
-    let (call, finish) = (0, 1);
-    let (need, give, realloc_f) = (2, 3, 4);
+    // Imported functions first in the index space: call 0, finish 1, then (with realloc)
+    // realloc 2, need 3, give 4; the adapter's own function after them.
+    let (call, finish, realloc_f, need, give) = (0, 1, 2, 3, 4);
     if realloc {
         imports.import("env", "realloc", EntityType::Function(5));
         imports.import("chiwawa:canon", "need", EntityType::Function(2));
         imports.import("chiwawa:canon", "give", EntityType::Function(3));
     }
-    let (realloc_f, need, give) = if realloc {
-        (2, 3, 4)
-    } else {
-        (realloc_f, need, give)
-    };
     let defined = if realloc { 5 } else { 2 };
     let mut funcs = FunctionSection::new();
     funcs.function(0);

@@ -331,20 +331,21 @@ impl ComponentImage {
                 results: vec![],
             },
         };
+        let interface = host_interface(f);
         let body: crate::api::Host<T> = Rc::new(
             move |caller: crate::Caller<'_, T>, params: &[u64], results: &mut [u64]| {
                 let f = &c.imports[func as usize];
-                let interface = unversioned(&f.interface).map_err(host_trap)?;
                 match &f.kind {
                     HostKind::Lower { sig, .. } => {
-                        let (args, retptr) = abi::lift_args(&c.types, sig, params, &[])?;
-                        let result = host.borrow_mut().call(
-                            interface,
-                            &f.name,
-                            args,
+                        let (result, retptr) = call_lowered(
+                            &c,
+                            &host,
+                            &interface,
+                            func,
+                            params,
+                            &[],
                             caller.instructions(),
                         )?;
-                        check_result(&c.types, sig, &f.name, result.as_ref())?;
                         let flat = abi::lower_result(
                             &c.types,
                             sig,
@@ -358,9 +359,8 @@ impl ComponentImage {
                     }
                     HostKind::ResourceDrop { resource } => {
                         let r = &c.resources[*resource as usize];
-                        let ri = unversioned(&r.interface).map_err(host_trap)?;
                         host.borrow_mut().drop_resource(
-                            ri,
+                            &interface,
                             &r.name,
                             params[0] as u32,
                             caller.instructions(),
@@ -407,20 +407,24 @@ impl ComponentImage {
                 results: flat.results.clone(),
             },
         };
+        let interface = host_interface(&c.imports[func as usize]);
         let body: crate::api::Host<T> = Rc::new(
             move |mut caller: crate::Caller<'_, T>, params: &[u64], results: &mut [u64]| {
                 let f = &c.imports[func as usize];
                 let mut p = pending.borrow_mut();
                 match part {
                     CanonPart::Call => {
-                        let interface = unversioned(&f.interface).map_err(host_trap)?;
                         let instructions = caller.instructions();
                         let memory = caller.memory().ok_or_else(|| host_trap("no memory"))?;
-                        let (args, retptr) = abi::lift_args(&c.types, &sig, params, memory)?;
-                        let result =
-                            host.borrow_mut()
-                                .call(interface, &f.name, args, instructions)?;
-                        check_result(&c.types, &sig, &f.name, result.as_ref())?;
+                        let (result, retptr) = call_lowered(
+                            &c,
+                            &host,
+                            &interface,
+                            func,
+                            params,
+                            memory,
+                            instructions,
+                        )?;
                         let plan = match (&result, sig.result) {
                             (Some(v), Some(ty)) => abi::plan_allocations(&c.types, ty, v)?,
                             _ => Vec::new(),
@@ -478,6 +482,41 @@ impl ComponentImage {
         );
         Func::from_host(store, crate::api::FuncType::from_raw(&ty), body)
     }
+}
+
+/// The interface the host serves import `f` from: a lowered function's, or for a resource drop
+/// the interface that defines the resource; without its version (checked by
+/// [`ComponentImage::check_imports`] before any host function is made).
+fn host_interface(f: &chiwawa_format::component::HostFunc) -> String {
+    unversioned(&f.interface)
+        .unwrap_or(&f.interface)
+        .to_string()
+}
+
+/// Calls lowered import `func` (of `interface`) with the core `params` it was given, its
+/// arguments lifted from `memory`: the host's result, checked against the function's type,
+/// and the return pointer the result goes to, if any.
+fn call_lowered(
+    c: &Component,
+    host: &RefCell<wasip2::Host>,
+    interface: &str,
+    func: u32,
+    params: &[u64],
+    memory: &[u8],
+    instructions: Option<u64>,
+) -> Result<(Option<Value>, Option<u32>), Trap> {
+    let f = &c.imports[func as usize];
+    let HostKind::Lower { sig, .. } = &f.kind else {
+        return Err(host_trap(
+            "canonical ABI: a resource drop called as a lowered function",
+        ));
+    };
+    let (args, retptr) = abi::lift_args(&c.types, sig, params, memory)?;
+    let result = host
+        .borrow_mut()
+        .call(interface, &f.name, args, instructions)?;
+    check_result(&c.types, sig, &f.name, result.as_ref())?;
+    Ok((result, retptr))
 }
 
 /// The host's result must be of the function's result type (a host bug otherwise, refused as
