@@ -4,16 +4,16 @@
 //! instruction is not a jump target, is a candidate for fusion in the translator.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chiwawa_format::OPS;
 
 /// Executions per opcode, per (previous, next) opcode pair, and per function (store address).
-type Counts = (Vec<u64>, HashMap<(u32, u32), u64>, Vec<u64>);
+type Counts = (Vec<u64>, BTreeMap<(u32, u32), u64>, Vec<u64>);
 
 thread_local! {
     static COUNTS: RefCell<Counts> =
-        RefCell::new((vec![0; OPS.len()], HashMap::new(), Vec::new()));
+        RefCell::new((vec![0; OPS.len()], BTreeMap::new(), Vec::new()));
 }
 
 /// Records that `op` executed after `prev` (`u32::MAX`: first of an activation), in function

@@ -9,7 +9,7 @@
 //! executor's frames otherwise (a tail call, a restored run). Every instruction is counted in
 //! exactly one stack, so the counts add up to the run's instruction count.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use crate::exec::Frame;
 use crate::hooks::Hooks;
@@ -28,7 +28,7 @@ struct Node {
 pub struct Profile {
     /// Node 0 is the root (no function).
     nodes: Vec<Node>,
-    children: HashMap<(u32, u32), u32>,
+    children: BTreeMap<(u32, u32), u32>,
     /// The call stack as of the last event, outermost first.
     path: Vec<Level>,
     /// The executor's instruction counter at the last event.
@@ -132,7 +132,7 @@ impl Profile {
                 count: 0,
                 calls: 0,
             }],
-            children: HashMap::new(),
+            children: BTreeMap::new(),
             path: Vec::new(),
             last_fuel: 0,
             clock: 0,
@@ -334,7 +334,7 @@ impl Profile {
                 t.to_string()
             }
         };
-        let mut names: HashMap<u32, String> = HashMap::new();
+        let mut names: BTreeMap<u32, String> = BTreeMap::new();
         let mut out = String::from("{\"traceEvents\":[\n");
         out.push_str(
             "{\"name\":\"process_name\",\"ph\":\"M\",\"pid\":1,\"tid\":1,\"args\":{\"name\":\"chiwawa guest\"}},\n",
@@ -383,7 +383,7 @@ impl Profile {
     /// Each function (a store address) with its activations and the instructions it executed
     /// itself, most instructions first (then by address).
     pub fn functions(&self) -> Vec<(u32, u64, u64)> {
-        let mut by_func: HashMap<u32, (u64, u64)> = HashMap::new();
+        let mut by_func: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
         for node in self.nodes.iter().skip(1) {
             let entry = by_func.entry(node.func).or_default();
             entry.0 += node.calls;
@@ -403,7 +403,7 @@ impl Profile {
     /// The folded stacks, one line each (`outer;inner count`), in byte order: only stacks
     /// that executed instructions themselves. `name` names a function (a store address).
     pub fn folded(&self, name: impl Fn(u32) -> String) -> String {
-        let mut names: HashMap<u32, String> = HashMap::new();
+        let mut names: BTreeMap<u32, String> = BTreeMap::new();
         let mut lines: Vec<String> = Vec::new();
         for (i, node) in self.nodes.iter().enumerate().skip(1) {
             if node.count == 0 {

@@ -13,7 +13,7 @@ pub mod value;
 pub mod wasip2;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use chiwawa_format::component::{
@@ -251,8 +251,8 @@ impl ComponentImage {
         self.check_imports()?;
         let c = &self.component;
         let pending: Rc<RefCell<Pending>> = Rc::default();
-        let mut direct: HashMap<u32, Func> = HashMap::new();
-        let mut canon: HashMap<(u32, u8), Func> = HashMap::new();
+        let mut direct: BTreeMap<u32, Func> = BTreeMap::new();
+        let mut canon: BTreeMap<(u32, u8), Func> = BTreeMap::new();
         let mut instances = Vec::with_capacity(c.instances.len());
         for inst in &c.instances {
             let mut linker: Linker<T> = Linker::new();

@@ -32,7 +32,7 @@
 //!   streams, its directory-entry streams) is dropped. Preopened directories are never closed.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 
 use super::value::Value;
@@ -682,7 +682,7 @@ impl Resource {
 /// Preview-1 functions bound to the context, and the scratch memory they are called on.
 struct P1 {
     ctx: Rc<RefCell<WasiCtx>>,
-    bound: HashMap<&'static str, Bound>,
+    bound: BTreeMap<&'static str, Bound>,
     /// The scratch memory: its view starts at the first 16-byte-aligned byte.
     scratch: Vec<u8>,
     /// The instructions executed so far, passed on to every call.
@@ -1302,7 +1302,7 @@ pub struct Host {
     /// Handle `h` is `table[h - 1]`.
     table: Vec<Option<Resource>>,
     /// How many live resources use each preview-1 descriptor that this host opened.
-    fd_users: HashMap<u32, u32>,
+    fd_users: BTreeMap<u32, u32>,
 }
 
 impl Host {
@@ -1311,12 +1311,12 @@ impl Host {
         Host {
             p1: P1 {
                 ctx,
-                bound: HashMap::new(),
+                bound: BTreeMap::new(),
                 scratch: vec![0; SCRATCH + ALIGN],
                 instructions: None,
             },
             table: Vec::new(),
-            fd_users: HashMap::new(),
+            fd_users: BTreeMap::new(),
         }
     }
 

@@ -21,7 +21,7 @@
 //! targets, whether it needs more checks) comes from a table derived at compile time from the ISA
 //! table (`chiwawa_format::OPS`), so a new op needs no change here unless it needs a new check.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 
 use chiwawa_format::{
     extern_kind, instr_len, unit_pair, valtype, ArchivedConstExpr, ArchivedConstOp,
@@ -201,7 +201,7 @@ pub fn verify_structure(module: &ArchivedModule) -> Result<Spaces, VerifyError> 
     let globals = spaces.globals.len() as u64;
     let tables = spaces.tables.len() as u64;
 
-    let mut names = HashSet::new();
+    let mut names = BTreeSet::new();
     for e in m.exports.iter() {
         let index = e.index.to_native() as u64;
         let (count, what, noun) = match e.kind {
