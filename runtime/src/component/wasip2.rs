@@ -907,7 +907,10 @@ impl P1 {
             self.put_u32(0, 16)?;
             self.put_u32(4, chunk.len() as u32)?;
             let e = match offset {
-                Some(o) => self.call("fd_pwrite", &[u64::from(fd), 0, 1, o, 8])?,
+                Some(o) => match self.call("fd_pwrite", &[u64::from(fd), 0, 1, o, 8])? {
+                    errno::NOSYS => self.seek_write(fd, o)?,
+                    e => e,
+                },
                 None => self.call("fd_write", &[u64::from(fd), 0, 1, 8])?,
             };
             if e != errno::SUCCESS {
@@ -922,6 +925,26 @@ impl P1 {
             data = &data[n..];
         }
         Ok((total, None))
+    }
+
+    /// `fd_pwrite` of the iovec at 0 (result at 8) as a seek to `offset` and an `fd_write`, for
+    /// hosts without `fd_pwrite` (wasm3). The descriptor's own position is free to move: the
+    /// preview-2 streams of a file all carry their offsets. A host that numbers `whence` as the
+    /// old `wasi_unstable` did (0 = from the current position) lands elsewhere; the offset the
+    /// seek returns shows it, and a second seek by the difference corrects it.
+    fn seek_write(&mut self, fd: u32, offset: u64) -> Result<u32, Trap> {
+        let mut at = 0u64;
+        for _ in 0..2 {
+            let delta = offset.wrapping_sub(at);
+            match self.call("fd_seek", &[u64::from(fd), delta, 0, 8])? {
+                errno::SUCCESS => at = self.u64_at(8)?,
+                e => return Ok(e),
+            }
+            if at == offset {
+                return self.call("fd_write", &[u64::from(fd), 0, 1, 8]);
+            }
+        }
+        Ok(errno::SPIPE)
     }
 
     fn filestat(&mut self, fd: u32) -> Result<Result<Filestat, u32>, Trap> {
@@ -3189,6 +3212,33 @@ mod tests {
             panic!("not a list")
         };
         assert_eq!(dirs.len(), 1);
+    }
+
+    /// The fallback for hosts without `fd_pwrite`: a seek, then a write, at the offset asked
+    /// for wherever the descriptor's own position was.
+    #[test]
+    fn seek_write_writes_at_the_offset() {
+        let (tmp, mut h, dir) = preopened("seekw");
+        let file = own(&ok_of(open(&mut h, dir, "f", 1, 0b11)));
+        let Some(Resource::Descriptor(d)) = h.entry(file) else {
+            panic!("no descriptor")
+        };
+        let (fd, p1) = (d.fd, &mut h.p1);
+        assert_eq!(
+            p1.write_all(fd, Position::Offset(0), b"hello world"),
+            Ok((11, None))
+        );
+        assert_eq!(
+            p1.call("fd_seek", &[u64::from(fd), 2, 0, 8]),
+            Ok(errno::SUCCESS)
+        );
+        p1.put(16, b"WORLD").unwrap();
+        p1.put_u32(0, 16).unwrap();
+        p1.put_u32(4, 5).unwrap();
+        assert_eq!(p1.seek_write(fd, 6), Ok(errno::SUCCESS));
+        assert_eq!(p1.u32_at(8), Ok(5));
+        let bytes = std::fs::read(tmp.0.join("f")).unwrap();
+        assert_eq!(bytes, b"hello WORLD");
     }
 
     #[test]
