@@ -19,7 +19,8 @@
 #   make hosts    install 12 pinned WASI hosts (hosts/) and run the programs matrix on all
 #   make hosts-timings   direct vs through chiwawa on each host (docs/hosts.md)
 #   make fuzz     bounded fuzz campaigns (FUZZ_SEED=1 FUZZ_IMAGES=100000 FUZZ_IMAGES_WASM=5000
-#                 FUZZ_DIFF=20000 FUZZ_TRANSLATE=20000); failing inputs in fuzz/artifacts/
+#                 FUZZ_DIFF=20000 FUZZ_TRANSLATE=20000 FUZZ_COMPONENTS=20000); failing inputs in
+#                 fuzz/artifacts/
 #   make clean    remove build outputs (not .tools/)
 
 # Every built binary is found through CARGO_TARGET_DIR, made absolute so that cargo
@@ -131,14 +132,16 @@ FUZZ_IMAGES      ?= 100000
 FUZZ_IMAGES_WASM ?= 5000
 FUZZ_DIFF        ?= 20000
 FUZZ_TRANSLATE   ?= 20000
+FUZZ_COMPONENTS  ?= 20000
 FUZZ             := $(CARGO_TARGET_DIR)/debug/chiwawa-fuzz
 
-fuzz: dist
+fuzz: dist components
 	$(CARGO) build -p chiwawa-fuzz --bin chiwawa-fuzz
 	$(FUZZ) translate   --count $(FUZZ_TRANSLATE)   --seed $(FUZZ_SEED)
 	$(FUZZ) images      --count $(FUZZ_IMAGES)      --seed $(FUZZ_SEED)
 	CHIWAWA_DIST="$(CURDIR)/$(DIST)" $(FUZZ) images-wasm --count $(FUZZ_IMAGES_WASM) --seed $(FUZZ_SEED)
 	$(FUZZ) diff        --count $(FUZZ_DIFF)        --seed $(FUZZ_SEED)
+	CHIWAWA_COMPONENTS="$(COMPONENTS_DIR)" $(FUZZ) components --count $(FUZZ_COMPONENTS) --seed $(FUZZ_SEED)
 
 # fmt-check comes first so that a formatting slip fails in seconds, not after the builds.
 # programs before cargo test: tests/tests/programs_embedded.rs runs them in embedded wasmtime.

@@ -10,7 +10,7 @@ use crate::mutate::{self, Presentation, Seed};
 use crate::rng::Rng;
 use crate::rt_wasm::RtWasm;
 use crate::worker::Executor;
-use crate::{images, seeds, translate, Class, Job, Oracle, Outcome};
+use crate::{components, images, seeds, translate, Class, Job, Oracle, Outcome};
 
 pub struct Settings {
     pub count: u64,
@@ -358,7 +358,7 @@ pub fn images(settings: &Settings, seeds: &[Seed], exec: &mut Executor) -> Stats
         let outcome = exec.run(&job);
         kinds.push("all");
         if outcome.class == Class::Timeout {
-            save_timeout(settings, i, &job.bytes);
+            save_timeout(settings, "images", i, &job.bytes);
         }
         stats.record(
             i,
@@ -372,11 +372,11 @@ pub fn images(settings: &Settings, seeds: &[Seed], exec: &mut Executor) -> Stats
     stats
 }
 
-/// Keeps a few mutants that ran out of time (`<artifacts>/images/timeout/`), to look at: most
-/// loop forever (a mutated jump or loop counter), which is not a failure.
-fn save_timeout(settings: &Settings, index: u64, bytes: &[u8]) {
+/// Keeps a few mutants that ran out of time (`<artifacts>/<oracle>/timeout/`), to look at:
+/// most loop forever (a mutated jump or loop counter), which is not a failure.
+fn save_timeout(settings: &Settings, oracle: &str, index: u64, bytes: &[u8]) {
     if let Some(dir) = &settings.artifacts {
-        let dir = dir.join("images").join("timeout");
+        let dir = dir.join(oracle).join("timeout");
         let _ = std::fs::create_dir_all(&dir);
         if std::fs::read_dir(&dir).map(|d| d.count()).unwrap_or(0) < 20 {
             let _ = std::fs::write(dir.join(format!("timeout-{index}.cwi")), bytes);
@@ -541,6 +541,49 @@ pub fn translate(settings: &Settings, exec: &mut Executor) -> Stats {
             &outcome,
             &job.bytes,
             "wasm",
+            settings.artifacts.as_deref(),
+        );
+    });
+    stats
+}
+
+/// The component-mutation campaign: mutants of `seeds` (translated components), each run by
+/// `exec`.
+pub fn components(
+    settings: &Settings,
+    seeds: &[components::ComponentSeed],
+    exec: &mut Executor,
+) -> Stats {
+    let mut stats = Stats::new("components");
+    if seeds.is_empty() {
+        return stats;
+    }
+    drive(&mut stats, settings, |i, stats| {
+        let mut rng = Rng::new(Rng::derive(settings.seed, i));
+        let seed = rng.pick(seeds);
+        let (bytes, mut kinds) = components::mutate(seed, &mut rng);
+        if bytes.is_empty() {
+            let skipped = Outcome::new(Class::Skipped, "the mutant could not be serialized");
+            stats.record(i, &kinds, &skipped, &[], "cwi", None);
+            return;
+        }
+        let job = Job {
+            oracle: Oracle::Components,
+            mode: 0,
+            seed: 0,
+            bytes,
+        };
+        let outcome = exec.run(&job);
+        kinds.push("all");
+        if outcome.class == Class::Timeout {
+            save_timeout(settings, "components", i, &job.bytes);
+        }
+        stats.record(
+            i,
+            &kinds,
+            &outcome,
+            &job.bytes,
+            "cwi",
             settings.artifacts.as_deref(),
         );
     });

@@ -5,13 +5,16 @@
 //! - [`diff`]: wasm-smith modules in the translator's feature set, run in chiwawa and wasmi, every
 //!   divergence decided by wasmtime;
 //! - [`translate`]: arbitrary bytes and modules never make the translator panic, and what it
-//!   accepts the runtime's verifier accepts.
+//!   accepts the runtime's verifier accepts;
+//! - [`components`]: structured mutations of component images' link tables, loaded,
+//!   instantiated against the preview-2 host and run, must be refused, run or trap cleanly.
 //!
 //! Each oracle is a function from one input to an [`Outcome`]; [`campaign`] runs many of them,
 //! in a worker process ([`worker`]) so that a crash, an abort or a hang of one input is counted
 //! and the campaign goes on.
 
 pub mod campaign;
+pub mod components;
 pub mod crafted;
 pub mod diff;
 pub mod images;
@@ -211,6 +214,7 @@ pub enum Oracle {
     Images,
     Diff,
     Translate,
+    Components,
 }
 
 impl Oracle {
@@ -219,6 +223,7 @@ impl Oracle {
             Oracle::Images => "images",
             Oracle::Diff => "diff",
             Oracle::Translate => "translate",
+            Oracle::Components => "components",
         }
     }
 }
@@ -238,11 +243,13 @@ pub fn run_job(job: &Job) -> Outcome {
         Oracle::Images => images::run(&job.bytes, images::Mode::from_byte(job.mode), job.seed),
         Oracle::Diff => diff::run(&job.bytes, job.seed),
         Oracle::Translate => translate::run(&job.bytes, job.mode),
+        Oracle::Components => components::run(&job.bytes),
     }
 }
 
-/// The jobs that check a saved input, by its extension: `.cwi` an image (`sparse`, or `sparse`
-/// in its name: presented as a sparse file), `.wasm` a module (translator and differential
+/// The jobs that check a saved input, by its extension: `.cwi` an image (a component image
+/// through the component oracle; `sparse`, or `sparse` in its name: presented as a sparse
+/// file), `.wasm` a module (translator and differential
 /// oracles), anything else raw bytes for the translator.
 pub fn jobs_for_file(path: &std::path::Path, bytes: Vec<u8>, sparse: bool) -> Vec<Job> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -253,6 +260,9 @@ pub fn jobs_for_file(path: &std::path::Path, bytes: Vec<u8>, sparse: bool) -> Ve
         bytes: bytes.clone(),
     };
     match ext {
+        "cwi" if chiwawa_format::component::is_component_image(&bytes) => {
+            vec![job(Oracle::Components, 0)]
+        }
         "cwi" => {
             let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
             let mode = if sparse || name.is_some_and(|n| n.contains("sparse")) {

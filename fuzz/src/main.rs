@@ -5,6 +5,7 @@
 //! chiwawa-fuzz images-wasm --count N --seed S [--rt dist/chiwawa-rt.wasm] [seed.wasm...]
 //! chiwawa-fuzz diff        --count N --seed S
 //! chiwawa-fuzz translate   --count N --seed S
+//! chiwawa-fuzz components  --count N --seed S [component.wasm...]
 //! ```
 //!
 //! Prints the counts per outcome and exits 1 if any input failed (a panic, a crash, a
@@ -82,6 +83,15 @@ enum Command {
     Translate {
         #[command(flatten)]
         common: Common,
+    },
+    /// Structured mutations of component images, loaded, instantiated against the preview-2
+    /// host and run natively.
+    Components {
+        #[command(flatten)]
+        common: Common,
+        /// The components (.wasm) to translate into seeds (default: those of
+        /// $CHIWAWA_COMPONENTS, `make components`, under 1 MB).
+        seeds: Vec<PathBuf>,
     },
     /// Runs saved inputs again, in this process, and prints each one's outcome and time:
     /// `.cwi` files through the image oracle, `.wasm` files through the translator and
@@ -215,6 +225,23 @@ fn main() {
         Command::Diff { common } => {
             let mut exec = executor(&common, 20_000, None);
             finish(campaign::diff(&settings(&common), &mut exec))
+        }
+        Command::Components { common, seeds } => {
+            let paths = if seeds.is_empty() {
+                chiwawa_fuzz::components::default_seed_paths().unwrap_or_else(|e| {
+                    eprintln!("chiwawa-fuzz: error: {e}");
+                    std::process::exit(2)
+                })
+            } else {
+                seeds
+            };
+            let seeds = chiwawa_fuzz::components::seeds(&read_seeds(&paths)).unwrap_or_else(|e| {
+                eprintln!("chiwawa-fuzz: error: {e}");
+                std::process::exit(2)
+            });
+            eprintln!("components: {} seed components", seeds.len());
+            let mut exec = executor(&common, 5_000, None);
+            finish(campaign::components(&settings(&common), &seeds, &mut exec))
         }
         Command::Translate { common } => {
             let mut exec = executor(&common, 10_000, None);

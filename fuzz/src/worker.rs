@@ -75,6 +75,7 @@ fn read_job(r: &mut impl Read) -> Option<Job> {
     let oracle = match head[0] {
         0 => Oracle::Images,
         1 => Oracle::Diff,
+        3 => Oracle::Components,
         _ => Oracle::Translate,
     };
     let seed = u64::from_le_bytes(head[2..10].try_into().ok()?);
@@ -95,6 +96,7 @@ fn job_frame(job: &Job) -> Vec<u8> {
             Oracle::Images => 0,
             Oracle::Diff => 1,
             Oracle::Translate => 2,
+            Oracle::Components => 3,
         },
         job.mode,
     ];

@@ -140,3 +140,35 @@ fn image_mutants_inside_chiwawa_rt_wasm_never_crash() {
     check(&stats, &[Class::Refused, Class::Ran]);
     assert_eq!(stats.execs, 80);
 }
+
+#[test]
+fn component_mutants_are_refused_run_or_trap_and_never_crash() {
+    let paths = match chiwawa_fuzz::components::default_seed_paths() {
+        Ok(paths) => paths,
+        Err(e) => {
+            assert!(
+                std::env::var_os("CHIWAWA_REQUIRE_ARTIFACTS").is_none(),
+                "{e}"
+            );
+            eprintln!("skipped: {e}");
+            return;
+        }
+    };
+    let components: Vec<(String, Vec<u8>)> = paths
+        .iter()
+        .map(|p| (p.display().to_string(), std::fs::read(p).unwrap()))
+        .collect();
+    let seeds = chiwawa_fuzz::components::seeds(&components).expect("the seeds translate");
+    assert!(seeds.len() >= 5, "only {} seed components", seeds.len());
+    let mut exec = worker(5000, None);
+    let stats = campaign::components(&settings(400, 3), &seeds, &mut exec);
+    check(&stats, &[Class::Refused, Class::Ran, Class::Trapped]);
+    assert_eq!(stats.execs, 400);
+    for kind in chiwawa_fuzz::components::KINDS {
+        assert!(
+            stats.by_kind.contains_key(kind),
+            "no {kind} mutation:\n{}",
+            stats.report()
+        );
+    }
+}

@@ -4,6 +4,7 @@
 # directly: stdout, stderr (up to the trap report for p2-panic), exit status and the files
 # written. Prints one line per component and host ("same", or what differs).
 #   HOSTS="wasmtime node ..." WASMTIME=... CHIWAWA_DIST=... tests/components/hosts.sh COMPONENTS_DIR
+# (ONLY="c-hello p2-time": only those components.)
 set -uo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -18,7 +19,7 @@ CASES=(
     "p2-hello|3||"
     "p2-time|||"
     "p2-files|||"
-    "c-hello|x y|GREETING=c|"
+    "c-hello|x y||GREETING=c|"
     "p2-wat|p2-panic.wasm|||p2-panic.wasm"
     "p2-deflate|p2-hello.wasm|||p2-hello.wasm"
     "p2-panic|||"
@@ -29,6 +30,7 @@ run_case() { # dir program... ; stdin from $stdin
 }
 for spec in "${CASES[@]}"; do
     IFS='|' read -r name args stdin env inputs <<<"$spec"
+    case " ${ONLY:-$name} " in *" $name "*) ;; *) continue ;; esac
     [ -f "$DIR/$name.wasm" ] || { echo "$name: missing (make components)"; failed=1; continue; }
     "$CHIWAWA_DIST/chiwawa-translate" "$DIR/$name.wasm" -o "$WORK/$name.cwi" || { failed=1; continue; }
     envflags=(); for kv in $env; do envflags+=(--env "$kv"); done
