@@ -23,6 +23,7 @@ CASES=(
     "p2-wat|p2-panic.wasm|||p2-panic.wasm"
     "p2-deflate|p2-hello.wasm|||p2-hello.wasm"
     "p2-panic|||"
+    "p2-tty|||"
 )
 run_case() { # dir program... ; stdin from $stdin
     local d="$1"; shift

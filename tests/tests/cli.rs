@@ -2733,6 +2733,77 @@ fn components_run_as_the_wasmtime_cli_runs_them() {
 
 /// The hosts these tests run chiwawa-rt.wasm on: the wasmtime CLI, node, and the wasmi CLI when
 /// `WASMI` is set (make test sets it).
+/// A component sees a terminal where the wasmtime CLI shows it one (`get-terminal-*`): on a
+/// pseudo-terminal (made by util-linux's `script`), natively and through chiwawa-rt.wasm on
+/// each host; and none through pipes.
+#[test]
+fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
+    let test = "components_see_a_terminal_where_the_wasmtime_cli_shows_one";
+    let Some(built) = components(test) else {
+        return;
+    };
+    let Some((wasmtime, dist)) = wasmtime_and_dist(test) else {
+        return;
+    };
+    let dir = TempDir::new("components-tty");
+    let wasm = built.join("p2-tty.wasm");
+    let out = translate_in(
+        dir.path(),
+        &[wasm.as_os_str(), "-o".as_ref(), "tty.cwi".as_ref()],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    fs::copy(&wasm, dir.path().join("p2-tty.wasm")).unwrap();
+    fs::copy(
+        dist.join("chiwawa-rt.wasm"),
+        dir.path().join("chiwawa-rt.wasm"),
+    )
+    .unwrap();
+    let on_terminal = |command: String| {
+        let out = Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("util-linux's script runs");
+        assert!(out.status.success(), "{command}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let want = on_terminal(format!("'{}' run p2-tty.wasm", wasmtime.display()));
+    assert_eq!(want, "stdin true stdout true stderr true\r\n");
+    let mut runs = vec![(
+        "native",
+        on_terminal(format!("'{}' tty.cwi", runtime().display())),
+    )];
+    for host in wasm_hosts() {
+        let program = match host {
+            "wasmtime" => wasmtime.clone(),
+            _ => workspace().join("hosts/bin").join(host),
+        };
+        let command = format!(
+            "'{}' run --dir . chiwawa-rt.wasm tty.cwi",
+            program.display()
+        );
+        runs.push((host, on_terminal(command)));
+    }
+    for (host, got) in runs {
+        assert_eq!(got, want, "on a terminal, {host}");
+    }
+    // Through pipes (run_piped writes its output next to the directory it runs in).
+    let sub = dir.path().join("piped");
+    fs::create_dir(&sub).unwrap();
+    for f in ["p2-tty.wasm", "tty.cwi"] {
+        fs::copy(dir.path().join(f), sub.join(f)).unwrap();
+    }
+    let piped = |program: &Path, args: &[&str]| {
+        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
+        let out = run_piped(&sub, program, &args, "", &[]);
+        out.stdout
+    };
+    let none = "stdin false stdout false stderr false\n";
+    assert_eq!(piped(&wasmtime, &["run", "p2-tty.wasm"]), none);
+    assert_eq!(piped(runtime(), &["tty.cwi"]), none);
+}
+
 fn wasm_hosts() -> Vec<&'static str> {
     let mut hosts = vec!["wasmtime", "node"];
     if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {

@@ -23,9 +23,9 @@
 //!   an append stream writes at the file's size at each write.
 //! - Stream pollables are always ready; clock pollables block in `poll_oneoff` on a relative
 //!   monotonic-clock subscription.
-//! - `get-terminal-*` answer none (as wasmtime does when the stream is not a terminal), so
-//!   no `terminal-input` / `terminal-output` is ever made (their drop is linkable, and traps
-//!   as an unknown handle); `initial-cwd` answers none.
+//! - `get-terminal-*` answer a terminal when the preview-1 descriptor is one as wasi-libc's
+//!   `isatty` decides it (a character device without the seek and tell rights), else none;
+//!   `initial-cwd` answers none.
 //! - `poll` reports the pollables ready once `poll_oneoff` has waited for the earliest clock.
 //! - A descriptor's flags are the ones it was opened with (preopens: read, mutate-directory);
 //!   its preview-1 descriptor is closed when the last resource using it (the descriptor, its
@@ -645,12 +645,17 @@ struct DirStream {
 
 #[derive(Debug)]
 enum Resource {
-    Error { errno: Option<u32>, message: String },
+    Error {
+        errno: Option<u32>,
+        message: String,
+    },
     Pollable(Wake),
     Input(Stream),
     Output(Stream),
     Descriptor(Descriptor),
     Dir(DirStream),
+    /// A `terminal-input` or `terminal-output` (its kind): nothing but a token to drop.
+    Terminal(Kind),
 }
 
 impl Resource {
@@ -662,6 +667,7 @@ impl Resource {
             Resource::Output(_) => Kind::OutputStream,
             Resource::Descriptor(_) => Kind::Descriptor,
             Resource::Dir(_) => Kind::DirectoryEntryStream,
+            Resource::Terminal(kind) => *kind,
         }
     }
 
@@ -1399,6 +1405,21 @@ impl Host {
         self.remove(handle)
     }
 
+    /// `some(terminal)` of `kind` if preview-1 descriptor `fd` is a terminal as wasi-libc's
+    /// `isatty` decides it: a character device without the seek and tell rights.
+    fn terminal(&mut self, fd: u32, kind: Kind) -> Result<Value, Trap> {
+        const CHARACTER_DEVICE: u8 = 2;
+        const SEEK_TELL: u64 = 1 << 2 | 1 << 5;
+        // `filetype` leaves the whole fdstat on the scratch: the base rights at 8.
+        let terminal =
+            self.p1.filetype(fd)? == Ok(CHARACTER_DEVICE) && self.p1.u64_at(8)? & SEEK_TELL == 0;
+        Ok(Value::Option(if terminal {
+            Some(Box::new(self.own(Resource::Terminal(kind))?))
+        } else {
+            None
+        }))
+    }
+
     // -- the table --
 
     fn entry(&self, h: u32) -> Option<&Resource> {
@@ -1582,9 +1603,15 @@ impl Host {
                 fd: 2,
                 at: Position::Stream,
             }))?,
-            ("wasi:cli/terminal-stdin", "get-terminal-stdin")
-            | ("wasi:cli/terminal-stdout", "get-terminal-stdout")
-            | ("wasi:cli/terminal-stderr", "get-terminal-stderr") => Value::Option(None),
+            ("wasi:cli/terminal-stdin", "get-terminal-stdin") => {
+                self.terminal(0, Kind::TerminalInput)?
+            }
+            ("wasi:cli/terminal-stdout", "get-terminal-stdout") => {
+                self.terminal(1, Kind::TerminalOutput)?
+            }
+            ("wasi:cli/terminal-stderr", "get-terminal-stderr") => {
+                self.terminal(2, Kind::TerminalOutput)?
+            }
             ("wasi:io/error", "[method]error.to-debug-string") => {
                 match self.check_kind(a.handle(0)?, Kind::Error)? {
                     Resource::Error { message, .. } => Value::String(message.clone()),
