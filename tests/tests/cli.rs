@@ -2804,6 +2804,75 @@ fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
     assert_eq!(piped(runtime(), &["tty.cwi"]), none);
 }
 
+/// `--strace` of a component shows each preview-2 call (arguments, result) with the
+/// preview-1 calls made for it indented under it; with `--deterministic` the trace is the same
+/// natively and through chiwawa-rt.wasm on each host; clock readings and file metadata are not
+/// shown.
+#[test]
+fn component_straces_show_preview_2_calls_alike_on_every_host() {
+    let test = "component_straces_show_preview_2_calls_alike_on_every_host";
+    let Some(built) = components(test) else {
+        return;
+    };
+    let Some((wasmtime, dist)) = wasmtime_and_dist(test) else {
+        return;
+    };
+    let dir = TempDir::new("components-strace");
+    let out = translate_in(
+        dir.path(),
+        &[
+            built.join("p2-files.wasm").as_os_str(),
+            "-o".as_ref(),
+            "files.cwi".as_ref(),
+        ],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let flags = ["--deterministic", "--strace=trace.txt"];
+    let run_in = |name: &str| {
+        let d = dir.path().join(name);
+        fs::create_dir(&d).unwrap();
+        fs::copy(dir.path().join("files.cwi"), d.join("files.cwi")).unwrap();
+        fs::copy(dist.join("chiwawa-rt.wasm"), d.join("chiwawa-rt.wasm")).unwrap();
+        d
+    };
+    let native = run_in("native");
+    let mut args: Vec<&OsStr> = flags.iter().map(OsStr::new).collect();
+    args.extend(["--dir", ".", "files.cwi"].map(OsStr::new));
+    let out = run_piped(&native, runtime(), &args, "", &[]);
+    assert_eq!(out.status, Some(0), "{out:?}");
+    let want = fs::read_to_string(native.join("trace.txt")).unwrap();
+    for line in [
+        "[strace] wasi:filesystem/types#[method]descriptor.open-at(#1, flags 0x1, \"p2-out/data.txt\", flags 0x9, flags 0x22)",
+        "[strace]   path_open(3, 1, \"p2-out/data.txt\", 9, ",
+        "[strace]   -> ok(#2)",
+        "[strace] wasi:io/streams#[method]output-stream.write(#3, \"line one\\n\" (9 bytes))",
+        "[strace] wasi:filesystem/types#[method]descriptor.stat(#2)",
+        "[strace]   -> ok(...)",
+        "[strace] wasi:io/streams#[resource-drop]output-stream(#3)",
+    ] {
+        assert!(
+            want.lines().any(|l| l.starts_with(line)),
+            "no line {line:?} in the trace:\n{want}"
+        );
+    }
+    for host in wasm_hosts() {
+        let d = run_in(host);
+        let program = match host {
+            "wasmtime" => wasmtime.clone(),
+            _ => workspace().join("hosts/bin").join(host),
+        };
+        let mut args: Vec<&OsStr> = ["run", "--dir", ".", "chiwawa-rt.wasm"]
+            .map(OsStr::new)
+            .to_vec();
+        args.extend(flags.iter().map(OsStr::new));
+        args.push(OsStr::new("files.cwi"));
+        let out = run_piped(&d, &program, &args, "", &[]);
+        assert_eq!(out.status, Some(0), "{host}: {out:?}");
+        let got = fs::read_to_string(d.join("trace.txt")).unwrap();
+        assert_eq!(got, want, "the trace on {host}");
+    }
+}
+
 fn wasm_hosts() -> Vec<&'static str> {
     let mut hosts = vec!["wasmtime", "node"];
     if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {

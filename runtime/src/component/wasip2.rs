@@ -1135,6 +1135,62 @@ fn error_code(e: u32) -> u32 {
     }
 }
 
+/// Whether what preview-2 function `name` of `interface` returns differs from host to host or
+/// run to run (clock readings, random bytes, file metadata): `--strace` does not show it, as
+/// it shows no clock reading or random byte of a preview-1 call, so that a run's trace is the
+/// same on every host that answers the guest the same.
+fn host_dependent(interface: &str, name: &str) -> bool {
+    interface.starts_with("wasi:random/")
+        || (interface.starts_with("wasi:clocks/") && matches!(name, "now" | "resolution"))
+        || matches!(
+            name,
+            "[method]descriptor.stat"
+                | "[method]descriptor.stat-at"
+                | "[method]descriptor.metadata-hash"
+                | "[method]descriptor.metadata-hash-at"
+        )
+}
+
+/// Value `v` as a `--strace` line shows it: handles as `#n`, strings and bytes quoted (the
+/// first 32 bytes), lists up to 8 items, variants and enums by case index.
+fn shown(v: &Value) -> String {
+    let all = |items: &[Value]| items.iter().map(shown).collect::<Vec<_>>().join(", ");
+    let payload = |p: &Option<Box<Value>>| {
+        p.as_deref()
+            .map_or(String::new(), |v| format!("({})", shown(v)))
+    };
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::S8(n) => n.to_string(),
+        Value::U8(n) => n.to_string(),
+        Value::S16(n) => n.to_string(),
+        Value::U16(n) => n.to_string(),
+        Value::S32(n) => n.to_string(),
+        Value::U32(n) => n.to_string(),
+        Value::S64(n) => n.to_string(),
+        Value::U64(n) => n.to_string(),
+        Value::F32(x) => format!("{x:?}"),
+        Value::F64(x) => format!("{x:?}"),
+        Value::Char(c) => format!("{c:?}"),
+        Value::String(s) => crate::wasi::quoted(s.as_bytes()),
+        Value::Bytes(b) => format!("{} ({} bytes)", crate::wasi::quoted(b), b.len()),
+        Value::List(items) if items.len() > 8 => {
+            format!("[{}, ...] ({} items)", all(&items[..8]), items.len())
+        }
+        Value::List(items) => format!("[{}]", all(items)),
+        Value::Record(fields) => format!("{{{}}}", all(fields)),
+        Value::Tuple(items) => format!("({})", all(items)),
+        Value::Variant(case, p) => format!("case {case}{}", payload(p)),
+        Value::Enum(case) => format!("case {case}"),
+        Value::Option(None) => "none".to_string(),
+        Value::Option(Some(v)) => format!("some({})", shown(v)),
+        Value::Result(Ok(p)) => format!("ok{}", payload(p)),
+        Value::Result(Err(p)) => format!("err{}", payload(p)),
+        Value::Flags(bits) => format!("flags {bits:#x}"),
+        Value::Own(h) | Value::Borrow(h) => format!("#{h}"),
+    }
+}
+
 /// A preview-1 filetype as a `descriptor-type` case index.
 fn descriptor_type(filetype: u8) -> u32 {
     match filetype {
@@ -1376,15 +1432,46 @@ impl Host {
         instructions: Option<u64>,
     ) -> Result<Option<Value>, Trap> {
         self.p1.instructions = instructions;
-        let result = self.dispatch(interface, name, &args)?;
-        for arg in &args {
-            if let Value::Own(h) = arg {
-                if self.entry(*h).is_some() {
-                    self.remove(*h)?;
+        let traced = self.strace_enter(interface, name, &args);
+        let result = self.dispatch(interface, name, &args).and_then(|result| {
+            for arg in &args {
+                if let Value::Own(h) = arg {
+                    if self.entry(*h).is_some() {
+                        self.remove(*h)?;
+                    }
                 }
             }
+            Ok(result)
+        });
+        if traced {
+            let line = match &result {
+                Ok(Some(v)) if host_dependent(interface, name) => match v {
+                    Value::Result(Ok(_)) => "ok(...)".to_string(),
+                    Value::Result(Err(e)) => shown(&Value::Result(Err(e.clone()))),
+                    _ => "...".to_string(),
+                },
+                Ok(Some(v)) => shown(v),
+                Ok(None) => "()".to_string(),
+                Err(trap) => trap.to_string(),
+            };
+            self.strace_leave(line);
         }
-        Ok(result)
+        result
+    }
+
+    /// Opens the `--strace` lines of call `name` of `interface` with `args`, if `--strace` is
+    /// on: whether it is.
+    fn strace_enter(&mut self, interface: &str, name: &str, args: &[Value]) -> bool {
+        let mut ctx = self.p1.ctx.borrow_mut();
+        if ctx.strace_on() {
+            let args: Vec<String> = args.iter().map(shown).collect();
+            ctx.strace_enter(format!("{interface}#{name}({})", args.join(", ")));
+        }
+        ctx.strace_on()
+    }
+
+    fn strace_leave(&mut self, result: String) {
+        self.p1.ctx.borrow_mut().strace_leave(result);
     }
 
     /// `resource.drop` of `handle`, a resource `resource` of `interface`.
@@ -1396,13 +1483,24 @@ impl Host {
         instructions: Option<u64>,
     ) -> Result<(), Trap> {
         self.p1.instructions = instructions;
-        let kind = Kind::of(interface, resource).ok_or_else(|| {
-            host_trap(format!(
-                "wasi: no resource {resource} in {interface} to drop"
-            ))
-        })?;
-        self.check_kind(handle, kind)?;
-        self.remove(handle)
+        let name = format!("[resource-drop]{resource}");
+        let traced = self.strace_enter(interface, &name, &[Value::Own(handle)]);
+        let result = Kind::of(interface, resource)
+            .ok_or_else(|| {
+                host_trap(format!(
+                    "wasi: no resource {resource} in {interface} to drop"
+                ))
+            })
+            .and_then(|kind| self.check_kind(handle, kind).map(|_| ()))
+            .and_then(|()| self.remove(handle));
+        if traced {
+            let line = match &result {
+                Ok(()) => "()".to_string(),
+                Err(trap) => trap.to_string(),
+            };
+            self.strace_leave(line);
+        }
+        result
     }
 
     /// `some(terminal)` of `kind` if preview-1 descriptor `fd` is a terminal as wasi-libc's
@@ -3266,6 +3364,50 @@ mod tests {
         assert_eq!(p1.u32_at(8), Ok(5));
         let bytes = std::fs::read(tmp.0.join("f")).unwrap();
         assert_eq!(bytes, b"hello WORLD");
+    }
+
+    #[test]
+    fn strace_shows_values_briefly() {
+        let long: Vec<Value> = (0..10).map(Value::U32).collect();
+        let cases = [
+            (Value::Own(3), "#3"),
+            (Value::Bytes(b"a\n".to_vec()), "\"a\\n\" (2 bytes)"),
+            (
+                Value::Bytes(vec![b'x'; 40]),
+                "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"... (40 bytes)",
+            ),
+            (
+                Value::List(long),
+                "[0, 1, 2, 3, 4, 5, 6, 7, ...] (10 items)",
+            ),
+            (
+                Value::Result(Err(Some(Box::new(Value::Enum(8))))),
+                "err(case 8)",
+            ),
+            (Value::Result(Ok(None)), "ok"),
+            (Value::Option(Some(Box::new(Value::Borrow(1)))), "some(#1)"),
+            (
+                Value::Tuple(vec![Value::String("k".into()), Value::Char('v')]),
+                "(\"k\", 'v')",
+            ),
+        ];
+        for (value, want) in cases {
+            assert_eq!(shown(&value), want, "{value:?}");
+        }
+        assert!(host_dependent("wasi:clocks/wall-clock", "now"));
+        assert!(host_dependent("wasi:random/random", "get-random-u64"));
+        assert!(host_dependent(
+            "wasi:filesystem/types",
+            "[method]descriptor.stat"
+        ));
+        assert!(!host_dependent(
+            "wasi:clocks/monotonic-clock",
+            "subscribe-duration"
+        ));
+        assert!(!host_dependent(
+            "wasi:io/streams",
+            "[method]input-stream.read"
+        ));
     }
 
     #[test]

@@ -42,6 +42,7 @@ use chiwawa_format::snapshot::{FdKind, FdState, OpenedFile};
 use chiwawa_format::FuncType;
 
 pub use memory::GuestMemory;
+pub(crate) use strace::quoted;
 
 use crate::store::{Caller, Extern, HostFn, HostNote, Store};
 use crate::trap::{Trap, TrapKind};
@@ -63,6 +64,8 @@ pub struct WasiCtx {
     pub(crate) narrowed: std::collections::BTreeMap<u32, (u64, u64)>,
     /// Where `--strace` lines go ([`WasiCtx::set_strace`]), if anywhere.
     strace: Option<Box<dyn std::io::Write>>,
+    /// Inside a preview-2 call ([`WasiCtx::strace_call`]): its preview-1 lines are indented.
+    strace_nested: bool,
     /// Calls by function and bytes moved, when counted ([`WasiCtx::count_calls`]).
     counts: Option<WasiCounts>,
     /// The guest's environment (`NAME=VALUE` each) when it is not the host's: a restored run
@@ -95,6 +98,7 @@ impl WasiCtx {
             placed: std::collections::BTreeMap::new(),
             narrowed: std::collections::BTreeMap::new(),
             strace: None,
+            strace_nested: false,
             counts: None,
             env: None,
             monotonic_offset: 0,
@@ -804,9 +808,29 @@ impl FdMap {
 impl WasiCtx {
     /// Writes one `--strace` line (a failure to write it is not the guest's: it is dropped).
     fn strace_line(&mut self, line: String) {
+        let indent = if self.strace_nested { "  " } else { "" };
         if let Some(out) = self.strace.as_mut() {
-            let _ = writeln!(out, "[strace] {line}");
+            let _ = writeln!(out, "[strace] {indent}{line}");
         }
+    }
+
+    /// Whether `--strace` lines are written.
+    pub fn strace_on(&self) -> bool {
+        self.strace.is_some()
+    }
+
+    /// Opens a preview-2 call's `--strace` lines (`crate::component::wasip2`): `call` (the
+    /// function and its arguments); the preview-1 calls made for it follow, indented.
+    pub fn strace_enter(&mut self, call: String) {
+        self.strace_nested = false;
+        self.strace_line(call);
+        self.strace_nested = true;
+    }
+
+    /// Closes a preview-2 call's `--strace` lines with its `result` (indented, after `-> `).
+    pub fn strace_leave(&mut self, result: String) {
+        self.strace_line(format!("-> {result}"));
+        self.strace_nested = false;
     }
 
     /// The descriptor map when guest numbers are not the host's, else `None`.

@@ -112,7 +112,7 @@ fn string_params(name: &str) -> &'static [usize] {
 }
 
 /// Up to 32 bytes as a quoted, escaped string, with `...` if there were more.
-fn quoted(bytes: &[u8]) -> String {
+pub(crate) fn quoted(bytes: &[u8]) -> String {
     let mut out = String::from("\"");
     for &b in bytes.iter().take(32) {
         match b {
