@@ -2,9 +2,10 @@
 //! host function or export each core import gets, the adapters' steps, the value types, the
 //! host functions' names and signatures, the `run` function; and byte flips of the archive with
 //! its checksum made good), each loaded, instantiated against chiwawa's preview-2 host and run
-//! under an instruction limit. It must be refused, run, or trap cleanly: a mutant that links
-//! differently makes the guest call host functions with what they do not expect, and the
-//! canonical ABI and the host must answer with a trap, never a panic.
+//! under an instruction and a memory limit, with virtual clocks. It must be refused, run, or
+//! trap cleanly: a mutant that links differently makes the guest call host functions with what
+//! they do not expect, and the canonical ABI and the host must answer with a trap, never a
+//! panic nor a hang (the campaign counts a timeout as a hang).
 //!
 //! The seeds are components translated in process (`make components` builds them).
 
@@ -23,9 +24,13 @@ use chiwawa_runtime::{Engine, ErrorKind, Store, Trap, TrapKind, VerifyMode};
 use crate::rng::Rng;
 use crate::{Class, Outcome};
 
-/// Instructions a mutant may execute before it is stopped (as a trap): the seeds need less
-/// than a million, and the dev build the campaigns use runs a few million a second.
-const FUEL: u64 = 3_000_000;
+/// Instructions a mutant may execute before it is stopped (as a trap): ten times what the
+/// unmutated seeds need, and little enough that a run ends well within the worker's time
+/// limit, so that a timeout can only be a hang of the host or the canonical ABI.
+const FUEL: u64 = 1_000_000;
+
+/// The memory a mutant may grow to.
+const MEMORY: u64 = 64 << 20;
 
 /// The mutation kinds, by name (a mutant's kinds are counted per class in the report).
 pub const KINDS: [&str; 10] = [
@@ -100,14 +105,21 @@ pub fn mutate(seed: &ComponentSeed, rng: &mut Rng) -> (Vec<u8>, Vec<&'static str
     } else {
         2 + rng.below(2)
     };
-    for _ in 0..count {
-        let kind = *rng.pick(&KINDS);
-        if kind == "archive.flip" {
-            flip = true;
-        } else {
-            mutate_table(&mut c, kind, rng);
+    // A kind that finds nothing to change (no such item in this seed) is drawn again.
+    for _ in 0..count * 20 {
+        if kinds.len() as u64 == count {
+            break;
         }
-        kinds.push(kind);
+        let kind = *rng.pick(&KINDS);
+        let changed = if kind == "archive.flip" {
+            flip = true;
+            true
+        } else {
+            mutate_table(&mut c, kind, rng)
+        };
+        if changed {
+            kinds.push(kind);
+        }
     }
     let Ok(mut bytes) = write_component_image(&c, chiwawa_format::TRANSLATOR_VERSION, 0) else {
         return (Vec::new(), kinds);
@@ -132,7 +144,9 @@ fn index_near(rng: &mut Rng, len: usize) -> u32 {
     }
 }
 
-fn mutate_table(c: &mut Component, kind: &str, rng: &mut Rng) {
+/// Applies mutation `kind` to `c`: whether it changed anything.
+fn mutate_table(c: &mut Component, kind: &str, rng: &mut Rng) -> bool {
+    let before = c.clone();
     let arg_count: usize = c.instances.iter().map(|i| i.args.len()).sum();
     let arg_at = |c: &Component, rng: &mut Rng| -> Option<(usize, usize)> {
         if arg_count == 0 {
@@ -195,8 +209,9 @@ fn mutate_table(c: &mut Component, kind: &str, rng: &mut Rng) {
             }
         }
         "import.names" if imports > 1 => {
-            // Two functions of one interface trade names: the types may still match (stdout
-            // and stderr), so the guest runs wired to the other one.
+            // Two functions of one interface trade names: the types may still match (an output
+            // stream's `write` and `blocking-write-and-flush`), so the guest runs wired to the
+            // other one.
             let a = rng.index(imports);
             let same: Vec<usize> = (0..imports)
                 .filter(|&b| c.imports[b].interface == c.imports[a].interface)
@@ -248,6 +263,7 @@ fn mutate_table(c: &mut Component, kind: &str, rng: &mut Rng) {
         }
         _ => {}
     }
+    *c != before
 }
 
 /// Loads, instantiates and runs component image `bytes` against the preview-2 host, with no
@@ -261,8 +277,11 @@ pub fn run(bytes: &[u8]) -> Outcome {
     for fd in 0..3 {
         ctx.hide_fd(fd);
     }
+    // Virtual clocks: a sleep does not wait, and a replay runs the same.
+    ctx.set_deterministic();
     let host = Rc::new(RefCell::new(wasip2::Host::new(Rc::new(RefCell::new(ctx)))));
     let mut store = Store::new(&Engine::default(), ());
+    store.set_max_memory_bytes(Some(MEMORY));
     let hook = Box::new(|_| Action::Stop(Trap::new(TrapKind::Limit("fuel".into()))));
     meter::set_store_meter(&mut store, Meter::new(0, FUEL, hook));
     let (run, post_return) = match image.instantiate(&mut store, &host) {

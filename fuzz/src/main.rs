@@ -94,8 +94,9 @@ enum Command {
         seeds: Vec<PathBuf>,
     },
     /// Runs saved inputs again, in this process, and prints each one's outcome and time:
-    /// `.cwi` files through the image oracle, `.wasm` files through the translator and
-    /// differential oracles, anything else through the translator oracle.
+    /// `.cwi` files through the image oracle (component images through the component
+    /// oracle), `.wasm` files through the translator and differential oracles, anything else
+    /// through the translator oracle.
     Replay {
         /// Present `.cwi` files as sparse files extended to the length their header claims
         /// (also implied by `sparse` in the file name).

@@ -2731,11 +2731,10 @@ fn components_run_as_the_wasmtime_cli_runs_them() {
     }
 }
 
-/// The hosts these tests run chiwawa-rt.wasm on: the wasmtime CLI, node, and the wasmi CLI when
-/// `WASMI` is set (make test sets it).
-/// A component sees a terminal where the wasmtime CLI shows it one (`get-terminal-*`): on a
-/// pseudo-terminal (made by util-linux's `script`), natively and through chiwawa-rt.wasm on
-/// each host; and none through pipes.
+/// A component sees a terminal where the wasmtime CLI shows it one (`get-terminal-*`), stream
+/// by stream: on a pseudo-terminal (made by util-linux's `script`), with stdout alone piped
+/// on from it, and with all three streams redirected to files; natively and through
+/// chiwawa-rt.wasm on each host.
 #[test]
 fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
     let test = "components_see_a_terminal_where_the_wasmtime_cli_shows_one";
@@ -2758,22 +2757,14 @@ fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
         dir.path().join("chiwawa-rt.wasm"),
     )
     .unwrap();
-    let on_terminal = |command: String| {
-        let out = Command::new("script")
-            .args(["-qec", &command, "/dev/null"])
-            .current_dir(dir.path())
-            .stdin(std::process::Stdio::null())
-            .output()
-            .expect("util-linux's script runs");
-        assert!(out.status.success(), "{command}: {out:?}");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let want = on_terminal(format!("'{}' run p2-tty.wasm", wasmtime.display()));
-    assert_eq!(want, "stdin true stdout true stderr true\r\n");
-    let mut runs = vec![(
-        "native",
-        on_terminal(format!("'{}' tty.cwi", runtime().display())),
-    )];
+    // Each way to run p2-tty, as a shell command run in `dir`.
+    let mut runs = vec![
+        (
+            "wasmtime direct",
+            format!("'{}' run p2-tty.wasm", wasmtime.display()),
+        ),
+        ("native", format!("'{}' tty.cwi", runtime().display())),
+    ];
     for host in wasm_hosts() {
         let program = match host {
             "wasmtime" => wasmtime.clone(),
@@ -2783,25 +2774,44 @@ fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
             "'{}' run --dir . chiwawa-rt.wasm tty.cwi",
             program.display()
         );
-        runs.push((host, on_terminal(command)));
+        runs.push((host, command));
     }
-    for (host, got) in runs {
-        assert_eq!(got, want, "on a terminal, {host}");
-    }
-    // Through pipes (run_piped writes its output next to the directory it runs in).
-    let sub = dir.path().join("piped");
-    fs::create_dir(&sub).unwrap();
-    for f in ["p2-tty.wasm", "tty.cwi"] {
-        fs::copy(dir.path().join(f), sub.join(f)).unwrap();
-    }
-    let piped = |program: &Path, args: &[&str]| {
-        let args: Vec<&OsStr> = args.iter().map(OsStr::new).collect();
-        let out = run_piped(&sub, program, &args, "", &[]);
-        out.stdout
+    let on_terminal = |command: &str| {
+        let out = Command::new("script")
+            .args(["-qec", command, "/dev/null"])
+            .current_dir(dir.path())
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("util-linux's script runs");
+        assert!(out.status.success(), "{command}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let none = "stdin false stdout false stderr false\n";
-    assert_eq!(piped(&wasmtime, &["run", "p2-tty.wasm"]), none);
-    assert_eq!(piped(runtime(), &["tty.cwi"]), none);
+    let ways: [(&str, &str, &str); 3] = [
+        (
+            "on a terminal",
+            "",
+            "stdin true stdout true stderr true\r\n",
+        ),
+        (
+            "stdout piped",
+            " | cat",
+            "stdin true stdout false stderr true\r\n",
+        ),
+        (
+            "to files",
+            " <tty.cwi >out 2>err; cat out",
+            "stdin false stdout false stderr false\r\n",
+        ),
+    ];
+    for (way, tail, want) in ways {
+        for (who, command) in &runs {
+            assert_eq!(
+                on_terminal(&format!("{command}{tail}")),
+                want,
+                "{way}, {who}"
+            );
+        }
+    }
 }
 
 /// `--strace` of a component shows each preview-2 call (arguments, result) with the
@@ -2873,6 +2883,8 @@ fn component_straces_show_preview_2_calls_alike_on_every_host() {
     }
 }
 
+/// The hosts these tests run chiwawa-rt.wasm on: the wasmtime CLI, node, and the wasmi CLI when
+/// `WASMI` is set (make test sets it).
 fn wasm_hosts() -> Vec<&'static str> {
     let mut hosts = vec!["wasmtime", "node"];
     if std::env::var_os("WASMI").is_some_and(|w| !w.is_empty()) {

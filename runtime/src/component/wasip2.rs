@@ -19,8 +19,9 @@
 //!   writes everything (looping over short preview-1 writes), and flushing is a no-op.
 //!   `write-zeroes` beyond the budget fails with `last-operation-failed`.
 //! - A read does one preview-1 read of at most 64 KiB; zero bytes for a non-zero length is
-//!   `closed`. Streams of files read and write at their own offset (`fd_pread`/`fd_pwrite`);
-//!   an append stream writes at the file's size at each write.
+//!   `closed`. Streams of files read and write at their own offset (`fd_pread`/`fd_pwrite`;
+//!   on a host without `fd_pwrite`, a seek and a write); an append stream writes at the
+//!   file's size at each write.
 //! - Stream pollables are always ready; clock pollables block in `poll_oneoff` on a relative
 //!   monotonic-clock subscription.
 //! - `get-terminal-*` answer a terminal when the preview-1 descriptor is one as wasi-libc's
@@ -654,8 +655,10 @@ enum Resource {
     Output(Stream),
     Descriptor(Descriptor),
     Dir(DirStream),
-    /// A `terminal-input` or `terminal-output` (its kind): nothing but a token to drop.
-    Terminal(Kind),
+    /// A `terminal-output` (`output`) or `terminal-input`: nothing but a token to drop.
+    Terminal {
+        output: bool,
+    },
 }
 
 impl Resource {
@@ -667,7 +670,8 @@ impl Resource {
             Resource::Output(_) => Kind::OutputStream,
             Resource::Descriptor(_) => Kind::Descriptor,
             Resource::Dir(_) => Kind::DirectoryEntryStream,
-            Resource::Terminal(kind) => *kind,
+            Resource::Terminal { output: true } => Kind::TerminalOutput,
+            Resource::Terminal { output: false } => Kind::TerminalInput,
         }
     }
 
@@ -691,6 +695,8 @@ struct P1 {
     bound: BTreeMap<&'static str, Bound>,
     /// The scratch memory: its view starts at the first 16-byte-aligned byte.
     scratch: Vec<u8>,
+    /// The host answered `fd_pwrite` with ENOSYS: positioned writes seek and write.
+    no_pwrite: bool,
     /// The instructions executed so far, passed on to every call.
     instructions: Option<u64>,
 }
@@ -913,8 +919,12 @@ impl P1 {
             self.put_u32(0, 16)?;
             self.put_u32(4, chunk.len() as u32)?;
             let e = match offset {
+                Some(o) if self.no_pwrite => self.seek_write(fd, o)?,
                 Some(o) => match self.call("fd_pwrite", &[u64::from(fd), 0, 1, o, 8])? {
-                    errno::NOSYS => self.seek_write(fd, o)?,
+                    errno::NOSYS => {
+                        self.no_pwrite = true;
+                        self.seek_write(fd, o)?
+                    }
                     e => e,
                 },
                 None => self.call("fd_write", &[u64::from(fd), 0, 1, 8])?,
@@ -993,9 +1003,14 @@ impl P1 {
 
     /// The preview-1 filetype of `fd` (`fd_fdstat_get`).
     fn filetype(&mut self, fd: u32) -> Result<Result<u8, u32>, Trap> {
+        Ok(self.fdstat(fd)?.map(|(filetype, _)| filetype))
+    }
+
+    /// The preview-1 filetype and base rights of `fd` (`fd_fdstat_get`).
+    fn fdstat(&mut self, fd: u32) -> Result<Result<(u8, u64), u32>, Trap> {
         self.ensure(24)?;
         match self.call("fd_fdstat_get", &[u64::from(fd), 0])? {
-            errno::SUCCESS => Ok(Ok(self.u8_at(0)?)),
+            errno::SUCCESS => Ok(Ok((self.u8_at(0)?, self.u64_at(8)?))),
             e => Ok(Err(e)),
         }
     }
@@ -1398,6 +1413,7 @@ impl Host {
                 ctx,
                 bound: BTreeMap::new(),
                 scratch: vec![0; SCRATCH + ALIGN],
+                no_pwrite: false,
                 instructions: None,
             },
             table: Vec::new(),
@@ -1503,16 +1519,18 @@ impl Host {
         result
     }
 
-    /// `some(terminal)` of `kind` if preview-1 descriptor `fd` is a terminal as wasi-libc's
+    /// `some(terminal)` (an output's if `output`) if preview-1 descriptor `fd` is a terminal as wasi-libc's
     /// `isatty` decides it: a character device without the seek and tell rights.
-    fn terminal(&mut self, fd: u32, kind: Kind) -> Result<Value, Trap> {
+    fn terminal(&mut self, fd: u32, output: bool) -> Result<Value, Trap> {
         const CHARACTER_DEVICE: u8 = 2;
-        const SEEK_TELL: u64 = 1 << 2 | 1 << 5;
-        // `filetype` leaves the whole fdstat on the scratch: the base rights at 8.
-        let terminal =
-            self.p1.filetype(fd)? == Ok(CHARACTER_DEVICE) && self.p1.u64_at(8)? & SEEK_TELL == 0;
+        let terminal = match self.p1.fdstat(fd)? {
+            Ok((filetype, rights)) => {
+                filetype == CHARACTER_DEVICE && rights & (rights::FD_SEEK | rights::FD_TELL) == 0
+            }
+            Err(_) => false,
+        };
         Ok(Value::Option(if terminal {
-            Some(Box::new(self.own(Resource::Terminal(kind))?))
+            Some(Box::new(self.own(Resource::Terminal { output })?))
         } else {
             None
         }))
@@ -1701,15 +1719,9 @@ impl Host {
                 fd: 2,
                 at: Position::Stream,
             }))?,
-            ("wasi:cli/terminal-stdin", "get-terminal-stdin") => {
-                self.terminal(0, Kind::TerminalInput)?
-            }
-            ("wasi:cli/terminal-stdout", "get-terminal-stdout") => {
-                self.terminal(1, Kind::TerminalOutput)?
-            }
-            ("wasi:cli/terminal-stderr", "get-terminal-stderr") => {
-                self.terminal(2, Kind::TerminalOutput)?
-            }
+            ("wasi:cli/terminal-stdin", "get-terminal-stdin") => self.terminal(0, false)?,
+            ("wasi:cli/terminal-stdout", "get-terminal-stdout") => self.terminal(1, true)?,
+            ("wasi:cli/terminal-stderr", "get-terminal-stderr") => self.terminal(2, true)?,
             ("wasi:io/error", "[method]error.to-debug-string") => {
                 match self.check_kind(a.handle(0)?, Kind::Error)? {
                     Resource::Error { message, .. } => Value::String(message.clone()),
@@ -2699,9 +2711,19 @@ mod tests {
             vec![Value::Borrow(stderr), Value::Bytes(Vec::new())],
         );
         assert!(IS_UNIT_OK(&written));
-        for name in ["get-terminal-stdout", "get-terminal-stderr"] {
+        // The test's own stdout and stderr: a terminal only if cargo test runs on one.
+        use std::io::IsTerminal;
+        let terminals = [
+            std::io::stdout().is_terminal(),
+            std::io::stderr().is_terminal(),
+        ];
+        for (name, terminal) in ["get-terminal-stdout", "get-terminal-stderr"]
+            .into_iter()
+            .zip(terminals)
+        {
             let iface = format!("wasi:cli/terminal-{}", &name[13..]);
-            assert_eq!(call(&mut h, &iface, name, vec![]), Value::Option(None));
+            let got = call(&mut h, &iface, name, vec![]);
+            assert_eq!(matches!(got, Value::Option(Some(_))), terminal, "{name}");
         }
         // The lowest free handle is reused.
         h.drop_resource("wasi:io/streams", "output-stream", stdout, None)
@@ -3364,6 +3386,44 @@ mod tests {
         assert_eq!(p1.u32_at(8), Ok(5));
         let bytes = std::fs::read(tmp.0.join("f")).unwrap();
         assert_eq!(bytes, b"hello WORLD");
+    }
+
+    /// A host without `fd_pwrite` (ENOSYS) whose `fd_seek` numbers `whence` as
+    /// `wasi_unstable` did (0 current, 1 end, 2 set), as wasm3's: positioned writes still land
+    /// at their offsets.
+    #[test]
+    fn positioned_writes_without_fd_pwrite_on_old_whence_numbers() {
+        let (tmp, mut h, dir) = preopened("nopwrite");
+        let file = own(&ok_of(open(&mut h, dir, "f", 1, 0b11)));
+        let Some(Resource::Descriptor(d)) = h.entry(file) else {
+            panic!("no descriptor")
+        };
+        let fd = d.fd;
+        let p1 = &mut h.p1;
+        let (_, seek) = wasi::bind(&p1.ctx, wasi::MODULE, "fd_seek").unwrap();
+        let old_seek: wasi::Bound = Box::new(move |memory, params, results, note, n| {
+            let mut params = params.to_vec();
+            params[2] = [1, 2, 0][params[2] as usize % 3];
+            seek(memory, &params, results, note, n)
+        });
+        let no_pwrite: wasi::Bound = Box::new(|_, _, results, _, _| {
+            results[0] = u64::from(errno::NOSYS);
+            Ok(())
+        });
+        p1.bound.insert("fd_seek", old_seek);
+        p1.bound.insert("fd_pwrite", no_pwrite);
+        assert_eq!(
+            p1.write_all(fd, Position::Offset(0), b"hello world"),
+            Ok((11, None))
+        );
+        assert!(p1.no_pwrite, "ENOSYS switches to seek and write");
+        assert_eq!(
+            p1.write_all(fd, Position::Offset(6), b"WORLD"),
+            Ok((5, None))
+        );
+        assert_eq!(p1.write_all(fd, Position::Offset(0), b"J"), Ok((1, None)));
+        let bytes = std::fs::read(tmp.0.join("f")).unwrap();
+        assert_eq!(bytes, b"Jello WORLD");
     }
 
     #[test]
