@@ -337,7 +337,7 @@ pub fn images(settings: &Settings, seeds: &[Seed], exec: &mut Executor) -> Stats
     }
     drive(&mut stats, settings, |i, stats| {
         let mut rng = Rng::new(Rng::derive(settings.seed, i));
-        let Some((_, mutant, mut kinds)) = next_mutant(i, seeds, &mut rng, stats) else {
+        let Some((_, mutant, kinds)) = next_mutant(i, seeds, &mut rng, stats) else {
             return;
         };
         if let Some(dir) = &settings.write_dir {
@@ -355,21 +355,37 @@ pub fn images(settings: &Settings, seeds: &[Seed], exec: &mut Executor) -> Stats
             seed: rng.next_u64(),
             bytes: mutant.bytes,
         };
-        let outcome = exec.run(&job);
-        kinds.push("all");
-        if outcome.class == Class::Timeout {
-            save_timeout(settings, "images", i, &job.bytes);
-        }
-        stats.record(
-            i,
-            &kinds,
-            &outcome,
-            &job.bytes,
-            "cwi",
-            settings.artifacts.as_deref(),
-        );
+        run_mutant(settings, stats, exec, i, kinds, &job, |outcome| {
+            if outcome.class == Class::Timeout {
+                save_timeout(settings, "images", i, &job.bytes);
+            }
+            outcome
+        });
     });
     stats
+}
+
+/// Runs mutant `job` (input `i`, of mutation `kinds`) by `exec`; `judge` may reclassify the
+/// outcome before it is counted (under `kinds` and `all`) and a failure saved.
+fn run_mutant(
+    settings: &Settings,
+    stats: &mut Stats,
+    exec: &mut Executor,
+    i: u64,
+    mut kinds: Vec<&'static str>,
+    job: &Job,
+    judge: impl FnOnce(Outcome) -> Outcome,
+) {
+    let outcome = judge(exec.run(job));
+    kinds.push("all");
+    stats.record(
+        i,
+        &kinds,
+        &outcome,
+        &job.bytes,
+        "cwi",
+        settings.artifacts.as_deref(),
+    );
 }
 
 /// Keeps a few mutants that ran out of time (`<artifacts>/<oracle>/timeout/`), to look at:
@@ -561,7 +577,7 @@ pub fn components(
     drive(&mut stats, settings, |i, stats| {
         let mut rng = Rng::new(Rng::derive(settings.seed, i));
         let seed = rng.pick(seeds);
-        let (bytes, mut kinds) = components::mutate(seed, &mut rng);
+        let (bytes, kinds) = components::mutate(seed, &mut rng);
         if bytes.is_empty() {
             let skipped = Outcome::new(Class::Skipped, "the mutant could not be serialized");
             stats.record(i, &kinds, &skipped, &[], "cwi", None);
@@ -573,24 +589,17 @@ pub fn components(
             seed: 0,
             bytes,
         };
-        let mut outcome = exec.run(&job);
-        kinds.push("all");
-        if outcome.class == Class::Timeout {
+        run_mutant(settings, stats, exec, i, kinds, &job, |outcome| {
+            if outcome.class != Class::Timeout {
+                return outcome;
+            }
             // Runs are bounded by instructions and sleeps are virtual: only the host or the
             // canonical ABI can hold a run up.
-            outcome = Outcome::new(
+            Outcome::new(
                 Class::Hang,
                 format!("no answer in time: {}", outcome.detail),
-            );
-        }
-        stats.record(
-            i,
-            &kinds,
-            &outcome,
-            &job.bytes,
-            "cwi",
-            settings.artifacts.as_deref(),
-        );
+            )
+        });
     });
     stats
 }

@@ -2731,6 +2731,23 @@ fn components_run_as_the_wasmtime_cli_runs_them() {
     }
 }
 
+/// What a test of one component needs: the wasmtime CLI, dist/, and a directory of its own
+/// holding component `name` (of `make components`) as `name.wasm` and translated as `image`;
+/// `None` when `test` is skipped for want of them.
+fn component_test(test: &str, name: &str, image: &str) -> Option<(PathBuf, PathBuf, TempDir)> {
+    let built = components(test)?;
+    let (wasmtime, dist) = wasmtime_and_dist(test)?;
+    let dir = TempDir::new(&format!("components-{name}"));
+    let wasm = built.join(format!("{name}.wasm"));
+    let out = translate_in(
+        dir.path(),
+        &[wasm.as_os_str(), "-o".as_ref(), image.as_ref()],
+    );
+    assert_eq!(out.status, Some(0), "{out:?}");
+    fs::copy(&wasm, dir.path().join(format!("{name}.wasm"))).unwrap();
+    Some((wasmtime, dist, dir))
+}
+
 /// A component sees a terminal where the wasmtime CLI shows it one (`get-terminal-*`), stream
 /// by stream: on a pseudo-terminal (made by util-linux's `script`), with stdout alone piped
 /// on from it, and with all three streams redirected to files; natively and through
@@ -2738,20 +2755,9 @@ fn components_run_as_the_wasmtime_cli_runs_them() {
 #[test]
 fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
     let test = "components_see_a_terminal_where_the_wasmtime_cli_shows_one";
-    let Some(built) = components(test) else {
+    let Some((wasmtime, dist, dir)) = component_test(test, "p2-tty", "tty.cwi") else {
         return;
     };
-    let Some((wasmtime, dist)) = wasmtime_and_dist(test) else {
-        return;
-    };
-    let dir = TempDir::new("components-tty");
-    let wasm = built.join("p2-tty.wasm");
-    let out = translate_in(
-        dir.path(),
-        &[wasm.as_os_str(), "-o".as_ref(), "tty.cwi".as_ref()],
-    );
-    assert_eq!(out.status, Some(0), "{out:?}");
-    fs::copy(&wasm, dir.path().join("p2-tty.wasm")).unwrap();
     fs::copy(
         dist.join("chiwawa-rt.wasm"),
         dir.path().join("chiwawa-rt.wasm"),
@@ -2821,22 +2827,9 @@ fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
 #[test]
 fn component_straces_show_preview_2_calls_alike_on_every_host() {
     let test = "component_straces_show_preview_2_calls_alike_on_every_host";
-    let Some(built) = components(test) else {
+    let Some((wasmtime, dist, dir)) = component_test(test, "p2-files", "files.cwi") else {
         return;
     };
-    let Some((wasmtime, dist)) = wasmtime_and_dist(test) else {
-        return;
-    };
-    let dir = TempDir::new("components-strace");
-    let out = translate_in(
-        dir.path(),
-        &[
-            built.join("p2-files.wasm").as_os_str(),
-            "-o".as_ref(),
-            "files.cwi".as_ref(),
-        ],
-    );
-    assert_eq!(out.status, Some(0), "{out:?}");
     let flags = ["--deterministic", "--strace=trace.txt"];
     let run_in = |name: &str| {
         let d = dir.path().join(name);

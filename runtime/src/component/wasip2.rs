@@ -3028,6 +3028,18 @@ mod tests {
         (tmp, h, dir)
     }
 
+    /// [`preopened`] with file `f` created in it, open for reading and writing: the directory,
+    /// the file's handle and its preview-1 descriptor.
+    fn new_file(name: &str) -> (TempDir, Host, u32, u32, u32) {
+        let (tmp, mut h, dir) = preopened(name);
+        let file = own(&ok_of(open(&mut h, dir, "f", 1, 0b11)));
+        let Some(Resource::Descriptor(d)) = h.entry(file) else {
+            panic!("no descriptor")
+        };
+        let fd = d.fd;
+        (tmp, h, dir, file, fd)
+    }
+
     fn read_dir(h: &mut Host, dir: u32) -> Vec<(u32, String)> {
         let stream = own(&ok_of(call(
             h,
@@ -3324,12 +3336,7 @@ mod tests {
 
     #[test]
     fn dropping_the_last_user_closes_the_descriptor() {
-        let (_tmp, mut h, dir) = preopened("close");
-        let file = own(&ok_of(open(&mut h, dir, "f", 1, 0b11)));
-        let Some(Resource::Descriptor(d)) = h.entry(file) else {
-            panic!("no descriptor")
-        };
-        let fd = d.fd;
+        let (_tmp, mut h, dir, file, fd) = new_file("close");
         let out = own(&ok_of(call(
             &mut h,
             FS,
@@ -3365,12 +3372,8 @@ mod tests {
     /// for wherever the descriptor's own position was.
     #[test]
     fn seek_write_writes_at_the_offset() {
-        let (tmp, mut h, dir) = preopened("seekw");
-        let file = own(&ok_of(open(&mut h, dir, "f", 1, 0b11)));
-        let Some(Resource::Descriptor(d)) = h.entry(file) else {
-            panic!("no descriptor")
-        };
-        let (fd, p1) = (d.fd, &mut h.p1);
+        let (tmp, mut h, _, _, fd) = new_file("seekw");
+        let p1 = &mut h.p1;
         assert_eq!(
             p1.write_all(fd, Position::Offset(0), b"hello world"),
             Ok((11, None))
@@ -3393,12 +3396,7 @@ mod tests {
     /// at their offsets.
     #[test]
     fn positioned_writes_without_fd_pwrite_on_old_whence_numbers() {
-        let (tmp, mut h, dir) = preopened("nopwrite");
-        let file = own(&ok_of(open(&mut h, dir, "f", 1, 0b11)));
-        let Some(Resource::Descriptor(d)) = h.entry(file) else {
-            panic!("no descriptor")
-        };
-        let fd = d.fd;
+        let (tmp, mut h, _, _, fd) = new_file("nopwrite");
         let p1 = &mut h.p1;
         let (_, seek) = wasi::bind(&p1.ctx, wasi::MODULE, "fd_seek").unwrap();
         let old_seek: wasi::Bound = Box::new(move |memory, params, results, note, n| {
