@@ -241,7 +241,7 @@ fn main() {
                 std::process::exit(2)
             });
             eprintln!("components: {} seed components", seeds.len());
-            let mut exec = executor(&common, 5_000, None);
+            let mut exec = executor(&common, 20_000, None);
             finish(campaign::components(&settings(&common), &seeds, &mut exec))
         }
         Command::Translate { common } => {
