@@ -3,6 +3,7 @@
 //! Exit status: 0 on success, 1 when the command fails or `verify` finds damaged entries
 //! (one line each on stderr), 2 for a bad command line.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::SystemTime;
@@ -69,14 +70,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// `println!` that lets a reader stop early (`chiwawa-cache ls | head`): output it no longer
+/// reads is dropped instead of ending the tool with a panic.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn run(cache: &Cache, command: &Command) -> Result<ExitCode, CacheError> {
     match command {
         Command::Ls => {
+            let mut out = std::io::stdout().lock();
             for entry in cache.entries()? {
                 let version = entry
                     .translator_version()
                     .map_or_else(|| "?".to_string(), chiwawa_format::version_string);
-                println!("{} {} {version}", entry.key, entry.size);
+                // A reader that stops early (`ls | head`) ends the listing, as for any tool.
+                if writeln!(out, "{} {} {version}", entry.key, entry.size).is_err() {
+                    break;
+                }
             }
         }
         Command::Path { key } => {
@@ -91,14 +104,14 @@ fn run(cache: &Cache, command: &Command) -> Result<ExitCode, CacheError> {
                     problem: format!("no entry {key}"),
                 });
             }
-            println!("{}", path.display());
+            say!("{}", path.display());
         }
         Command::Key { module } => {
             let wasm = std::fs::read(module).map_err(|e| CacheError {
                 path: module.clone(),
                 problem: format!("cannot read: {e}"),
             })?;
-            println!("{}", Inputs::new(&wasm).key());
+            say!("{}", Inputs::new(&wasm).key());
         }
         Command::Verify => {
             let entries = cache.entries()?;
@@ -109,7 +122,7 @@ fn run(cache: &Cache, command: &Command) -> Result<ExitCode, CacheError> {
                     damaged += 1;
                 }
             }
-            println!("{} entries checked, {damaged} damaged", entries.len());
+            say!("{} entries checked, {damaged} damaged", entries.len());
             if damaged > 0 {
                 return Ok(ExitCode::FAILURE);
             }
@@ -120,21 +133,22 @@ fn run(cache: &Cache, command: &Command) -> Result<ExitCode, CacheError> {
                 let age = SystemTime::now()
                     .duration_since(entry.modified)
                     .map_or(0, |d| d.as_secs());
-                println!(
+                say!(
                     "removed {} {} (last used {age} s ago)",
-                    entry.key, entry.size
+                    entry.key,
+                    entry.size
                 );
             }
             for tmp in &report.stale_temps {
-                println!("removed stale temporary file {}", tmp.display());
+                say!("removed stale temporary file {}", tmp.display());
             }
-            println!("entries {}", report.entries);
-            println!("bytes {}", report.bytes);
+            say!("entries {}", report.entries);
+            say!("bytes {}", report.bytes);
         }
         Command::Stats => {
             let entries = cache.entries()?;
-            println!("entries {}", entries.len());
-            println!("bytes {}", entries.iter().map(|e| e.size).sum::<u64>());
+            say!("entries {}", entries.len());
+            say!("bytes {}", entries.iter().map(|e| e.size).sum::<u64>());
         }
     }
     Ok(ExitCode::SUCCESS)

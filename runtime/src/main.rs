@@ -1247,11 +1247,12 @@ fn parse_args(mut argv: impl Iterator<Item = std::ffi::OsString>) -> Result<Cli,
         };
         match opt.as_str() {
             "-h" | "--help" => {
-                println!("{USAGE}\n\n{HELP}");
+                // A reader that stops early (`--help | head`) is not an error of the run.
+                let _ = writeln!(io::stdout(), "{USAGE}\n\n{HELP}");
                 return Err(Stop::Done);
             }
             "-V" | "--version" => {
-                println!("{NAME} {}", env!("CARGO_PKG_VERSION"));
+                let _ = writeln!(io::stdout(), "{NAME} {}", env!("CARGO_PKG_VERSION"));
                 return Err(Stop::Done);
             }
             "--invoke" => cli.invoke = Some(value("--invoke")?),

@@ -2731,6 +2731,26 @@ fn components_run_as_the_wasmtime_cli_runs_them() {
     }
 }
 
+/// Help and version text into a pipe whose reader has gone (`chiwawa-rt --help | head -1`,
+/// the reader closing first): the run ends normally, without an internal error.
+#[test]
+fn help_into_a_closed_pipe_is_no_error() {
+    for flag in ["--help", "--version"] {
+        let mut child = Command::new(runtime())
+            .arg(flag)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Closed before the runtime has started, so its first write finds no reader.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("internal error"), "{flag}: {stderr}");
+        assert_eq!(out.status.code(), Some(0), "{flag}: {stderr}");
+    }
+}
+
 /// What a test of one component needs: the wasmtime CLI, dist/, and a directory of its own
 /// holding component `name` (of `make components`) as `name.wasm` and translated as `image`;
 /// `None` when `test` is skipped for want of them.
