@@ -2841,16 +2841,20 @@ fn components_see_a_terminal_where_the_wasmtime_cli_shows_one() {
 }
 
 /// `--strace` of a component shows each preview-2 call (arguments, result) with the
-/// preview-1 calls made for it indented under it; with `--deterministic` the trace is the same
-/// natively and through chiwawa-rt.wasm on each host; clock readings and file metadata are not
-/// shown.
+/// preview-1 calls made for it indented under it, and `--trace-out` has a slice for each,
+/// named by the function, with the call; with `--deterministic` both are the same natively and
+/// through chiwawa-rt.wasm on each host; clock readings and file metadata are not shown.
 #[test]
 fn component_straces_show_preview_2_calls_alike_on_every_host() {
     let test = "component_straces_show_preview_2_calls_alike_on_every_host";
     let Some((wasmtime, dist, dir)) = component_test(test, "p2-files", "files.cwi") else {
         return;
     };
-    let flags = ["--deterministic", "--strace=trace.txt"];
+    let flags = [
+        "--deterministic",
+        "--strace=trace.txt",
+        "--trace-out=trace.json",
+    ];
     let run_in = |name: &str| {
         let d = dir.path().join(name);
         fs::create_dir(&d).unwrap();
@@ -2864,6 +2868,33 @@ fn component_straces_show_preview_2_calls_alike_on_every_host() {
     let out = run_piped(&native, runtime(), &args, "", &[]);
     assert_eq!(out.status, Some(0), "{out:?}");
     let want = fs::read_to_string(native.join("trace.txt")).unwrap();
+    let want_json = fs::read_to_string(native.join("trace.json")).unwrap();
+    let trace: serde_json::Value = serde_json::from_str(&want_json).unwrap();
+    let host_slices: Vec<&serde_json::Value> = trace["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["cat"] == "host")
+        .collect();
+    let open = host_slices
+        .iter()
+        .find(|e| e["name"] == "[method]descriptor.open-at")
+        .expect("a slice for open-at");
+    let call = open["args"]["call"].as_str().unwrap();
+    assert!(
+        call.starts_with("wasi:filesystem/types#[method]descriptor.open-at(#1, "),
+        "{call}"
+    );
+    // Every host slice is a preview-2 call, or a step of an adapter's call (allocations).
+    for e in &host_slices {
+        let named = e["args"]["call"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("wasi:"));
+        assert!(
+            named || e["name"] == "need" || e["name"] == "give" || e["name"] == "finish",
+            "{e}"
+        );
+    }
     for line in [
         "[strace] wasi:filesystem/types#[method]descriptor.open-at(#1, flags 0x1, \"p2-out/data.txt\", flags 0x9, flags 0x22)",
         "[strace]   path_open(3, 1, \"p2-out/data.txt\", 9, ",
@@ -2892,7 +2923,9 @@ fn component_straces_show_preview_2_calls_alike_on_every_host() {
         let out = run_piped(&d, &program, &args, "", &[]);
         assert_eq!(out.status, Some(0), "{host}: {out:?}");
         let got = fs::read_to_string(d.join("trace.txt")).unwrap();
-        assert_eq!(got, want, "the trace on {host}");
+        assert_eq!(got, want, "the strace on {host}");
+        let got = fs::read_to_string(d.join("trace.json")).unwrap();
+        assert_eq!(got, want_json, "the trace on {host}");
     }
 }
 

@@ -23,7 +23,7 @@ use chiwawa_format::valtype;
 
 use crate::api::{Error, ErrorKind, Extern, Func, Linker, Module, Store};
 use crate::trap::{Trap, TrapKind};
-use crate::{LoadError, VerifyMode};
+use crate::{HostNote, LoadError, VerifyMode};
 use value::Value;
 
 pub use chiwawa_format::component::is_component_image;
@@ -333,10 +333,11 @@ impl ComponentImage {
         };
         let interface = host_interface(f);
         let body: crate::api::Host<T> = Rc::new(
-            move |caller: crate::Caller<'_, T>, params: &[u64], results: &mut [u64]| {
+            move |mut caller: crate::Caller<'_, T>, params: &[u64], results: &mut [u64]| {
                 let f = &c.imports[func as usize];
                 match &f.kind {
                     HostKind::Lower { sig, .. } => {
+                        let mut note = caller.traced().then_some(None);
                         let (result, retptr) = call_lowered(
                             &c,
                             &host,
@@ -345,7 +346,11 @@ impl ComponentImage {
                             params,
                             &[],
                             caller.instructions(),
+                            note.as_mut(),
                         )?;
+                        if let Some(Some(note)) = note {
+                            caller.note(note);
+                        }
                         let flat = abi::lower_result(
                             &c.types,
                             sig,
@@ -359,6 +364,14 @@ impl ComponentImage {
                     }
                     HostKind::ResourceDrop { resource } => {
                         let r = &c.resources[*resource as usize];
+                        if caller.traced() {
+                            let handle = [Value::Own(params[0] as u32)];
+                            caller.note(HostNote {
+                                name: f.name.clone(),
+                                call: wasip2::call_line(&interface, &f.name, &handle),
+                                errno: None,
+                            });
+                        }
                         host.borrow_mut().drop_resource(
                             &interface,
                             &r.name,
@@ -415,6 +428,7 @@ impl ComponentImage {
                 match part {
                     CanonPart::Call => {
                         let instructions = caller.instructions();
+                        let mut note = caller.traced().then_some(None);
                         let memory = caller.memory().ok_or_else(|| host_trap("no memory"))?;
                         let (result, retptr) = call_lowered(
                             &c,
@@ -424,7 +438,11 @@ impl ComponentImage {
                             params,
                             memory,
                             instructions,
+                            note.as_mut(),
                         )?;
+                        if let Some(Some(note)) = note {
+                            caller.note(note);
+                        }
                         let plan = match (&result, sig.result) {
                             (Some(v), Some(ty)) => abi::plan_allocations(&c.types, ty, v)?,
                             _ => Vec::new(),
@@ -496,6 +514,7 @@ fn host_interface(f: &chiwawa_format::component::HostFunc) -> String {
 /// Calls lowered import `func` (of `interface`) with the core `params` it was given, its
 /// arguments lifted from `memory`: the host's result, checked against the function's type,
 /// and the return pointer the result goes to, if any.
+#[allow(clippy::too_many_arguments)] // the call's parts, taken apart from the caller
 fn call_lowered(
     c: &Component,
     host: &RefCell<wasip2::Host>,
@@ -504,6 +523,7 @@ fn call_lowered(
     params: &[u64],
     memory: &[u8],
     instructions: Option<u64>,
+    note: Option<&mut Option<HostNote>>,
 ) -> Result<(Option<Value>, Option<u32>), Trap> {
     let f = &c.imports[func as usize];
     let HostKind::Lower { sig, .. } = &f.kind else {
@@ -512,6 +532,13 @@ fn call_lowered(
         ));
     };
     let (args, retptr) = abi::lift_args(&c.types, sig, params, memory)?;
+    if let Some(slot) = note {
+        *slot = Some(HostNote {
+            name: f.name.clone(),
+            call: wasip2::call_line(interface, &f.name, &args),
+            errno: None,
+        });
+    }
     let result = host
         .borrow_mut()
         .call(interface, &f.name, args, instructions)?;

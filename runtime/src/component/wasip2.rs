@@ -1166,6 +1166,12 @@ fn host_dependent(interface: &str, name: &str) -> bool {
         )
 }
 
+/// Call `name` of `interface` with `args` as `--strace` and `--trace-out` show it.
+pub(crate) fn call_line(interface: &str, name: &str, args: &[Value]) -> String {
+    let args: Vec<String> = args.iter().map(shown).collect();
+    format!("{interface}#{name}({})", args.join(", "))
+}
+
 /// Value `v` as a `--strace` line shows it: handles as `#n`, strings and bytes quoted (the
 /// first 32 bytes), lists up to 8 items, variants and enums by case index.
 fn shown(v: &Value) -> String {
@@ -1480,8 +1486,7 @@ impl Host {
     fn strace_enter(&mut self, interface: &str, name: &str, args: &[Value]) -> bool {
         let mut ctx = self.p1.ctx.borrow_mut();
         if ctx.strace_on() {
-            let args: Vec<String> = args.iter().map(shown).collect();
-            ctx.strace_enter(format!("{interface}#{name}({})", args.join(", ")));
+            ctx.strace_enter(call_line(interface, name, args));
         }
         ctx.strace_on()
     }
