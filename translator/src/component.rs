@@ -7,7 +7,7 @@
 //! the memory its options name. What this evaluation does not cover is refused with one line
 //! naming it.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use chiwawa_format::component::{
     Arg, CanonPart, Case, Component, CoreInstance, Field, FuncSig, HostFunc, HostKind, Item,
@@ -54,7 +54,7 @@ enum CInst {
     /// An imported interface.
     Host(String),
     /// Named exports (`FromExports`, or a nested component's instance).
-    Exports(HashMap<String, CItem>),
+    Exports(BTreeMap<String, CItem>),
 }
 
 /// What a component-level name may stand for.
@@ -70,7 +70,7 @@ enum CItem {
 #[derive(Clone, Debug)]
 enum CoreInst {
     Made(u32),
-    Bag(HashMap<String, Item>),
+    Bag(BTreeMap<String, Item>),
 }
 
 /// The state of the evaluation of one component (the top level or a nested one).
@@ -86,7 +86,7 @@ struct Scope<'a> {
     core_memories: Vec<Item>,
     core_tables: Vec<Item>,
     core_globals: Vec<Item>,
-    exports: HashMap<String, CItem>,
+    exports: BTreeMap<String, CItem>,
 }
 
 /// The image being built, and the top level's types.
@@ -94,12 +94,12 @@ struct Builder<'t> {
     types: &'t Types,
     out: Component,
     /// The image index of each of the component's core modules, once translated.
-    module_images: HashMap<usize, u32>,
+    module_images: BTreeMap<usize, u32>,
     /// Resource ids of the imported instances, with the interface and name that define them.
-    resources: HashMap<wasmparser::component_types::ResourceId, (String, String)>,
-    resource_index: HashMap<(String, String), u32>,
-    primitive_index: HashMap<u8, u32>,
-    defined_index: HashMap<wasmparser::component_types::ComponentDefinedTypeId, u32>,
+    resources: BTreeMap<wasmparser::component_types::ResourceId, (String, String)>,
+    resource_index: BTreeMap<(String, String), u32>,
+    primitive_index: BTreeMap<u8, u32>,
+    defined_index: BTreeMap<wasmparser::component_types::ComponentDefinedTypeId, u32>,
 }
 
 /// Translates component `wasm` into a component image.
@@ -111,11 +111,11 @@ pub fn translate_component(wasm: &[u8]) -> Result<Component, TranslateError> {
     let mut b = Builder {
         types: &types,
         out: Component::default(),
-        module_images: HashMap::new(),
-        resources: HashMap::new(),
-        resource_index: HashMap::new(),
-        primitive_index: HashMap::new(),
-        defined_index: HashMap::new(),
+        module_images: BTreeMap::new(),
+        resources: BTreeMap::new(),
+        resource_index: BTreeMap::new(),
+        primitive_index: BTreeMap::new(),
+        defined_index: BTreeMap::new(),
     };
     let scope = b.evaluate(wasm, None)?;
     let (run, type_index) = find_run(&scope)?;
@@ -195,7 +195,7 @@ impl<'t> Builder<'t> {
     fn evaluate<'a>(
         &mut self,
         wasm: &'a [u8],
-        args: Option<&HashMap<String, CItem>>,
+        args: Option<&BTreeMap<String, CItem>>,
     ) -> Result<Scope<'a>, TranslateError> {
         let top = args.is_none();
         let mut s = Scope::default();
@@ -598,7 +598,7 @@ impl<'t> Builder<'t> {
                         m
                     }
                 };
-                let mut given = HashMap::new();
+                let mut given = BTreeMap::new();
                 for a in args.iter() {
                     let inst = s
                         .core_instances
@@ -639,7 +639,7 @@ impl<'t> Builder<'t> {
                 s.core_instances.push(CoreInst::Made(made));
             }
             Instance::FromExports(exports) => {
-                let mut bag = HashMap::new();
+                let mut bag = BTreeMap::new();
                 for e in exports.iter() {
                     let list = match e.kind {
                         ExternalKind::Func | ExternalKind::FuncExact => &s.core_funcs,
@@ -674,7 +674,7 @@ impl<'t> Builder<'t> {
                     .components
                     .get(component_index as usize)
                     .ok_or_else(|| unsupported("a missing nested component"))?;
-                let mut given = HashMap::new();
+                let mut given = BTreeMap::new();
                 for a in args.iter() {
                     given.insert(a.name.to_string(), s.item(a.kind, a.index)?);
                 }
@@ -682,7 +682,7 @@ impl<'t> Builder<'t> {
                 CInst::Exports(inner.exports)
             }
             ComponentInstance::FromExports(exports) => {
-                let mut map = HashMap::new();
+                let mut map = BTreeMap::new();
                 for e in exports.iter() {
                     map.insert(e.name.name.to_string(), s.item(e.kind, e.index)?);
                 }

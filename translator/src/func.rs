@@ -13,8 +13,7 @@
 //! - a branch copies its values into the target label's slots (ascending: sources sit at or
 //!   above their destinations, so the copies never clobber a value still to be read).
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::BTreeMap;
 
 use chiwawa_format::{Func, FuncType, Op, Operand, MAX_FRAME, OPS};
 use wasmparser::{BlockType, FunctionBody, Operator};
@@ -66,28 +65,8 @@ impl Ctrl {
     }
 }
 
-/// A multiplicative hash for the constant map: its keys are 64-bit constants, and a map
-/// that lives for one function needs no protection against chosen collisions.
-#[derive(Default)]
-struct ConstHasher(u64);
-
-impl Hasher for ConstHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-type ConstIndex = HashMap<u64, u32, BuildHasherDefault<ConstHasher>>;
+/// A function's constants, each to its index in the function's constant pool.
+type ConstIndex = BTreeMap<u64, u32>;
 
 /// The buffers a function's translation works in, kept from one function to the next so that
 /// translating a module allocates per function only the code and constants it keeps.
