@@ -337,8 +337,7 @@ impl ComponentImage {
                 let f = &c.imports[func as usize];
                 match &f.kind {
                     HostKind::Lower { sig, .. } => {
-                        let mut note = caller.traced().then_some(None);
-                        let (result, retptr) = call_lowered(
+                        let (result, retptr, note) = call_lowered(
                             &c,
                             &host,
                             &interface,
@@ -346,9 +345,9 @@ impl ComponentImage {
                             params,
                             &[],
                             caller.instructions(),
-                            note.as_mut(),
+                            caller.traced(),
                         )?;
-                        if let Some(Some(note)) = note {
+                        if let Some(note) = note {
                             caller.note(note);
                         }
                         let flat = abi::lower_result(
@@ -427,10 +426,9 @@ impl ComponentImage {
                 let mut p = pending.borrow_mut();
                 match part {
                     CanonPart::Call => {
-                        let instructions = caller.instructions();
-                        let mut note = caller.traced().then_some(None);
+                        let (instructions, traced) = (caller.instructions(), caller.traced());
                         let memory = caller.memory().ok_or_else(|| host_trap("no memory"))?;
-                        let (result, retptr) = call_lowered(
+                        let (result, retptr, note) = call_lowered(
                             &c,
                             &host,
                             &interface,
@@ -438,9 +436,9 @@ impl ComponentImage {
                             params,
                             memory,
                             instructions,
-                            note.as_mut(),
+                            traced,
                         )?;
-                        if let Some(Some(note)) = note {
+                        if let Some(note) = note {
                             caller.note(note);
                         }
                         let plan = match (&result, sig.result) {
@@ -511,9 +509,13 @@ fn host_interface(f: &chiwawa_format::component::HostFunc) -> String {
         .to_string()
 }
 
+/// What [`call_lowered`] gives: the host's result, the return pointer, the trace's note.
+type Lowered = (Option<Value>, Option<u32>, Option<HostNote>);
+
 /// Calls lowered import `func` (of `interface`) with the core `params` it was given, its
 /// arguments lifted from `memory`: the host's result, checked against the function's type,
-/// and the return pointer the result goes to, if any.
+/// the return pointer the result goes to, if any, and the call described for the trace when
+/// `traced`.
 #[allow(clippy::too_many_arguments)] // the call's parts, taken apart from the caller
 fn call_lowered(
     c: &Component,
@@ -523,8 +525,8 @@ fn call_lowered(
     params: &[u64],
     memory: &[u8],
     instructions: Option<u64>,
-    note: Option<&mut Option<HostNote>>,
-) -> Result<(Option<Value>, Option<u32>), Trap> {
+    traced: bool,
+) -> Result<Lowered, Trap> {
     let f = &c.imports[func as usize];
     let HostKind::Lower { sig, .. } = &f.kind else {
         return Err(host_trap(
@@ -532,18 +534,17 @@ fn call_lowered(
         ));
     };
     let (args, retptr) = abi::lift_args(&c.types, sig, params, memory)?;
-    if let Some(slot) = note {
-        *slot = Some(HostNote {
-            name: f.name.clone(),
-            call: wasip2::call_line(interface, &f.name, &args),
-            errno: None,
-        });
-    }
+    // The trace's description of the call, made before the call consumes the arguments.
+    let note = traced.then(|| HostNote {
+        name: f.name.clone(),
+        call: wasip2::call_line(interface, &f.name, &args),
+        errno: None,
+    });
     let result = host
         .borrow_mut()
         .call(interface, &f.name, args, instructions)?;
     check_result(&c.types, sig, &f.name, result.as_ref())?;
-    Ok((result, retptr))
+    Ok((result, retptr, note))
 }
 
 /// The host's result must be of the function's result type (a host bug otherwise, refused as
